@@ -1,0 +1,60 @@
+//! Header encode and decode, JSON and ROCKETMQ, on a SEND_MESSAGE_V2-shaped request (the
+//! broker's hottest header) and a small route request.
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion};
+use ferrocket::protocol::code::request;
+use ferrocket::protocol::{RemotingCommand, SerializeType};
+
+fn send_v2(serialize_type: SerializeType) -> RemotingCommand {
+    let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2);
+    cmd.serialize_type = serialize_type;
+    cmd.opaque = 123_456;
+    for (k, v) in [
+        ("a", "please_rename_unique_group_name"),
+        ("b", "BenchmarkTest"),
+        ("c", "TBW102"),
+        ("d", "4"),
+        ("e", "3"),
+        ("f", "0"),
+        ("g", "1700000000000"),
+        ("h", "0"),
+        ("i", "TAGS\u{1}TagA\u{2}KEYS\u{1}key-1\u{2}UNIQ_KEY\u{1}7F000001000018B4AAC2520D5E4D0000\u{2}WAIT\u{1}true\u{2}"),
+        ("j", "0"),
+        ("k", "false"),
+        ("m", "false"),
+    ] {
+        cmd.put_ext(k, v);
+    }
+    cmd.body = Bytes::from(vec![b'x'; 1024]);
+    cmd
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, st) in [
+        ("json", SerializeType::Json),
+        ("rocketmq", SerializeType::RocketMq),
+    ] {
+        let cmd = send_v2(st);
+        let frame = cmd.to_frame();
+        let payload = frame.slice(4..);
+        c.bench_function(&format!("encode_send_v2_{name}"), |b| {
+            b.iter(|| black_box(&cmd).to_frame())
+        });
+        c.bench_function(&format!("decode_send_v2_{name}"), |b| {
+            b.iter(|| RemotingCommand::decode(black_box(payload.clone())).map(|c| c.opaque))
+        });
+        let mut route = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC);
+        route.serialize_type = st;
+        route.put_ext("topic", "TopicTest");
+        let payload = route.to_frame().slice(4..);
+        c.bench_function(&format!("decode_route_request_{name}"), |b| {
+            b.iter(|| RemotingCommand::decode(black_box(payload.clone())).map(|c| c.opaque))
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

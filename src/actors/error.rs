@@ -1,0 +1,70 @@
+//! The one place where failures become RocketMQ responses. Request handlers return
+//! `Result<RemotingCommand, ServiceError>`; the processor turns an `Err` into a response
+//! with [`ServiceError::into_response`] and nowhere else.
+
+use crate::actors::runtime::ActorError;
+use crate::protocol::code::response;
+use crate::protocol::{ProtocolError, RemotingCommand};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request could not be read: a bad header field or body.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// The actor that should answer is overloaded, restarting or gone.
+    #[error(transparent)]
+    Actor(#[from] ActorError),
+    /// A refusal with a RocketMQ code and the remark the client shows its user.
+    #[error("{remark}")]
+    Refused { code: i32, remark: String },
+}
+
+impl ServiceError {
+    pub fn refused(code: i32, remark: impl Into<String>) -> Self {
+        ServiceError::Refused {
+            code,
+            remark: remark.into(),
+        }
+    }
+
+    pub fn code(&self) -> i32 {
+        match self {
+            ServiceError::Protocol(e) => e.response_code(),
+            ServiceError::Actor(ActorError::MailboxFull(_)) => response::SYSTEM_BUSY,
+            ServiceError::Actor(_) => response::SYSTEM_ERROR,
+            ServiceError::Refused { code, .. } => *code,
+        }
+    }
+
+    pub fn into_response(self) -> RemotingCommand {
+        let remark = match &self {
+            // Java clients retry SYSTEM_BUSY answers whose remark starts like this.
+            ServiceError::Actor(ActorError::MailboxFull(who)) => {
+                format!("[OVERLOAD]system busy, start flow control for a while ({who})")
+            }
+            other => other.to_string(),
+        };
+        RemotingCommand::response(self.code(), Some(remark))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_rocketmq_codes() {
+        let full = ServiceError::from(ActorError::MailboxFull("x".into())).into_response();
+        assert_eq!(full.code, response::SYSTEM_BUSY);
+        assert!(full.remark.unwrap().starts_with("[OVERLOAD]"));
+        let missing = ServiceError::from(ProtocolError::MissingField("topic")).into_response();
+        assert_eq!(missing.code, response::INVALID_PARAMETER);
+        assert!(missing.remark.unwrap().contains("topic"));
+        let refused =
+            ServiceError::refused(response::SYSTEM_ERROR, "crc32 not match").into_response();
+        assert_eq!(
+            (refused.code, refused.remark.as_deref()),
+            (1, Some("crc32 not match"))
+        );
+    }
+}

@@ -1,0 +1,638 @@
+//! The metrics registry every actor reports to, and its Prometheus text rendering.
+//!
+//! One registry per process (the standalone process shares one between its name server and
+//! broker trees). Each actor registers an [`ActorMetrics`] under a path such as
+//! `namesrv/RouteInfoManager`; paths make the actor tree served at `/actors`. Business
+//! metrics use RocketMQ 5.x names (`rocketmq_rpc_latency`, ...) and live in labelled
+//! families. Everything is atomics: recording never takes a lock on the hot path except the
+//! first lookup of a labelled series.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use serde::Serialize;
+
+/// Upper bounds, in seconds, of the handler-time histogram buckets.
+const HANDLER_BUCKETS: [f64; 12] = [
+    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+];
+
+/// Upper bounds, in milliseconds, of `rocketmq_rpc_latency` (RocketMQ 5.x's buckets).
+const RPC_LATENCY_BUCKETS_MS: [f64; 7] = [1.0, 3.0, 5.0, 10.0, 100.0, 1000.0, 3000.0];
+
+/// A fixed-bucket histogram made of atomics.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    buckets: Box<[AtomicU64]>,
+    count: AtomicU64,
+    /// Sum in the histogram's unit, scaled by 1e9 to keep an integer atomic.
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, value: f64) {
+        if let Some(i) = self.bounds.iter().position(|b| value <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add((value.max(0.0) * 1e9) as u64, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, bucket) in self.bounds.iter().zip(self.buckets.iter()) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = self.count();
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
+}
+
+/// What one actor reports: mailbox depth, messages handled, handler time, restarts.
+#[derive(Debug)]
+pub struct ActorMetrics {
+    path: String,
+    kind: &'static str,
+    mailbox_capacity: usize,
+    started_at: Instant,
+    in_mailbox: AtomicI64,
+    handled: AtomicU64,
+    rejected: AtomicU64,
+    panics: AtomicU64,
+    restarts: AtomicU64,
+    alive: AtomicBool,
+    handler_seconds: Histogram,
+}
+
+impl ActorMetrics {
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn mailbox_capacity(&self) -> usize {
+        self.mailbox_capacity
+    }
+
+    /// Messages queued through a `Mailbox` and not yet handled.
+    pub fn mailbox_depth(&self) -> u64 {
+        self.in_mailbox.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    pub fn panics(&self) -> u64 {
+        self.panics.load(Ordering::Relaxed)
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn enqueued(&self) {
+        self.in_mailbox.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A message that was counted in but never reached the actor (the send failed).
+    pub(crate) fn unqueued(&self) {
+        self.in_mailbox.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn rejected_full(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn dequeued(&self) {
+        let _ = self
+            .in_mailbox
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some((d - 1).max(0))
+            });
+    }
+
+    pub(crate) fn handled_in(&self, elapsed: Duration) {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+        self.handler_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn panicked(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn restarted(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_alive(&self, alive: bool) {
+        self.alive.store(alive, Ordering::Relaxed);
+    }
+}
+
+/// A labelled series key: metric name plus rendered label set.
+type SeriesKey = (&'static str, String);
+
+/// The process's metrics.
+#[derive(Debug)]
+pub struct MetricsRegistry {
+    actors: RwLock<BTreeMap<String, Arc<ActorMetrics>>>,
+    counters: DashMap<SeriesKey, Arc<AtomicU64>>,
+    gauges: DashMap<SeriesKey, Arc<AtomicI64>>,
+    rpc_latency: DashMap<String, Arc<Histogram>>,
+    help: DashMap<&'static str, (&'static str, &'static str)>,
+    started_at: Instant,
+}
+
+impl Default for MetricsRegistry {
+    fn default() -> Self {
+        MetricsRegistry {
+            actors: RwLock::new(BTreeMap::new()),
+            counters: DashMap::new(),
+            gauges: DashMap::new(),
+            rpc_latency: DashMap::new(),
+            help: DashMap::new(),
+            started_at: Instant::now(),
+        }
+    }
+}
+
+/// One node of the live actor tree served as JSON at `/actors`.
+#[derive(Debug, Serialize, Default)]
+pub struct ActorNode {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<ActorSnapshot>,
+    pub children: Vec<ActorNode>,
+}
+
+/// The counters of one actor at one moment.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorSnapshot {
+    pub path: String,
+    pub kind: &'static str,
+    pub alive: bool,
+    pub mailbox_depth: u64,
+    pub mailbox_capacity: usize,
+    pub messages_handled: u64,
+    pub messages_rejected: u64,
+    pub panics: u64,
+    pub restarts: u64,
+    pub handler_seconds_sum: f64,
+    pub uptime_seconds: f64,
+}
+
+impl MetricsRegistry {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Registers an actor; a path registered again (a restarted connection id, say) gets
+    /// fresh counters.
+    pub fn register_actor(
+        &self,
+        path: impl Into<String>,
+        kind: &'static str,
+        mailbox_capacity: usize,
+    ) -> Arc<ActorMetrics> {
+        let path = path.into();
+        let metrics = Arc::new(ActorMetrics {
+            path: path.clone(),
+            kind,
+            mailbox_capacity,
+            started_at: Instant::now(),
+            in_mailbox: AtomicI64::new(0),
+            handled: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
+            alive: AtomicBool::new(true),
+            handler_seconds: Histogram::new(&HANDLER_BUCKETS),
+        });
+        if let Ok(mut actors) = self.actors.write() {
+            actors.insert(path, metrics.clone());
+        }
+        metrics
+    }
+
+    /// Removes an actor that is gone for good (a closed connection).
+    pub fn deregister_actor(&self, path: &str) {
+        if let Ok(mut actors) = self.actors.write() {
+            actors.remove(path);
+        }
+    }
+
+    pub fn actor(&self, path: &str) -> Option<Arc<ActorMetrics>> {
+        self.actors.read().ok()?.get(path).cloned()
+    }
+
+    pub fn snapshots(&self) -> Vec<ActorSnapshot> {
+        let actors = match self.actors.read() {
+            Ok(a) => a,
+            Err(_) => return Vec::new(),
+        };
+        actors.values().map(|m| snapshot(m)).collect()
+    }
+
+    /// The actor tree: path segments become nested nodes.
+    pub fn actor_tree(&self) -> ActorNode {
+        let mut root = ActorNode {
+            name: "process".into(),
+            ..Default::default()
+        };
+        for snap in self.snapshots() {
+            let mut node = &mut root;
+            for segment in snap.path.split('/') {
+                let idx = match node.children.iter().position(|c| c.name == segment) {
+                    Some(i) => i,
+                    None => {
+                        node.children.push(ActorNode {
+                            name: segment.to_owned(),
+                            ..Default::default()
+                        });
+                        node.children.len() - 1
+                    }
+                };
+                node = &mut node.children[idx];
+            }
+            node.actor = Some(snap);
+        }
+        root
+    }
+
+    /// Declares HELP and TYPE text for a business metric family.
+    pub fn describe(&self, name: &'static str, kind: &'static str, help: &'static str) {
+        self.help.insert(name, (kind, help));
+    }
+
+    /// A monotonically increasing counter, e.g. `rocketmq_messages_in_total{topic="T"}`.
+    pub fn counter(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
+        self.counters
+            .entry((name, render_labels(labels)))
+            .or_default()
+            .clone()
+    }
+
+    /// A gauge that can go up and down, e.g. connection counts.
+    pub fn gauge(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicI64> {
+        self.gauges
+            .entry((name, render_labels(labels)))
+            .or_default()
+            .clone()
+    }
+
+    /// RocketMQ 5.x's `rocketmq_rpc_latency` (milliseconds), by request and response code.
+    pub fn observe_rpc(
+        &self,
+        protocol: &str,
+        request_code: i32,
+        response_code: i32,
+        elapsed: Duration,
+    ) {
+        let labels = render_labels(&[
+            ("protocol_type", protocol),
+            ("request_code", &request_code.to_string()),
+            ("response_code", &response_code.to_string()),
+        ]);
+        let hist = self
+            .rpc_latency
+            .entry(labels)
+            .or_insert_with(|| Arc::new(Histogram::new(&RPC_LATENCY_BUCKETS_MS)))
+            .clone();
+        hist.observe(elapsed.as_secs_f64() * 1000.0);
+    }
+
+    /// Everything in Prometheus text exposition format 0.0.4.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        let snaps: Vec<Arc<ActorMetrics>> = match self.actors.read() {
+            Ok(a) => a.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        family(
+            &mut out,
+            "rocketmq_actor_mailbox_depth",
+            "gauge",
+            "Messages waiting in the actor's mailbox.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_mailbox_depth{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.mailbox_depth()
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_mailbox_capacity",
+            "gauge",
+            "Bound of the actor's mailbox.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_mailbox_capacity{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.mailbox_capacity
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_messages_total",
+            "counter",
+            "Messages the actor has handled.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_messages_total{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.handled()
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_rejected_total",
+            "counter",
+            "Messages refused because the mailbox was full.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_rejected_total{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.rejected()
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_panics_total",
+            "counter",
+            "Handler panics caught at the handler boundary.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_panics_total{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.panics()
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_restarts_total",
+            "counter",
+            "Supervised restarts of the actor.",
+        );
+        for m in &snaps {
+            let _ = writeln!(
+                out,
+                "rocketmq_actor_restarts_total{{actor=\"{}\"}} {}",
+                esc(&m.path),
+                m.restarts()
+            );
+        }
+        family(
+            &mut out,
+            "rocketmq_actor_handler_seconds",
+            "histogram",
+            "Time spent in the actor's message handlers.",
+        );
+        for m in &snaps {
+            m.handler_seconds.render(
+                &mut out,
+                "rocketmq_actor_handler_seconds",
+                &format!("actor=\"{}\"", esc(&m.path)),
+            );
+        }
+        if !self.rpc_latency.is_empty() {
+            family(
+                &mut out,
+                "rocketmq_rpc_latency",
+                "histogram",
+                "Remoting request latency in milliseconds.",
+            );
+            let mut series: Vec<_> = self
+                .rpc_latency
+                .iter()
+                .map(|e| (e.key().clone(), e.value().clone()))
+                .collect();
+            series.sort_by(|a, b| a.0.cmp(&b.0));
+            for (labels, hist) in series {
+                hist.render(&mut out, "rocketmq_rpc_latency", &labels);
+            }
+        }
+        self.render_family(&mut out, &self.counters, "counter");
+        self.render_family(&mut out, &self.gauges, "gauge");
+        family(
+            &mut out,
+            "rocketmq_process_uptime_seconds",
+            "gauge",
+            "Seconds since the metrics registry was created.",
+        );
+        let _ = writeln!(
+            out,
+            "rocketmq_process_uptime_seconds {}",
+            self.started_at.elapsed().as_secs_f64()
+        );
+        out
+    }
+
+    fn render_family<V: AtomicValue>(
+        &self,
+        out: &mut String,
+        map: &DashMap<SeriesKey, Arc<V>>,
+        default_kind: &str,
+    ) {
+        let mut series: Vec<(SeriesKey, String)> = map
+            .iter()
+            .map(|e| (e.key().clone(), e.value().render()))
+            .collect();
+        series.sort();
+        let mut last: Option<&str> = None;
+        for ((name, labels), value) in &series {
+            if last != Some(name) {
+                let (kind, help) = self
+                    .help
+                    .get(name)
+                    .map(|h| *h)
+                    .unwrap_or((default_kind, ""));
+                family(out, name, kind, help);
+                last = Some(name);
+            }
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        }
+    }
+}
+
+trait AtomicValue {
+    fn render(&self) -> String;
+}
+
+impl AtomicValue for AtomicU64 {
+    fn render(&self) -> String {
+        self.load(Ordering::Relaxed).to_string()
+    }
+}
+
+impl AtomicValue for AtomicI64 {
+    fn render(&self) -> String {
+        self.load(Ordering::Relaxed).to_string()
+    }
+}
+
+fn snapshot(m: &ActorMetrics) -> ActorSnapshot {
+    ActorSnapshot {
+        path: m.path.clone(),
+        kind: m.kind,
+        alive: m.alive.load(Ordering::Relaxed),
+        mailbox_depth: m.mailbox_depth(),
+        mailbox_capacity: m.mailbox_capacity,
+        messages_handled: m.handled(),
+        messages_rejected: m.rejected(),
+        panics: m.panics(),
+        restarts: m.restarts(),
+        handler_seconds_sum: m.handler_seconds.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        uptime_seconds: m.started_at.elapsed().as_secs_f64(),
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    if !help.is_empty() {
+        let _ = writeln!(out, "# HELP {name} {help}");
+    }
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn render_labels(labels: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{k}=\"{}\"", esc(v));
+    }
+    s
+}
+
+/// Escapes a Prometheus label value.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_counters_render_as_prometheus_text() {
+        let reg = MetricsRegistry::new();
+        let m = reg.register_actor("namesrv/RouteInfoManager", "RouteInfoManager", 16);
+        m.enqueued();
+        m.enqueued();
+        m.dequeued();
+        m.handled_in(Duration::from_micros(20));
+        m.restarted();
+        let text = reg.render_prometheus();
+        assert!(
+            text.contains("rocketmq_actor_mailbox_depth{actor=\"namesrv/RouteInfoManager\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rocketmq_actor_messages_total{actor=\"namesrv/RouteInfoManager\"} 1")
+        );
+        assert!(
+            text.contains("rocketmq_actor_restarts_total{actor=\"namesrv/RouteInfoManager\"} 1")
+        );
+        assert!(text.contains("rocketmq_actor_handler_seconds_bucket{actor=\"namesrv/RouteInfoManager\",le=\"0.00005\"} 1"));
+        assert!(text.contains("rocketmq_actor_handler_seconds_bucket{actor=\"namesrv/RouteInfoManager\",le=\"0.00001\"} 0"));
+        assert!(text.contains("# TYPE rocketmq_actor_handler_seconds histogram"));
+    }
+
+    #[test]
+    fn depth_never_goes_negative() {
+        let reg = MetricsRegistry::new();
+        let m = reg.register_actor("a", "A", 1);
+        m.dequeued();
+        assert_eq!(m.mailbox_depth(), 0);
+        m.enqueued();
+        assert_eq!(m.mailbox_depth(), 1);
+    }
+
+    #[test]
+    fn paths_become_a_tree() {
+        let reg = MetricsRegistry::new();
+        reg.register_actor("namesrv/RemotingServer", "RemotingServer", 1);
+        reg.register_actor("namesrv/RemotingServer/Connection-1", "Connection", 1);
+        reg.register_actor("namesrv/RouteInfoManager", "RouteInfoManager", 1);
+        let tree = reg.actor_tree();
+        let namesrv = &tree.children[0];
+        assert_eq!(namesrv.name, "namesrv");
+        assert_eq!(namesrv.children.len(), 2);
+        let server = namesrv
+            .children
+            .iter()
+            .find(|c| c.name == "RemotingServer")
+            .unwrap();
+        assert_eq!(server.children[0].name, "Connection-1");
+        assert!(server.actor.is_some());
+    }
+
+    #[test]
+    fn labelled_business_metrics_and_rpc_latency_render() {
+        let reg = MetricsRegistry::new();
+        reg.describe(
+            "rocketmq_messages_in_total",
+            "counter",
+            "Messages received.",
+        );
+        reg.counter("rocketmq_messages_in_total", &[("topic", "T\"1")])
+            .fetch_add(3, Ordering::Relaxed);
+        reg.observe_rpc("remoting", 105, 17, Duration::from_millis(2));
+        let text = reg.render_prometheus();
+        assert!(
+            text.contains("rocketmq_messages_in_total{topic=\"T\\\"1\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("# HELP rocketmq_messages_in_total Messages received."));
+        assert!(text.contains("rocketmq_rpc_latency_bucket{protocol_type=\"remoting\",request_code=\"105\",response_code=\"17\",le=\"3\"} 1"), "{text}");
+    }
+}

@@ -1,0 +1,157 @@
+//! What the binaries share: logging set-up, reading RON config files, and running an actor
+//! tree until SIGINT or SIGTERM, then shutting it down cleanly.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::actors::http::MetricsEndpoint;
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::namesrv::{Namesrv, NamesrvConfig};
+
+/// Errors that stop a process from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {message}")]
+    ParseConfig { path: String, message: String },
+    #[error(transparent)]
+    Namesrv(#[from] crate::actors::namesrv::NamesrvError),
+    #[error("cannot start the metrics endpoint on {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot install the signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads a RON config file; `None` gives the defaults.
+pub fn load_config<T: DeserializeOwned + Default>(path: Option<&Path>) -> Result<T, AppError> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| AppError::ReadConfig {
+        path: path.display().to_string(),
+        source,
+    })?;
+    ron::from_str(&text).map_err(|e| AppError::ParseConfig {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() -> Result<&'static str, AppError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(AppError::Signal)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signal)?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(AppError::Signal)?;
+        Ok("ctrl-c")
+    }
+}
+
+/// Starts the metrics endpoint when an address is configured.
+pub fn start_metrics(
+    addr: Option<std::net::SocketAddr>,
+    registry: &Arc<MetricsRegistry>,
+    title: &'static str,
+) -> Result<Option<MetricsEndpoint>, AppError> {
+    addr.map(|addr| {
+        MetricsEndpoint::start(addr, registry.clone(), title)
+            .map_err(|source| AppError::Metrics { addr, source })
+    })
+    .transpose()
+}
+
+/// Runs a name server until a signal arrives: the body of `mqnamesrv`.
+pub async fn run_namesrv(config: NamesrvConfig) -> Result<(), AppError> {
+    let registry = MetricsRegistry::new();
+    let metrics = start_metrics(config.metrics_addr, &registry, "Ferrocket name server")?;
+    let namesrv = Namesrv::start(config, registry).await?;
+    tracing::info!(addr = %namesrv.local_addr(), "The Name Server boot success. serializeType=JSON");
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "shutting down");
+    namesrv.shutdown().await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    tracing::info!("name server stopped");
+    Ok(())
+}
+
+/// `config/standalone.ron`: everything `ferrocket` runs in one process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct StandaloneConfig {
+    /// One metrics endpoint for the whole process (the name server's own is not started).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub namesrv: NamesrvConfig,
+}
+
+impl Default for StandaloneConfig {
+    fn default() -> Self {
+        StandaloneConfig {
+            metrics_addr: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 5557))),
+            namesrv: NamesrvConfig {
+                kv_config_path: "./data/namesrv/kvConfig.json".into(),
+                ..NamesrvConfig::default()
+            },
+        }
+    }
+}
+
+/// Runs the standalone process until a signal arrives: the body of `ferrocket`.
+pub async fn run_standalone(config: StandaloneConfig) -> Result<(), AppError> {
+    let registry = MetricsRegistry::new();
+    let metrics = start_metrics(config.metrics_addr, &registry, "Ferrocket")?;
+    let namesrv = Namesrv::start(config.namesrv, registry).await?;
+    tracing::info!(namesrv = %namesrv.local_addr(), "ferrocket started: name server ready");
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "shutting down");
+    namesrv.shutdown().await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    tracing::info!("ferrocket stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_standalone_config_parses_and_keeps_data_under_dot_data() {
+        let cfg: StandaloneConfig =
+            ron::from_str(include_str!("../config/standalone.ron")).unwrap();
+        cfg.namesrv.validate().unwrap();
+        assert!(cfg.namesrv.kv_config_path.starts_with("./data"));
+        assert_eq!(cfg.metrics_addr.map(|a| a.port()), Some(5557));
+        assert_eq!(cfg, StandaloneConfig::default());
+    }
+}

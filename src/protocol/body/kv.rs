@@ -1,0 +1,117 @@
+//! The small list bodies: `KVTable` (a namespace's key/value pairs, runtime info, and the
+//! REGISTER_BROKER answer carrying order-topic config) and `TopicList` (every topic-list
+//! query). Both are plain JSON in every client, so serde reads and writes them directly.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::fastjson::{self, null_as_default};
+use crate::protocol::error::ProtocolError;
+
+/// `{"table":{…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KvTable {
+    #[serde(deserialize_with = "null_as_default")]
+    pub table: BTreeMap<String, String>,
+}
+
+impl KvTable {
+    pub fn encode(&self) -> Bytes {
+        fastjson::to_json(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        fastjson::from_json(bytes)
+    }
+}
+
+/// `{"topicList":[…]}`, with `brokerAddr` when set (the system topic list names a broker).
+/// Java holds the topics in a set; the order here carries no meaning either.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicList {
+    // Declared before `topic_list` so the keys come out sorted, as fastjson writes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_addr: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub topic_list: Vec<String>,
+}
+
+impl TopicList {
+    pub fn encode(&self) -> Bytes {
+        fastjson::to_json(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        fastjson::from_json(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KV_TABLE: &str = r#"{"table":{"brokerActive":"true","brokerVersionDesc":"V5_3_3"}}"#;
+    const TOPIC_LIST: &str = r#"{"topicList":["TopicTest","TBW102"]}"#;
+
+    #[test]
+    fn kv_table_matches_reference_bytes() {
+        let kv = KvTable {
+            table: [("brokerVersionDesc", "V5_3_3"), ("brokerActive", "true")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(&kv.encode()[..], KV_TABLE.as_bytes());
+        assert_eq!(KvTable::decode(KV_TABLE.as_bytes()).unwrap(), kv);
+    }
+
+    #[test]
+    fn empty_kv_table_is_an_empty_object() {
+        assert_eq!(&KvTable::default().encode()[..], br#"{"table":{}}"#);
+        assert_eq!(KvTable::decode(b"{}").unwrap(), KvTable::default());
+    }
+
+    #[test]
+    fn topic_list_matches_reference_bytes() {
+        let list = TopicList {
+            topic_list: vec!["TopicTest".into(), "TBW102".into()],
+            broker_addr: None,
+        };
+        assert_eq!(&list.encode()[..], TOPIC_LIST.as_bytes());
+        assert_eq!(TopicList::decode(TOPIC_LIST.as_bytes()).unwrap(), list);
+    }
+
+    #[test]
+    fn system_topic_list_names_its_broker_first() {
+        let list = TopicList {
+            topic_list: vec!["TBW102".into()],
+            broker_addr: Some("10.0.0.1:10911".into()),
+        };
+        let json = list.encode();
+        assert_eq!(
+            &json[..],
+            br#"{"brokerAddr":"10.0.0.1:10911","topicList":["TBW102"]}"#
+        );
+        assert_eq!(TopicList::decode(&json).unwrap(), list);
+    }
+
+    #[test]
+    fn null_topic_list_from_go_decodes_as_empty() {
+        assert_eq!(
+            TopicList::decode(br#"{"topicList":null}"#).unwrap(),
+            TopicList::default()
+        );
+    }
+
+    #[test]
+    fn kv_and_topic_list_decoders_never_panic() {
+        for input in super::super::arbitrary_inputs(300, br#"{}[]:,"\-01 tablepicList"#) {
+            let _ = KvTable::decode(&input);
+            let _ = TopicList::decode(&input);
+        }
+    }
+}

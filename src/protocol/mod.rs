@@ -1,0 +1,18 @@
+//! The wire formats, with no I/O: the frame codec, `RemotingCommand` and its JSON and
+//! ROCKETMQ header encodings, every request and response code, typed headers, and the JSON
+//! bodies with fastjson's quirks. Bytes enter through [`frame::FrameCodec`] and
+//! [`RemotingCommand::decode`]; every decoder returns [`ProtocolError`] instead of
+//! panicking, whatever the input.
+
+pub mod body;
+pub mod code;
+pub mod command;
+pub mod error;
+pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod header;
+
+pub use command::{LanguageCode, RemotingCommand, SerializeType};
+pub use error::ProtocolError;
+pub use frame::FrameCodec;
