@@ -90,17 +90,27 @@ pub fn start_metrics(
 
 /// Runs a name server until a signal arrives: the body of `mqnamesrv`.
 pub async fn run_namesrv(config: NamesrvConfig) -> Result<(), AppError> {
+    serve(config.metrics_addr, "Ferrocket name server", config).await
+}
+
+/// Starts the metrics endpoint and the actor trees, waits for SIGINT or SIGTERM, then
+/// shuts down: connections closed, state on disk, endpoint stopped.
+async fn serve(
+    metrics_addr: Option<std::net::SocketAddr>,
+    title: &'static str,
+    namesrv: NamesrvConfig,
+) -> Result<(), AppError> {
     let registry = MetricsRegistry::new();
-    let metrics = start_metrics(config.metrics_addr, &registry, "Ferrocket name server")?;
-    let namesrv = Namesrv::start(config, registry).await?;
-    tracing::info!(addr = %namesrv.local_addr(), "The Name Server boot success. serializeType=JSON");
+    let metrics = start_metrics(metrics_addr, &registry, title)?;
+    let namesrv = Namesrv::start(namesrv, registry).await?;
+    tracing::info!(namesrv = %namesrv.local_addr(), "{title} started");
     let signal = shutdown_signal().await?;
     tracing::info!(signal, "shutting down");
     namesrv.shutdown().await;
     if let Some(m) = metrics {
         m.stop().await;
     }
-    tracing::info!("name server stopped");
+    tracing::info!("{title} stopped");
     Ok(())
 }
 
@@ -127,18 +137,7 @@ impl Default for StandaloneConfig {
 
 /// Runs the standalone process until a signal arrives: the body of `ferrocket`.
 pub async fn run_standalone(config: StandaloneConfig) -> Result<(), AppError> {
-    let registry = MetricsRegistry::new();
-    let metrics = start_metrics(config.metrics_addr, &registry, "Ferrocket")?;
-    let namesrv = Namesrv::start(config.namesrv, registry).await?;
-    tracing::info!(namesrv = %namesrv.local_addr(), "ferrocket started: name server ready");
-    let signal = shutdown_signal().await?;
-    tracing::info!(signal, "shutting down");
-    namesrv.shutdown().await;
-    if let Some(m) = metrics {
-        m.stop().await;
-    }
-    tracing::info!("ferrocket stopped");
-    Ok(())
+    serve(config.metrics_addr, "Ferrocket", config.namesrv).await
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ impl RouteTable {
                 data_version: reg
                     .topics
                     .as_ref()
-                    .map(|t| t.data_version.clone())
+                    .map(|t| t.data_version)
                     .unwrap_or_default(),
                 connection: reg.connection,
                 ha_server_addr: reg.ha_server_addr.clone(),
@@ -347,7 +347,7 @@ impl RouteTable {
             Some(live) => {
                 live.last_update = now;
                 let changed = version.map_or(true, |v| *v != live.data_version);
-                (changed, Some(live.data_version.clone()))
+                (changed, Some(live.data_version))
             }
             None => (true, None),
         }
@@ -656,10 +656,9 @@ mod tests {
         t.register_broker(reg("a", 0, "a:1", &[("T", 4), ("X", 1)]), now)
             .unwrap();
         let same = wrapper(1, &[]).data_version;
-        assert_eq!(
-            t.query_data_version("DefaultCluster", "a:1", Some(&same), now)
-                .0,
-            false
+        assert!(
+            !t.query_data_version("DefaultCluster", "a:1", Some(&same), now)
+                .0
         );
         let newer = wrapper(2, &[]).data_version;
         assert!(

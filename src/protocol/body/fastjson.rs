@@ -16,6 +16,17 @@ use serde_json::ser::{CharEscape, Formatter};
 
 use crate::protocol::error::ProtocolError;
 
+/// A body that travels as plain JSON both ways: `encode` and `decode` come for free.
+pub trait JsonBody: Serialize + DeserializeOwned {
+    fn encode(&self) -> Bytes {
+        to_json(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json(bytes)
+    }
+}
+
 /// Parses a body written by any RocketMQ peer: standard JSON, or fastjson's output with
 /// unquoted integer map keys. Unknown fields are ignored by the body types, as fastjson does.
 pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProtocolError> {

@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::fastjson::{self, null_as_default};
-use crate::protocol::error::ProtocolError;
 
 /// `{"table":{…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -18,15 +16,7 @@ pub struct KvTable {
     pub table: BTreeMap<String, String>,
 }
 
-impl KvTable {
-    pub fn encode(&self) -> Bytes {
-        fastjson::to_json(self)
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        fastjson::from_json(bytes)
-    }
-}
+impl fastjson::JsonBody for KvTable {}
 
 /// `{"topicList":[…]}`, with `brokerAddr` when set (the system topic list names a broker).
 /// Java holds the topics in a set; the order here carries no meaning either.
@@ -40,19 +30,12 @@ pub struct TopicList {
     pub topic_list: Vec<String>,
 }
 
-impl TopicList {
-    pub fn encode(&self) -> Bytes {
-        fastjson::to_json(self)
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        fastjson::from_json(bytes)
-    }
-}
+impl fastjson::JsonBody for TopicList {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::body::fastjson::JsonBody;
 
     const KV_TABLE: &str = r#"{"table":{"brokerActive":"true","brokerVersionDesc":"V5_3_3"}}"#;
     const TOPIC_LIST: &str = r#"{"topicList":["TopicTest","TBW102"]}"#;

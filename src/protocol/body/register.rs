@@ -15,7 +15,7 @@ use bytes::Bytes;
 use flate2::{Compression, Decompress, FlushDecompress, Status};
 use serde::{Deserialize, Serialize};
 
-use super::fastjson::{self, null_as_default};
+use super::fastjson::{self, null_as_default, JsonBody};
 use crate::protocol::error::ProtocolError;
 
 /// Largest inflated compressed registration accepted. A broker with 100 000 topics needs about
@@ -52,16 +52,7 @@ pub struct DataVersion {
     pub timestamp: i64,
 }
 
-impl DataVersion {
-    /// The QUERY_DATA_VERSION request and response body.
-    pub fn encode(&self) -> Bytes {
-        fastjson::to_json(self)
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        fastjson::from_json(bytes)
-    }
-}
+impl fastjson::JsonBody for DataVersion {}
 
 /// One topic as a broker holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,15 +186,7 @@ impl Serialize for TopicConfigSerializeWrapper {
     }
 }
 
-impl TopicConfigSerializeWrapper {
-    pub fn encode(&self) -> Bytes {
-        fastjson::to_json(self)
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
-        fastjson::from_json(bytes)
-    }
-}
+impl fastjson::JsonBody for TopicConfigSerializeWrapper {}
 
 /// The REGISTER_BROKER request body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -150,19 +150,7 @@ pub(super) fn wipe_write_perm(
     req: RemotingCommand,
     _: ConnectionInfo,
 ) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: BrokerNameRequestHeader = req.decode_header()?;
-        let count = cx
-            .routes
-            .ask(with_routes(move |t, _| t.wipe_write_perm(&h.broker_name)))
-            .await??;
-        Ok(
-            RemotingCommand::success().with_header(&WipeWritePermOfBrokerResponseHeader {
-                wipe_topic_count: count,
-            }),
-        )
-    }
-    .boxed()
+    change_write_perm(cx, req, true)
 }
 
 pub(super) fn add_write_perm(
@@ -170,17 +158,38 @@ pub(super) fn add_write_perm(
     req: RemotingCommand,
     _: ConnectionInfo,
 ) -> BoxFuture<'static, Reply> {
+    change_write_perm(cx, req, false)
+}
+
+/// Both answer with the number of topics that have queues on the broker, under the header
+/// field each request's Java class names.
+fn change_write_perm(
+    cx: Arc<NamesrvContext>,
+    req: RemotingCommand,
+    wipe: bool,
+) -> BoxFuture<'static, Reply> {
     async move {
         let h: BrokerNameRequestHeader = req.decode_header()?;
         let count = cx
             .routes
-            .ask(with_routes(move |t, _| t.add_write_perm(&h.broker_name)))
+            .ask(with_routes(move |t, _| {
+                if wipe {
+                    t.wipe_write_perm(&h.broker_name)
+                } else {
+                    t.add_write_perm(&h.broker_name)
+                }
+            }))
             .await??;
-        Ok(
-            RemotingCommand::success().with_header(&AddWritePermOfBrokerResponseHeader {
+        let resp = RemotingCommand::success();
+        Ok(if wipe {
+            resp.with_header(&WipeWritePermOfBrokerResponseHeader {
+                wipe_topic_count: count,
+            })
+        } else {
+            resp.with_header(&AddWritePermOfBrokerResponseHeader {
                 add_topic_count: count,
-            }),
-        )
+            })
+        })
     }
     .boxed()
 }
