@@ -1,2 +1,12 @@
-//! The storage engine (CommitLog, ConsumeQueue, IndexFile, checkpoint, recovery), plain
-//! Rust with no actors. It arrives with the store issue; the name server needs none of it.
+//! The storage engine, plain Rust with no actors, in Apache RocketMQ's on-disk layout:
+//! `storePathRootDir/{commitlog,consumequeue/TOPIC/QUEUEID,index,checkpoint,abort}`.
+//! The actors in `actors/broker/` own its pieces; readers use the read-only views the
+//! pieces hand out, bounded by atomic watermarks.
+
+pub mod checkpoint;
+pub mod consume_queue;
+pub mod error;
+pub mod mapped_file;
+pub mod mapped_file_queue;
+
+pub use error::{StoreError, StoreResult};

@@ -1,0 +1,47 @@
+//! The store's one error type. The broker maps it to RocketMQ response codes in one place
+//! (a send refused for a full disk is SERVICE_NOT_AVAILABLE, an oversized message
+//! MESSAGE_ILLEGAL, and so on).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("corrupt record at offset {offset}: {reason}")]
+    Corrupt { offset: i64, reason: String },
+    #[error("message of {size} bytes exceeds the limit of {limit} bytes")]
+    MessageTooLarge { size: usize, limit: usize },
+    #[error("message properties of {0} bytes exceed the limit of 32767 bytes")]
+    PropertiesTooLong(usize),
+    #[error("topic of {0} bytes exceeds the limit of 127 bytes")]
+    TopicTooLong(usize),
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
+    #[error("the store refuses writes after an earlier failure ({0}); restart the broker once the disk is healthy")]
+    Poisoned(String),
+    #[error(
+        "disk full: {used_percent}% of {path} used, writes are refused above {limit_percent}%"
+    )]
+    DiskFull {
+        path: PathBuf,
+        used_percent: u32,
+        limit_percent: u32,
+    },
+    #[error("the store is shutting down")]
+    ShuttingDown,
+}
+
+impl StoreError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,341 @@
+//! One memory-mapped store file of fixed size, named by the 20-digit offset of its first
+//! byte (RocketMQ's `MappedFile`).
+//!
+//! Concurrency contract: exactly one writer appends, at the position published in `wrote`;
+//! any number of readers read bytes below that watermark through the same mapping, with no
+//! lock. The writer fills bytes first and publishes the new watermark with `Release`;
+//! readers load it with `Acquire`, so a reader never sees a byte that is still being
+//! written. The single-writer rule is enforced by [`QueueWriter`](super::mapped_file_queue::QueueWriter),
+//! the only caller of [`MappedFile::append_with`].
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::{MmapOptions, MmapRaw};
+
+use super::error::{StoreError, StoreResult};
+
+/// The file name RocketMQ gives a store file starting at `offset`.
+pub fn file_name(offset: i64) -> String {
+    format!("{offset:020}")
+}
+
+/// Parses a store file name back into its start offset.
+pub fn parse_file_name(name: &str) -> Option<i64> {
+    (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
+}
+
+pub struct MappedFile {
+    path: PathBuf,
+    file: File,
+    map: MmapRaw,
+    from_offset: i64,
+    size: usize,
+    wrote: AtomicUsize,
+    flushed: AtomicUsize,
+    deleted: AtomicBool,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("wrote", &self.wrote())
+            .field("flushed", &self.flushed())
+            .finish()
+    }
+}
+
+impl MappedFile {
+    /// Creates (or reuses, if it exists with the right size) the file for `from_offset` in
+    /// `dir`. The file is sized sparsely, so creation costs no disk writes.
+    pub fn create(dir: &Path, from_offset: i64, size: usize) -> StoreResult<Self> {
+        let path = dir.join(file_name(from_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        file.set_len(size as u64)
+            .map_err(|e| StoreError::io(&path, e))?;
+        Self::map(path, file, from_offset, size, 0)
+    }
+
+    /// Opens an existing file; its length must be `size`. Everything in it counts as
+    /// written until recovery sets the real positions.
+    pub fn open(path: &Path, size: usize) -> StoreResult<Self> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let from_offset = parse_file_name(name).ok_or_else(|| StoreError::Corrupt {
+            offset: -1,
+            reason: format!("{} is not named by a 20-digit offset", path.display()),
+        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io(path, e))?;
+        let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+        if len != size as u64 {
+            return Err(StoreError::Corrupt {
+                offset: from_offset,
+                reason: format!(
+                    "{} is {len} bytes, the configured file size is {size}",
+                    path.display()
+                ),
+            });
+        }
+        Self::map(path.to_owned(), file, from_offset, size, size)
+    }
+
+    fn map(
+        path: PathBuf,
+        file: File,
+        from_offset: i64,
+        size: usize,
+        wrote: usize,
+    ) -> StoreResult<Self> {
+        let map = MmapOptions::new()
+            .len(size)
+            .map_raw(&file)
+            .map_err(|e| StoreError::io(&path, e))?;
+        Ok(MappedFile {
+            path,
+            file,
+            map,
+            from_offset,
+            size,
+            wrote: AtomicUsize::new(wrote),
+            flushed: AtomicUsize::new(wrote),
+            deleted: AtomicBool::new(false),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn from_offset(&self) -> i64 {
+        self.from_offset
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Bytes written and visible to readers.
+    pub fn wrote(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Bytes known to be on disk.
+    pub fn flushed(&self) -> usize {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.size - self.wrote()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.wrote() >= self.size
+    }
+
+    /// Offset just past the last written byte.
+    pub fn end_offset(&self) -> i64 {
+        self.from_offset + self.wrote() as i64
+    }
+
+    /// Recovery only: sets where writing resumes (and what counts as flushed).
+    pub(crate) fn set_positions(&self, pos: usize) {
+        let pos = pos.min(self.size);
+        self.wrote.store(pos, Ordering::Release);
+        self.flushed.store(pos, Ordering::Release);
+    }
+
+    /// Publishes `pos` as written without touching the flushed position.
+    pub(crate) fn mark_written(&self, pos: usize) {
+        self.wrote.fetch_max(pos.min(self.size), Ordering::AcqRel);
+    }
+
+    /// Appends `len` bytes produced by `fill`, then publishes them. `fill` returns how many
+    /// of the `len` bytes it used. Returns the position the bytes start at.
+    ///
+    /// Only the file's single writer may call this (see the module docs).
+    pub(crate) fn append_with<E>(
+        &self,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<Option<usize>, E> {
+        let pos = self.wrote.load(Ordering::Relaxed);
+        if len > self.size - pos {
+            return Ok(None);
+        }
+        // SAFETY: the range [pos, pos + len) lies inside the mapping (checked above), is
+        // past the published watermark so no reader looks at it, and only the single
+        // writer calls this function, so nothing else aliases it mutably.
+        let buf = unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) };
+        let used = fill(buf)?.min(len);
+        self.wrote.store(pos + used, Ordering::Release);
+        Ok(Some(pos))
+    }
+
+    /// Reads written bytes `[pos, pos + len)`; `None` if any of them are not written yet.
+    pub fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        // SAFETY: the range is inside the mapping and below the watermark, so the writer
+        // has finished with it and will never write it again.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Reads `[pos, pos + len)` of the whole file, written or not: recovery scans bytes
+    /// whose validity it is about to decide.
+    pub(crate) fn read_raw(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        // SAFETY: inside the mapping; recovery runs before any writer exists.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Zero-copy view of written bytes that keeps the mapping alive, for pull responses.
+    pub fn slice(self: &Arc<Self>, pos: usize, len: usize) -> Option<Bytes> {
+        self.read(pos, len)?;
+        Some(Bytes::from_owner(MappedSlice {
+            file: self.clone(),
+            pos,
+            len,
+        }))
+    }
+
+    /// Writes dirty pages `[flushed, wrote)` to disk (msync) and returns the new flushed
+    /// position. Safe to call from a flush thread while the writer appends further on.
+    pub fn flush(&self) -> StoreResult<usize> {
+        let wrote = self.wrote();
+        let flushed = self.flushed();
+        if wrote > flushed {
+            let page = 4096;
+            let start = flushed - flushed % page;
+            self.map
+                .flush_range(start, wrote - start)
+                .map_err(|e| StoreError::io(&self.path, e))?;
+            self.flushed.fetch_max(wrote, Ordering::AcqRel);
+        }
+        Ok(wrote)
+    }
+
+    /// Bytes written but not yet flushed.
+    pub fn dirty(&self) -> usize {
+        self.wrote().saturating_sub(self.flushed())
+    }
+
+    /// Removes the file from disk; the mapping stays valid for readers still holding it.
+    pub fn delete(&self) -> StoreResult<()> {
+        if !self.deleted.swap(true, Ordering::AcqRel) {
+            std::fs::remove_file(&self.path).map_err(|e| StoreError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Last modification time, for expiry.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.file.metadata().ok()?.modified().ok()
+    }
+}
+
+struct MappedSlice {
+    file: Arc<MappedFile>,
+    pos: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.file.read(self.pos, self.len).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_twenty_digit_offsets() {
+        assert_eq!(file_name(1073741824), "00000000001073741824");
+        assert_eq!(parse_file_name("00000000001073741824"), Some(1073741824));
+        assert_eq!(parse_file_name("0000000000107374182x"), None);
+        assert_eq!(parse_file_name("123"), None);
+    }
+
+    #[test]
+    fn appended_bytes_become_readable_only_once_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Arc::new(MappedFile::create(dir.path(), 4096, 64).unwrap());
+        assert_eq!(f.path(), dir.path().join("00000000000000004096"));
+        assert!(f.read(0, 1).is_none());
+        let pos = f.append_with::<()>(10, |b| {
+            b.copy_from_slice(b"0123456789");
+            Ok(10)
+        });
+        assert_eq!(pos, Ok(Some(0)));
+        assert_eq!(f.read(0, 10), Some(&b"0123456789"[..]));
+        assert!(f.read(5, 6).is_none());
+        assert_eq!(f.slice(2, 3).unwrap().as_ref(), b"234");
+        assert_eq!(f.end_offset(), 4106);
+        assert_eq!(
+            f.append_with::<()>(60, |_| Ok(60)),
+            Ok(None),
+            "does not fit"
+        );
+    }
+
+    #[test]
+    fn flushed_bytes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let f = MappedFile::create(dir.path(), 0, 128).unwrap();
+            f.append_with::<()>(4, |b| {
+                b.copy_from_slice(b"abcd");
+                Ok(4)
+            })
+            .unwrap();
+            assert_eq!(f.dirty(), 4);
+            assert_eq!(f.flush().unwrap(), 4);
+            assert_eq!(f.dirty(), 0);
+        }
+        let f = MappedFile::open(&dir.path().join(file_name(0)), 128).unwrap();
+        assert_eq!(f.read(0, 4), Some(&b"abcd"[..]));
+        assert!(
+            MappedFile::open(&dir.path().join(file_name(0)), 256).is_err(),
+            "size mismatch is corruption"
+        );
+    }
+
+    #[test]
+    fn a_deleted_file_stays_readable_through_held_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Arc::new(MappedFile::create(dir.path(), 0, 64).unwrap());
+        f.append_with::<()>(3, |b| {
+            b.copy_from_slice(b"xyz");
+            Ok(3)
+        })
+        .unwrap();
+        let view = f.slice(0, 3).unwrap();
+        f.delete().unwrap();
+        assert!(!f.path().exists());
+        assert_eq!(view.as_ref(), b"xyz");
+    }
+}

@@ -1,0 +1,413 @@
+//! A directory of equally sized [`MappedFile`]s forming one logical byte stream (the
+//! commit log, or one consume queue). Readers share a [`MappedFileQueue`] handle and find
+//! files through a lock-free snapshot of the file list (`ArcSwap`); the one
+//! [`QueueWriter`] appends, rolls to the next file (prepared ahead on a background thread
+//! so a roll does not wait for file creation), truncates during recovery, and deletes
+//! expired files from the front.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use arc_swap::ArcSwap;
+
+use super::error::{StoreError, StoreResult};
+use super::mapped_file::{parse_file_name, MappedFile};
+
+struct Shared {
+    dir: PathBuf,
+    file_size: usize,
+    files: ArcSwap<Vec<Arc<MappedFile>>>,
+    writer_taken: AtomicBool,
+}
+
+/// A reader's handle; cheap to clone.
+#[derive(Clone)]
+pub struct MappedFileQueue {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MappedFileQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedFileQueue({})", self.shared.dir.display())
+    }
+}
+
+impl MappedFileQueue {
+    /// Opens `dir` (creating it), mapping every file already there in offset order. A
+    /// file of the wrong size, or a gap between files, is corruption.
+    pub fn load(dir: &Path, file_size: usize) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let mut found: Vec<(i64, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+            let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+            let name = entry.file_name();
+            if let Some(offset) = name.to_str().and_then(parse_file_name) {
+                found.push((offset, entry.path()));
+            }
+        }
+        found.sort();
+        let mut files = Vec::with_capacity(found.len());
+        for (offset, path) in found {
+            if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.from_offset()) {
+                if offset != prev + file_size as i64 {
+                    return Err(StoreError::Corrupt {
+                        offset,
+                        reason: format!("{} does not follow the file before it", path.display()),
+                    });
+                }
+            }
+            files.push(Arc::new(MappedFile::open(&path, file_size)?));
+        }
+        Ok(MappedFileQueue {
+            shared: Arc::new(Shared {
+                dir: dir.to_owned(),
+                file_size,
+                files: ArcSwap::from_pointee(files),
+                writer_taken: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The one writer of this queue; `None` if it was handed out already.
+    pub fn writer(&self) -> Option<QueueWriter> {
+        if self.shared.writer_taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        Some(QueueWriter {
+            shared: self.shared.clone(),
+            next: None,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    pub fn file_size(&self) -> usize {
+        self.shared.file_size
+    }
+
+    /// A snapshot of the files, oldest first.
+    pub fn files(&self) -> Arc<Vec<Arc<MappedFile>>> {
+        self.shared.files.load_full()
+    }
+
+    /// The file holding logical offset `offset`.
+    pub fn find(&self, offset: i64) -> Option<Arc<MappedFile>> {
+        let files = self.shared.files.load();
+        let first = files.first()?.from_offset();
+        if offset < first {
+            return None;
+        }
+        let idx = ((offset - first) / self.shared.file_size as i64) as usize;
+        files
+            .get(idx)
+            .filter(|f| offset < f.from_offset() + f.size() as i64)
+            .cloned()
+    }
+
+    /// First offset still on disk (0 for an empty queue).
+    pub fn min_offset(&self) -> i64 {
+        self.shared
+            .files
+            .load()
+            .first()
+            .map(|f| f.from_offset())
+            .unwrap_or(0)
+    }
+
+    /// Offset just past the last written byte.
+    pub fn max_offset(&self) -> i64 {
+        self.shared
+            .files
+            .load()
+            .last()
+            .map(|f| f.end_offset())
+            .unwrap_or(0)
+    }
+
+    /// Offset up to which everything is on disk.
+    pub fn flushed_offset(&self) -> i64 {
+        let files = self.shared.files.load();
+        for f in files.iter() {
+            if f.flushed() < f.size() {
+                return f.from_offset() + f.flushed() as i64;
+            }
+        }
+        files
+            .last()
+            .map(|f| f.from_offset() + f.flushed() as i64)
+            .unwrap_or(0)
+    }
+
+    /// Flushes every file with unflushed bytes; returns the flushed offset.
+    pub fn flush(&self) -> StoreResult<i64> {
+        for f in self.shared.files.load().iter() {
+            if f.dirty() > 0 {
+                f.flush()?;
+            }
+        }
+        Ok(self.flushed_offset())
+    }
+
+    /// Bytes written but not flushed, across files.
+    pub fn dirty_bytes(&self) -> usize {
+        self.shared.files.load().iter().map(|f| f.dirty()).sum()
+    }
+
+    /// Reads written bytes at a logical offset (never across a file boundary).
+    pub fn read(&self, offset: i64, len: usize) -> Option<bytes::Bytes> {
+        let file = self.find(offset)?;
+        file.slice((offset - file.from_offset()) as usize, len)
+    }
+
+    /// Deletes whole files from the front for which `expired` says so, keeping at least
+    /// the newest file. Returns how many went.
+    pub fn delete_from_front(
+        &self,
+        mut expired: impl FnMut(&MappedFile) -> bool,
+    ) -> StoreResult<usize> {
+        let files = self.shared.files.load_full();
+        let keep_from = files
+            .iter()
+            .take(files.len().saturating_sub(1))
+            .position(|f| !expired(f))
+            .unwrap_or(files.len().saturating_sub(1));
+        if keep_from == 0 {
+            return Ok(0);
+        }
+        self.shared.files.rcu(|cur| {
+            let drop: Vec<_> = cur
+                .iter()
+                .take(keep_from)
+                .map(|f| f.from_offset())
+                .collect();
+            cur.iter()
+                .filter(|f| !drop.contains(&f.from_offset()))
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        for f in files.iter().take(keep_from) {
+            f.delete()?;
+        }
+        Ok(keep_from)
+    }
+}
+
+/// The single writer of a [`MappedFileQueue`].
+pub struct QueueWriter {
+    shared: Arc<Shared>,
+    next: Option<JoinHandle<StoreResult<MappedFile>>>,
+}
+
+impl QueueWriter {
+    pub fn reader(&self) -> MappedFileQueue {
+        MappedFileQueue {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The file being appended to, created at `start_offset` if the queue is empty.
+    pub fn current(&mut self, start_offset: i64) -> StoreResult<Arc<MappedFile>> {
+        if let Some(last) = self.shared.files.load().last() {
+            if !last.is_full() {
+                return Ok(last.clone());
+            }
+        }
+        self.roll(start_offset)
+    }
+
+    /// Closes the current file for writing and starts the next one. `start_offset` is
+    /// used when the queue is empty (a consume queue that starts past zero).
+    pub fn roll(&mut self, start_offset: i64) -> StoreResult<Arc<MappedFile>> {
+        let size = self.shared.file_size;
+        let next_offset = match self.shared.files.load().last() {
+            Some(last) => {
+                // Whatever is left of the current file is done: mark it full.
+                last.mark_written(size);
+                last.from_offset() + size as i64
+            }
+            None => start_offset - start_offset.rem_euclid(size as i64),
+        };
+        let file = match self.next.take() {
+            Some(handle) => match handle.join() {
+                Ok(Ok(f)) if f.from_offset() == next_offset => f,
+                _ => MappedFile::create(&self.shared.dir, next_offset, size)?,
+            },
+            None => MappedFile::create(&self.shared.dir, next_offset, size)?,
+        };
+        let file = Arc::new(file);
+        self.shared.files.rcu(|cur| {
+            let mut v = Vec::with_capacity(cur.len() + 1);
+            v.extend(cur.iter().cloned());
+            v.push(file.clone());
+            v
+        });
+        // Prepare the file after this one off the write path.
+        let (dir, after) = (self.shared.dir.clone(), next_offset + size as i64);
+        self.next = std::thread::Builder::new()
+            .name("mapped-file-alloc".into())
+            .spawn(move || MappedFile::create(&dir, after, size))
+            .ok();
+        Ok(file)
+    }
+
+    /// Recovery: everything from `offset` on is dropped: later files are deleted and the
+    /// file holding `offset` resumes writing there.
+    pub fn truncate(&mut self, offset: i64) -> StoreResult<()> {
+        if let Some(h) = self.next.take() {
+            if let Ok(Ok(f)) = h.join() {
+                let _ = f.delete();
+            }
+        }
+        let files = self.shared.files.load_full();
+        let mut keep = Vec::with_capacity(files.len());
+        for f in files.iter() {
+            let end = f.from_offset() + f.size() as i64;
+            if offset >= end {
+                keep.push(f.clone());
+            } else if offset > f.from_offset() {
+                f.set_positions((offset - f.from_offset()) as usize);
+                keep.push(f.clone());
+            } else if offset == f.from_offset() && keep.is_empty() {
+                // The first file holds the start of the stream: keep it, empty.
+                f.set_positions(0);
+                keep.push(f.clone());
+            } else {
+                f.delete()?;
+            }
+        }
+        self.shared.files.store(Arc::new(keep));
+        Ok(())
+    }
+
+    /// Drops every file (a consume queue rebuilt from scratch).
+    pub fn reset(&mut self) -> StoreResult<()> {
+        if let Some(h) = self.next.take() {
+            if let Ok(Ok(f)) = h.join() {
+                let _ = f.delete();
+            }
+        }
+        for f in self.shared.files.load().iter() {
+            f.delete()?;
+        }
+        self.shared.files.store(Arc::new(Vec::new()));
+        Ok(())
+    }
+}
+
+impl Drop for QueueWriter {
+    fn drop(&mut self) {
+        if let Some(h) = self.next.take() {
+            // A prepared file nobody wrote to: keep nothing half-made behind.
+            if let Ok(Ok(f)) = h.join() {
+                if f.wrote() == 0 {
+                    let _ = f.delete();
+                }
+            }
+        }
+        self.shared.writer_taken.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(w: &mut QueueWriter, data: &[u8]) -> i64 {
+        let f = w.current(0).unwrap();
+        let f = if f.remaining() < data.len() {
+            w.roll(0).unwrap()
+        } else {
+            f
+        };
+        let pos = f
+            .append_with::<()>(data.len(), |b| {
+                b.copy_from_slice(data);
+                Ok(data.len())
+            })
+            .unwrap()
+            .unwrap();
+        f.from_offset() + pos as i64
+    }
+
+    #[test]
+    fn appends_roll_across_files_and_read_back_after_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = MappedFileQueue::load(dir.path(), 16).unwrap();
+        let mut w = q.writer().unwrap();
+        assert!(q.writer().is_none(), "one writer only");
+        let offsets: Vec<i64> = (0..5u8).map(|i| put(&mut w, &[i; 6])).collect();
+        assert_eq!(offsets, vec![0, 6, 16, 22, 32]);
+        assert_eq!(q.max_offset(), 38);
+        assert_eq!(q.read(22, 6).unwrap().as_ref(), &[3u8; 6]);
+        assert!(q.read(36, 6).is_none(), "unwritten");
+        q.flush().unwrap();
+        drop(w);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            names.len(),
+            3,
+            "the prepared fourth file is removed: {names:?}"
+        );
+        let q = MappedFileQueue::load(dir.path(), 16).unwrap();
+        assert_eq!(q.read(16, 6).unwrap().as_ref(), &[2u8; 6]);
+    }
+
+    #[test]
+    fn truncation_drops_later_files_and_resumes_in_the_middle() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = MappedFileQueue::load(dir.path(), 16).unwrap();
+        let mut w = q.writer().unwrap();
+        for i in 0..6u8 {
+            put(&mut w, &[i; 8]);
+        }
+        w.truncate(20).unwrap();
+        assert_eq!(q.max_offset(), 20);
+        assert_eq!(q.files().len(), 2);
+        assert_eq!(put(&mut w, &[9; 4]), 20);
+        assert_eq!(q.read(20, 4).unwrap().as_ref(), &[9u8; 4]);
+    }
+
+    #[test]
+    fn an_empty_queue_can_start_past_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = MappedFileQueue::load(dir.path(), 20).unwrap();
+        let mut w = q.writer().unwrap();
+        let f = w.current(45).unwrap();
+        assert_eq!(f.from_offset(), 40);
+        assert_eq!(q.min_offset(), 40);
+    }
+
+    #[test]
+    fn expired_files_are_deleted_from_the_front_but_the_newest_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = MappedFileQueue::load(dir.path(), 8).unwrap();
+        let mut w = q.writer().unwrap();
+        for i in 0..4u8 {
+            put(&mut w, &[i; 8]);
+        }
+        assert_eq!(q.delete_from_front(|f| f.from_offset() < 16).unwrap(), 2);
+        assert_eq!(q.min_offset(), 16);
+        assert!(q.find(8).is_none());
+        assert_eq!(
+            q.delete_from_front(|_| true).unwrap(),
+            1,
+            "the newest file is kept"
+        );
+        assert_eq!(q.files().len(), 1);
+    }
+
+    #[test]
+    fn a_gap_between_files_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        MappedFile::create(dir.path(), 0, 8).unwrap();
+        MappedFile::create(dir.path(), 16, 8).unwrap();
+        assert!(MappedFileQueue::load(dir.path(), 8).is_err());
+    }
+}
