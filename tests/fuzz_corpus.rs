@@ -41,3 +41,12 @@ fn namesrv_bodies_corpus_decodes_without_panics() {
         "the namesrv_bodies corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn stored_record_corpus_decodes_without_panics() {
+    let n = replay("stored_record", ferrocket::protocol::fuzzing::stored_record);
+    assert!(
+        n >= 3,
+        "the stored_record corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

@@ -47,3 +47,22 @@ pub fn namesrv_bodies(data: &[u8]) {
     let _ = super::body::fastjson::from_json::<kv::KvTable>(data);
     let _ = super::body::fastjson::from_json::<register::DataVersion>(data);
 }
+
+/// Stored-message records and batch bodies (the store's decoders): whatever the record
+/// checker accepts must decode, with the same size.
+pub fn stored_record(data: &[u8]) {
+    use crate::store::message::{check_record, decode_batch, decode_record, RecordCheck};
+    for crc in [false, true] {
+        if let RecordCheck::Record(info) = check_record(data, crc) {
+            match decode_record(data) {
+                Ok(m) => assert_eq!(
+                    m.total_size, info.total_size,
+                    "checker and decoder disagree on size"
+                ),
+                Err(e) => panic!("a record the checker accepts fails to decode: {e}"),
+            }
+        }
+    }
+    let _ = decode_record(data);
+    let _ = decode_batch(&Bytes::copy_from_slice(data));
+}

@@ -17,7 +17,7 @@ pub enum StoreError {
     MessageTooLarge { size: usize, limit: usize },
     #[error("message properties of {0} bytes exceed the limit of 32767 bytes")]
     PropertiesTooLong(usize),
-    #[error("topic of {0} bytes exceeds the limit of 127 bytes")]
+    #[error("topic of {0} bytes is too long (127 bytes for clients that read 1-byte topic lengths, 32767 at most)")]
     TopicTooLong(usize),
     #[error("invalid message: {0}")]
     InvalidMessage(String),

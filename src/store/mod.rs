@@ -4,9 +4,14 @@
 //! pieces hand out, bounded by atomic watermarks.
 
 pub mod checkpoint;
+pub mod commit_log;
+pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
+pub mod message;
+pub mod poison;
 
 pub use error::{StoreError, StoreResult};

@@ -1,0 +1,163 @@
+//! Store settings; field names follow RocketMQ's `MessageStoreConfig` so a broker.ron reads
+//! like a broker.conf.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::commit_log::DEFAULT_COMMIT_LOG_FILE_SIZE;
+use super::consume_queue::DEFAULT_CQ_FILE_SIZE;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FlushDiskType {
+    /// Acknowledge after the in-memory append; flush every `flushIntervalCommitLog`.
+    #[default]
+    AsyncFlush,
+    /// Acknowledge after the bytes are on disk (group commit).
+    SyncFlush,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Root of commitlog/, consumequeue/, index/, checkpoint and abort.
+    pub store_path_root_dir: PathBuf,
+    /// Commit-log file size (1 GiB). Larger files mean fewer rolls; the last file is
+    /// mapped whole.
+    pub mapped_file_size_commit_log: usize,
+    /// Consume-queue file size (300,000 units of 20 bytes).
+    pub mapped_file_size_consume_queue: usize,
+    /// Largest message body accepted (4 MiB).
+    pub max_message_size: usize,
+    pub flush_disk_type: FlushDiskType,
+    /// ASYNC_FLUSH: how often to flush, in ms (500).
+    pub flush_interval_commit_log: u64,
+    /// ASYNC_FLUSH: flush only when at least this many 4 KiB pages are dirty (4)...
+    pub flush_commit_log_least_pages: usize,
+    /// ...unless this long has passed since the last full flush, in ms (10,000).
+    pub flush_commit_log_thorough_interval: u64,
+    /// SYNC_FLUSH: how long a send waits for its fsync before FLUSH_DISK_TIMEOUT, in ms.
+    pub sync_flush_timeout: u64,
+    /// How often consume queues and the index are flushed and the checkpoint written, ms.
+    pub flush_interval_consume_queue: u64,
+    pub message_index_enable: bool,
+    /// Index hash slots per file (5,000,000).
+    pub max_hash_slot_num: usize,
+    /// Index entries per file (20,000,000).
+    pub max_index_num: usize,
+    /// Check each record's body CRC when recovering after a crash.
+    pub check_crc_on_recover: bool,
+    /// Hours a commit-log file is kept after its last write (72).
+    pub file_reserved_time: u64,
+    /// Hours of the day (local time) at which expired files are deleted, e.g. "04" or
+    /// "04;16".
+    pub delete_when: String,
+    /// Disk use (percent) above which expired files are deleted whatever the hour (75).
+    pub disk_max_used_space_ratio: u32,
+    /// Disk use (percent) above which writes are refused (90).
+    pub disk_full_ratio: u32,
+    /// How often the cleaner looks, in ms (10,000).
+    pub clean_resource_interval: u64,
+    /// Appends the CommitLogWriter may hold before new sends are answered SYSTEM_BUSY.
+    pub writer_mailbox_capacity: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            store_path_root_dir: std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("store"),
+            mapped_file_size_commit_log: DEFAULT_COMMIT_LOG_FILE_SIZE,
+            mapped_file_size_consume_queue: DEFAULT_CQ_FILE_SIZE,
+            max_message_size: 4 * 1024 * 1024,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval_commit_log: 500,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval: 10_000,
+            sync_flush_timeout: 5_000,
+            flush_interval_consume_queue: 1_000,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            check_crc_on_recover: true,
+            file_reserved_time: 72,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            disk_full_ratio: 90,
+            clean_resource_interval: 10_000,
+            writer_mailbox_capacity: 10_000,
+        }
+    }
+}
+
+impl StoreConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.mapped_file_size_commit_log < 4096 {
+            return Err("mappedFileSizeCommitLog must be at least 4096".into());
+        }
+        if self.mapped_file_size_consume_queue < 20 * 2 {
+            return Err("mappedFileSizeConsumeQueue must hold at least two units".into());
+        }
+        if self.max_message_size + 8 * 1024 > self.mapped_file_size_commit_log {
+            return Err("maxMessageSize must fit in a commit-log file".into());
+        }
+        if self.disk_max_used_space_ratio == 0
+            || self.disk_max_used_space_ratio > 100
+            || self.disk_full_ratio > 100
+        {
+            return Err("disk ratios are percentages".into());
+        }
+        if self.max_hash_slot_num == 0 || self.max_index_num == 0 {
+            return Err("index sizes must be positive".into());
+        }
+        if self.writer_mailbox_capacity == 0 {
+            return Err("writerMailboxCapacity must be at least 1".into());
+        }
+        self.delete_hours().map(|_| ())
+    }
+
+    /// The hours of `deleteWhen`.
+    pub fn delete_hours(&self) -> Result<Vec<u32>, String> {
+        self.delete_when
+            .split(';')
+            .filter(|s| !s.trim().is_empty())
+            .map(|h| match h.trim().parse::<u32>() {
+                Ok(h) if h < 24 => Ok(h),
+                _ => Err(format!("deleteWhen: {h:?} is not an hour 0-23")),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_rocketmqs_and_validate() {
+        let c = StoreConfig::default();
+        c.validate().unwrap();
+        assert_eq!(c.mapped_file_size_commit_log, 1 << 30);
+        assert_eq!(c.mapped_file_size_consume_queue, 6_000_000);
+        assert_eq!(c.delete_hours().unwrap(), vec![4]);
+    }
+
+    #[test]
+    fn ron_uses_rocketmq_names() {
+        let c: StoreConfig = ron::from_str(
+            "(flushDiskType: SYNC_FLUSH, deleteWhen: \"04;16\", fileReservedTime: 48)",
+        )
+        .unwrap();
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert_eq!(c.delete_hours().unwrap(), vec![4, 16]);
+        assert!(StoreConfig {
+            delete_when: "25".into(),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+}
