@@ -101,7 +101,7 @@ impl StoreConfig {
         if self.mapped_file_size_consume_queue < 20 * 2 {
             return Err("mappedFileSizeConsumeQueue must hold at least two units".into());
         }
-        if self.max_message_size + 8 * 1024 > self.mapped_file_size_commit_log {
+        if self.max_message_size >= self.mapped_file_size_commit_log {
             return Err("maxMessageSize must fit in a commit-log file".into());
         }
         if self.disk_max_used_space_ratio == 0

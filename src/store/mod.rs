@@ -12,6 +12,7 @@ pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message;
+pub mod message_store;
 pub mod poison;
 
 pub use error::{StoreError, StoreResult};
