@@ -2,6 +2,7 @@
 //! mailboxes, handler guard), the metrics registry and its HTTP endpoint, remoting server
 //! and client, and the name-server actors.
 
+pub mod broker;
 pub mod error;
 pub mod http;
 pub mod metrics;

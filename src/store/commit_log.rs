@@ -67,6 +67,11 @@ impl CommitLogReader {
         self.files.max_offset()
     }
 
+    /// Flushes written bytes (msync beside the writer is safe); returns the flushed offset.
+    pub fn flush(&self) -> StoreResult<i64> {
+        self.files.flush()
+    }
+
     /// `size` bytes at `offset` as a zero-copy view.
     pub fn read(&self, offset: i64, size: usize) -> Option<Bytes> {
         self.files.read(offset, size)
@@ -307,7 +312,7 @@ impl CommitLog {
 
     /// Flushes written bytes; returns the flushed offset.
     pub fn flush(&self) -> StoreResult<i64> {
-        self.reader.files.flush()
+        self.reader.flush()
     }
 
     /// The start offsets of files whose first record was stored at or before `timestamp`,

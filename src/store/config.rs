@@ -61,6 +61,8 @@ pub struct StoreConfig {
     pub clean_resource_interval: u64,
     /// Appends the CommitLogWriter may hold before new sends are answered SYSTEM_BUSY.
     pub writer_mailbox_capacity: usize,
+    /// Delay of each level 1..n (units s, m, h, d), RocketMQ's messageDelayLevel.
+    pub message_delay_level: String,
 }
 
 impl Default for StoreConfig {
@@ -89,6 +91,8 @@ impl Default for StoreConfig {
             disk_full_ratio: 90,
             clean_resource_interval: 10_000,
             writer_mailbox_capacity: 10_000,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .into(),
         }
     }
 }
@@ -116,7 +120,25 @@ impl StoreConfig {
         if self.writer_mailbox_capacity == 0 {
             return Err("writerMailboxCapacity must be at least 1".into());
         }
+        if let Some(bad) = self
+            .message_delay_level
+            .split_whitespace()
+            .find(|d| parse_delay(d).is_none())
+        {
+            return Err(format!(
+                "messageDelayLevel: {bad:?} is not a delay like 5s, 1m, 2h or 1d"
+            ));
+        }
         self.delete_hours().map(|_| ())
+    }
+
+    /// Milliseconds of each delay level (level n at index n - 1); unparsable entries are
+    /// refused by `validate`.
+    pub fn delay_level_millis(&self) -> Vec<i64> {
+        self.message_delay_level
+            .split_whitespace()
+            .filter_map(parse_delay)
+            .collect()
     }
 
     /// The hours of `deleteWhen`.
@@ -132,6 +154,21 @@ impl StoreConfig {
     }
 }
 
+fn parse_delay(d: &str) -> Option<i64> {
+    let unit = match d.chars().last()? {
+        's' => 1_000,
+        'm' => 60_000,
+        'h' => 3_600_000,
+        'd' => 86_400_000,
+        _ => return None,
+    };
+    d[..d.len() - 1]
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(|n| n * unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +180,17 @@ mod tests {
         assert_eq!(c.mapped_file_size_commit_log, 1 << 30);
         assert_eq!(c.mapped_file_size_consume_queue, 6_000_000);
         assert_eq!(c.delete_hours().unwrap(), vec![4]);
+        let delays = c.delay_level_millis();
+        assert_eq!(
+            (delays.len(), delays[0], delays[4], delays[17]),
+            (18, 1_000, 60_000, 7_200_000)
+        );
+        assert!(StoreConfig {
+            message_delay_level: "1s 5x".into(),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]

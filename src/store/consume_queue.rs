@@ -130,6 +130,12 @@ impl ConsumeQueueReader {
         queue_offset + per_file - queue_offset.rem_euclid(per_file)
     }
 
+    /// Flushes written units (msync is safe beside the writer); returns the flushed byte
+    /// offset.
+    pub fn flush(&self) -> StoreResult<i64> {
+        self.shared.files.flush()
+    }
+
     /// Store time of the first message, via a lookup into the commit log.
     pub fn earliest_unit(&self) -> Option<CqUnit> {
         self.unit(self.min_offset()).filter(CqUnit::is_valid)
@@ -295,7 +301,7 @@ impl ConsumeQueue {
 
     /// Flushes written units; returns the flushed byte offset.
     pub fn flush(&self) -> StoreResult<i64> {
-        self.reader.shared.files.flush()
+        self.reader.flush()
     }
 
     /// After commit-log files are deleted: units pointing below `commit_log_min` are no

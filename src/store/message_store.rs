@@ -80,11 +80,14 @@ pub fn consume_queue<'a>(
 pub fn dispatch_one(
     info: &DispatchInfo,
     config: &StoreConfig,
+    delays: &[i64],
     queues: &mut ConsumeQueues,
     index: Option<&mut IndexService>,
 ) -> StoreResult<()> {
     if goes_to_consume_queue(info) {
-        let tags = cq_tags_code(info, |_| None);
+        let tags = cq_tags_code(info, |level| {
+            delays.get((level as usize).wrapping_sub(1)).copied()
+        });
         consume_queue(queues, config, &info.topic, info.queue_id)?.put(
             info.queue_offset,
             info.physical_offset,
@@ -185,12 +188,13 @@ pub fn open(config: &StoreConfig) -> StoreResult<RecoveredStore> {
         referenced.max(commit_log.reader().min_offset())
     };
     let reader = commit_log.reader();
+    let delays = config.delay_level_millis();
     let mut failure = None;
     let mut at = from;
     while at < end && failure.is_none() {
         let next = reader.scan(at, 4096, |info| {
             if failure.is_none() {
-                if let Err(e) = dispatch_one(&info, config, &mut queues, index.as_mut()) {
+                if let Err(e) = dispatch_one(&info, config, &delays, &mut queues, index.as_mut()) {
                     failure = Some(e);
                 }
             }
@@ -254,14 +258,19 @@ impl MessageStore {
     pub fn dispatch(&mut self) -> StoreResult<()> {
         let reader = self.inner.commit_log.reader();
         let s = &mut self.inner;
+        let delays = s.config.delay_level_millis();
         let mut failure = None;
         loop {
             let at = s.dispatched_to;
             let next = reader.scan(at, 4096, |info| {
                 if failure.is_none() {
-                    if let Err(e) =
-                        dispatch_one(&info, &s.config, &mut s.consume_queues, s.index.as_mut())
-                    {
+                    if let Err(e) = dispatch_one(
+                        &info,
+                        &s.config,
+                        &delays,
+                        &mut s.consume_queues,
+                        s.index.as_mut(),
+                    ) {
                         failure = Some(e);
                     }
                 }

@@ -1,0 +1,238 @@
+//! CommitLogWriter: the only writer of the commit log. Each `PutMessages` (one message or
+//! a SEND_BATCH) is appended in the actor's own arbiter; the dispatcher is woken; with
+//! SYNC_FLUSH and WAIT=true the answer waits for FlushService's group commit, bounded by
+//! `syncFlushTimeout` (then FLUSH_DISK_TIMEOUT: the message is stored, durability not yet
+//! confirmed). A poisoned store, a full disk or a shutdown refuse writes before touching
+//! the log.
+//!
+//! Mailbox: bounded by `writerMailboxCapacity`; when full the broker answers SYSTEM_BUSY.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::Notify;
+
+use super::flush_service::{FlushProgress, FlushService, WaitFlushed};
+use crate::actors::runtime::{guarded, restarting, Mailbox, SupervisedActor, Supervision};
+use crate::store::commit_log::{AppendResult, CommitLog};
+use crate::store::config::FlushDiskType;
+use crate::store::message::MessageToStore;
+use crate::store::poison::Poison;
+use crate::store::{StoreError, StoreResult};
+
+/// How a stored message's durability turned out (RocketMQ's PutMessageStatus subset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    PutOk,
+    FlushDiskTimeout,
+}
+
+#[derive(Debug, Clone)]
+pub struct PutResult {
+    pub status: PutStatus,
+    pub append: AppendResult,
+}
+
+/// Disk state shared with the cleaner: set when the disk is too full to write.
+#[derive(Debug, Default)]
+pub struct DiskGuard {
+    full: AtomicBool,
+    detail: std::sync::Mutex<Option<(std::path::PathBuf, u32, u32)>>,
+}
+
+impl DiskGuard {
+    /// `Some((path, used percent, limit percent))` refuses writes; `None` allows them.
+    pub fn set_full(&self, detail: Option<(std::path::PathBuf, u32, u32)>) {
+        self.full.store(detail.is_some(), Ordering::Release);
+        if let Ok(mut d) = self.detail.lock() {
+            *d = detail;
+        }
+    }
+
+    pub fn check(&self) -> StoreResult<()> {
+        if !self.full.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (path, used_percent, limit_percent) = self
+            .detail
+            .lock()
+            .ok()
+            .and_then(|d| d.clone())
+            .unwrap_or_default();
+        Err(StoreError::DiskFull {
+            path,
+            used_percent,
+            limit_percent,
+        })
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Acquire)
+    }
+}
+
+pub struct CommitLogWriter {
+    sup: Supervision,
+    log: CommitLog,
+    poison: Arc<Poison>,
+    disk: Arc<DiskGuard>,
+    flush: Mailbox<FlushService>,
+    wake_dispatcher: Arc<Notify>,
+    progress: Arc<FlushProgress>,
+    mode: FlushDiskType,
+    sync_timeout: Duration,
+    closed: bool,
+}
+
+impl CommitLogWriter {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        sup: Supervision,
+        log: CommitLog,
+        poison: Arc<Poison>,
+        disk: Arc<DiskGuard>,
+        flush: Mailbox<FlushService>,
+        wake_dispatcher: Arc<Notify>,
+        progress: Arc<FlushProgress>,
+        mode: FlushDiskType,
+        sync_timeout: Duration,
+    ) -> Self {
+        CommitLogWriter {
+            sup,
+            log,
+            poison,
+            disk,
+            flush,
+            wake_dispatcher,
+            progress,
+            mode,
+            sync_timeout,
+            closed: false,
+        }
+    }
+
+    fn append(&mut self, msg: &PutMessages) -> StoreResult<AppendResult> {
+        if self.closed {
+            return Err(StoreError::ShuttingDown);
+        }
+        self.poison.check()?;
+        self.disk.check()?;
+        let now = now_millis();
+        let result = self.log.append(&msg.msgs, now).inspect_err(|e| {
+            if matches!(e, StoreError::Io { .. }) {
+                self.poison.poison(format!("commit-log write failed: {e}"));
+            }
+        })?;
+        self.progress
+            .appended_store_timestamp
+            .fetch_max(now, Ordering::AcqRel);
+        self.wake_dispatcher.notify_one();
+        Ok(result)
+    }
+}
+
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Actor for CommitLogWriter {
+    type Context = Context<Self>;
+}
+
+impl Supervised for CommitLogWriter {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
+        restarting(self, ctx);
+    }
+}
+
+impl SupervisedActor for CommitLogWriter {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.sup
+    }
+}
+
+crate::handle_inject_panic!(CommitLogWriter);
+
+/// Append one message, or a batch as consecutive records.
+#[derive(Message)]
+#[rtype(result = "StoreResult<PutResult>")]
+pub struct PutMessages {
+    pub msgs: Vec<MessageToStore>,
+    /// The WAIT property: with SYNC_FLUSH, answer only once the bytes are on disk.
+    pub wait_store_ok: bool,
+}
+
+impl Handler<PutMessages> for CommitLogWriter {
+    type Result = ResponseFuture<StoreResult<PutResult>>;
+
+    fn handle(&mut self, msg: PutMessages, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        let appended = match guarded(&metrics, ctx, |_| self.append(&msg)) {
+            Some(r) => r,
+            None => Err(StoreError::InvalidMessage(
+                "the commit-log writer failed and is restarting".into(),
+            )),
+        };
+        let append = match appended {
+            Ok(a) => a,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        if self.mode != FlushDiskType::SyncFlush || !msg.wait_store_ok {
+            return Box::pin(async move {
+                Ok(PutResult {
+                    status: PutStatus::PutOk,
+                    append,
+                })
+            });
+        }
+        let wait = self.flush.ask(WaitFlushed {
+            offset: append.end_offset(),
+        });
+        let timeout = self.sync_timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, wait).await {
+                Ok(Ok(Ok(()))) => Ok(PutResult {
+                    status: PutStatus::PutOk,
+                    append,
+                }),
+                Ok(Ok(Err(e))) => Err(e),
+                // The flusher is overloaded or restarting: stored, durability unconfirmed.
+                Ok(Err(_)) | Err(_) => Ok(PutResult {
+                    status: PutStatus::FlushDiskTimeout,
+                    append,
+                }),
+            }
+        })
+    }
+}
+
+/// Refuse all further writes (shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseWriter;
+
+impl Handler<CloseWriter> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, _: CloseWriter, _: &mut Context<Self>) {
+        self.closed = true;
+    }
+}
+
+/// Forget a deleted topic's queue offsets.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoveTopic(pub String);
+
+impl Handler<RemoveTopic> for CommitLogWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoveTopic, _: &mut Context<Self>) {
+        self.log.remove_topic(&msg.0);
+    }
+}

@@ -1,0 +1,124 @@
+//! IndexService actor: owns the index files, builds entries for what the dispatcher sends
+//! (keys from KEYS and UNIQ_KEY), answers queries by key, flushes for the checkpoint, and
+//! drops files the commit log no longer covers.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::store::index::{IndexService, QueryResult};
+use crate::store::message::DispatchInfo;
+use crate::store::message_store::index_request;
+use crate::store::{StoreError, StoreResult};
+
+pub struct IndexActor {
+    sup: Supervision,
+    index: IndexService,
+}
+
+impl IndexActor {
+    pub fn new(sup: Supervision, index: IndexService) -> Self {
+        IndexActor { sup, index }
+    }
+}
+
+impl Actor for IndexActor {
+    type Context = Context<Self>;
+}
+
+impl Supervised for IndexActor {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
+        restarting(self, ctx);
+    }
+}
+
+impl SupervisedActor for IndexActor {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.sup
+    }
+}
+
+crate::handle_inject_panic!(IndexActor);
+
+fn restarting_error() -> StoreError {
+    StoreError::InvalidMessage("index actor restarting".into())
+}
+
+#[derive(Message)]
+#[rtype(result = "StoreResult<()>")]
+pub struct BuildIndex(pub Arc<Vec<DispatchInfo>>);
+
+impl Handler<BuildIndex> for IndexActor {
+    type Result = StoreResult<()>;
+
+    fn handle(&mut self, msg: BuildIndex, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        let index = &mut self.index;
+        guarded(&metrics, ctx, |_| {
+            for info in msg.0.iter() {
+                index.build_index(&index_request(info))?;
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|| Err(restarting_error()))
+    }
+}
+
+/// Physical offsets of messages whose key (from KEYS or UNIQ_KEY) is `key`.
+#[derive(Message)]
+#[rtype(result = "StoreResult<QueryResult>")]
+pub struct QueryIndex {
+    pub topic: String,
+    pub key: String,
+    pub max_num: usize,
+    pub begin: i64,
+    pub end: i64,
+}
+
+impl Handler<QueryIndex> for IndexActor {
+    type Result = StoreResult<QueryResult>;
+
+    fn handle(&mut self, q: QueryIndex, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        let index = &self.index;
+        guarded(&metrics, ctx, |_| {
+            index.query(&q.topic, &q.key, q.max_num, q.begin, q.end)
+        })
+        .ok_or_else(restarting_error)
+    }
+}
+
+/// Flushes the index; answers the checkpoint's index timestamp.
+#[derive(Message)]
+#[rtype(result = "StoreResult<i64>")]
+pub struct FlushIndex;
+
+impl Handler<FlushIndex> for IndexActor {
+    type Result = StoreResult<i64>;
+
+    fn handle(&mut self, _: FlushIndex, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        let index = &self.index;
+        guarded(&metrics, ctx, |_| {
+            index.flush().map(|_| index.checkpoint_index_timestamp())
+        })
+        .unwrap_or_else(|| Err(restarting_error()))
+    }
+}
+
+/// Deletes index files entirely below the commit log's min offset.
+#[derive(Message)]
+#[rtype(result = "StoreResult<usize>")]
+pub struct DeleteExpiredIndex(pub i64);
+
+impl Handler<DeleteExpiredIndex> for IndexActor {
+    type Result = StoreResult<usize>;
+
+    fn handle(&mut self, msg: DeleteExpiredIndex, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        let index = &mut self.index;
+        guarded(&metrics, ctx, |_| index.delete_expired(msg.0))
+            .unwrap_or_else(|| Err(restarting_error()))
+    }
+}

@@ -1,0 +1,347 @@
+//! ReputDispatcher: follows the commit log from where dispatching stopped, and for each
+//! round of up to 4096 new records sends the consume-queue units to one ConsumeQueue actor
+//! per (topic, queue) and the keys to the IndexService, waits for them, then announces the
+//! new arrivals per queue to subscribers (long-polling pulls, plugged-in actors). It is
+//! woken by the writer after every append and by a 100 ms timer as a safety net. One round
+//! at a time, so each queue receives its units in commit-log order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+use futures_util::future::join_all;
+use tokio::sync::Notify;
+
+use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
+use super::index_actor::{BuildIndex, IndexActor};
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::runtime::{
+    guarded, guarded_tick, restarting, start_supervised, Mailbox, SupervisedActor, Supervision,
+};
+use crate::store::commit_log::CommitLogReader;
+use crate::store::config::StoreConfig;
+use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
+use crate::store::message::DispatchInfo;
+use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
+use crate::store::StoreResult;
+
+/// Records dispatched per round.
+const ROUND_RECORDS: usize = 4096;
+/// Mailbox bound of each consume-queue actor.
+const CQ_MAILBOX: usize = 64;
+
+pub type QueueKey = (String, i32);
+/// Readers of every consume queue, for pulls.
+pub type QueueReaders = Arc<DashMap<QueueKey, ConsumeQueueReader>>;
+
+/// New messages reached a queue: its next offset is now `max_offset`.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct MessageArrived {
+    pub topic: Arc<str>,
+    pub queue_id: i32,
+    pub max_offset: i64,
+    pub store_timestamp: i64,
+}
+
+/// Every record of a round, for plugged-in actors.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Dispatched(pub Arc<Vec<DispatchInfo>>);
+
+/// Dispatch progress, read by the checkpoint and by shutdown.
+#[derive(Debug, Default)]
+pub struct DispatchProgress {
+    pub dispatched_offset: AtomicI64,
+    pub last_store_timestamp: AtomicI64,
+}
+
+pub struct ReputDispatcher {
+    sup: Supervision,
+    log: CommitLogReader,
+    from: i64,
+    config: Arc<StoreConfig>,
+    delays: Arc<Vec<i64>>,
+    registry: Arc<MetricsRegistry>,
+    prefix: String,
+    queues: HashMap<QueueKey, Mailbox<ConsumeQueueActor>>,
+    readers: QueueReaders,
+    index: Option<Mailbox<IndexActor>>,
+    arrivals: Vec<Recipient<MessageArrived>>,
+    plugins: Vec<Recipient<Dispatched>>,
+    wake: Arc<Notify>,
+    progress: Arc<DispatchProgress>,
+    queue_arbiter: ArbiterHandle,
+    busy: bool,
+    again: bool,
+}
+
+/// Everything a dispatcher starts with.
+pub struct DispatcherParts {
+    pub log: CommitLogReader,
+    pub from: i64,
+    pub config: Arc<StoreConfig>,
+    pub registry: Arc<MetricsRegistry>,
+    pub prefix: String,
+    pub queues: HashMap<QueueKey, Mailbox<ConsumeQueueActor>>,
+    pub readers: QueueReaders,
+    pub index: Option<Mailbox<IndexActor>>,
+    pub wake: Arc<Notify>,
+    pub progress: Arc<DispatchProgress>,
+    pub queue_arbiter: ArbiterHandle,
+}
+
+impl ReputDispatcher {
+    pub fn new(sup: Supervision, p: DispatcherParts) -> Self {
+        p.progress
+            .dispatched_offset
+            .store(p.from, Ordering::Release);
+        let delays = Arc::new(p.config.delay_level_millis());
+        ReputDispatcher {
+            sup,
+            log: p.log,
+            from: p.from,
+            config: p.config,
+            delays,
+            registry: p.registry,
+            prefix: p.prefix,
+            queues: p.queues,
+            readers: p.readers,
+            index: p.index,
+            arrivals: Vec::new(),
+            plugins: Vec::new(),
+            wake: p.wake,
+            progress: p.progress,
+            queue_arbiter: p.queue_arbiter,
+            busy: false,
+            again: false,
+        }
+    }
+
+    fn queue_actor(
+        &mut self,
+        topic: &str,
+        queue_id: i32,
+    ) -> StoreResult<Mailbox<ConsumeQueueActor>> {
+        let key = (topic.to_owned(), queue_id);
+        if let Some(mb) = self.queues.get(&key) {
+            return Ok(mb.clone());
+        }
+        let mut cq = ConsumeQueue::load(
+            &self.config.store_path_root_dir,
+            topic,
+            queue_id,
+            self.config.mapped_file_size_consume_queue,
+        )?;
+        cq.recover(self.log.max_offset())?;
+        self.readers.insert(key.clone(), cq.reader());
+        let path = format!("{}/ConsumeQueue/{topic}-{queue_id}", self.prefix);
+        let mb = start_supervised(
+            &self.registry,
+            path,
+            CQ_MAILBOX,
+            Some(&self.queue_arbiter),
+            move |sup| ConsumeQueueActor::new(sup, cq),
+        );
+        self.queues.insert(key, mb.clone());
+        Ok(mb)
+    }
+
+    fn round(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            self.again = true;
+            return;
+        }
+        let mut infos = Vec::new();
+        let next = self.log.scan(self.from, ROUND_RECORDS, |i| infos.push(i));
+        if infos.is_empty() {
+            self.from = next;
+            self.progress
+                .dispatched_offset
+                .store(next, Ordering::Release);
+            return;
+        }
+        let delays = self.delays.clone();
+        let mut per_queue: BTreeMap<QueueKey, Vec<Unit>> = BTreeMap::new();
+        for info in infos.iter().filter(|i| goes_to_consume_queue(i)) {
+            per_queue
+                .entry((info.topic.clone(), info.queue_id))
+                .or_default()
+                .push(Unit {
+                    queue_offset: info.queue_offset,
+                    phys_offset: info.physical_offset,
+                    size: info.total_size,
+                    tags_code: cq_tags_code(info, |level| {
+                        delays.get((level as usize).wrapping_sub(1)).copied()
+                    }),
+                });
+        }
+        let mut puts = Vec::with_capacity(per_queue.len());
+        let mut arrived = Vec::with_capacity(per_queue.len());
+        for (key, units) in per_queue {
+            let actor = match self.queue_actor(&key.0, key.1) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(topic = %key.0, queue = key.1, error = %e, "cannot open consume queue; its units wait for the next round");
+                    self.schedule_retry(ctx);
+                    return;
+                }
+            };
+            if let Some(last) = units.last() {
+                arrived.push((key.0.clone(), key.1, last.queue_offset + 1));
+            }
+            puts.push(actor.addr().send(PutUnits(units)));
+        }
+        let infos = Arc::new(infos);
+        let index = self
+            .index
+            .as_ref()
+            .map(|i| i.addr().send(BuildIndex(infos.clone())));
+        let last_ts = infos.last().map(|i| i.store_timestamp).unwrap_or(0);
+        self.busy = true;
+        let work = async move {
+            let cq_results = join_all(puts).await;
+            let index_result = match index {
+                Some(f) => Some(f.await),
+                None => None,
+            };
+            (cq_results, index_result)
+        };
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |(cq_results, index_result), act, ctx| {
+                    act.busy = false;
+                    let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
+                    match &index_result {
+                        Some(Ok(Err(e))) => {
+                            tracing::error!(error = %e, "building the index failed for a round")
+                        }
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "the index actor did not answer a round")
+                        }
+                        _ => {}
+                    }
+                    if failed {
+                        tracing::error!("a consume queue refused units; the round is retried");
+                        act.schedule_retry(ctx);
+                        return;
+                    }
+                    act.from = next;
+                    act.progress
+                        .dispatched_offset
+                        .store(next, Ordering::Release);
+                    act.progress
+                        .last_store_timestamp
+                        .fetch_max(last_ts, Ordering::AcqRel);
+                    for (topic, queue_id, max_offset) in arrived {
+                        let event = MessageArrived {
+                            topic: topic.into(),
+                            queue_id,
+                            max_offset,
+                            store_timestamp: last_ts,
+                        };
+                        act.arrivals.retain(|r| r.connected());
+                        for r in &act.arrivals {
+                            let _ = r.try_send(event.clone());
+                        }
+                    }
+                    act.plugins.retain(|r| r.connected());
+                    for p in &act.plugins {
+                        let _ = p.try_send(Dispatched(infos.clone()));
+                    }
+                    if act.again || next < act.log.max_offset() {
+                        act.again = false;
+                        let metrics = act.sup.metrics.clone();
+                        guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+                    }
+                }),
+        );
+    }
+
+    fn schedule_retry(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(Duration::from_millis(100), |act, ctx| act.round(ctx));
+    }
+}
+
+impl Actor for ReputDispatcher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let wake = self.wake.clone();
+        let stream = futures_util::stream::unfold(wake, |w| async move {
+            w.notified().await;
+            Some(((), w))
+        });
+        ctx.add_stream(stream);
+        ctx.run_interval(Duration::from_millis(100), |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+        });
+    }
+}
+
+impl StreamHandler<()> for ReputDispatcher {
+    fn handle(&mut self, _: (), ctx: &mut Context<Self>) {
+        let metrics = self.sup.metrics.clone();
+        guarded(&metrics, ctx, |ctx| self.round(ctx));
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
+impl Supervised for ReputDispatcher {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
+        self.busy = false;
+        restarting(self, ctx);
+    }
+}
+
+impl SupervisedActor for ReputDispatcher {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.sup
+    }
+}
+
+crate::handle_inject_panic!(ReputDispatcher);
+
+/// Announce arrivals to `0` (long-polling pulls subscribe here).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeArrivals(pub Recipient<MessageArrived>);
+
+impl Handler<SubscribeArrivals> for ReputDispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubscribeArrivals, _: &mut Context<Self>) {
+        self.arrivals.push(msg.0);
+    }
+}
+
+/// Hand every dispatched record to `0` (a plugged-in actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeDispatch(pub Recipient<Dispatched>);
+
+impl Handler<SubscribeDispatch> for ReputDispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubscribeDispatch, _: &mut Context<Self>) {
+        self.plugins.push(msg.0);
+    }
+}
+
+/// The consume-queue actors, for the cleaner.
+#[derive(Message)]
+#[rtype(result = "Vec<Mailbox<ConsumeQueueActor>>")]
+pub struct QueueActors;
+
+impl Handler<QueueActors> for ReputDispatcher {
+    type Result = MessageResult<QueueActors>;
+
+    fn handle(&mut self, _: QueueActors, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.queues.values().cloned().collect())
+    }
+}

@@ -1,0 +1,460 @@
+//! The store's actor tree and the handle the broker uses:
+//!
+//! ```text
+//! Store
+//!   ├─ CommitLogWriter   (own arbiter; the only writer)
+//!   ├─ FlushService      (own arbiter; group commit, fsync on a blocking thread)
+//!   ├─ ReputDispatcher   (own arbiter) → ConsumeQueue[topic-queue] × N, IndexService
+//!   ├─ CheckpointKeeper
+//!   └─ FileCleaner
+//! ```
+//!
+//! [`StoreHandle`] is cheap to clone. Writes go through the writer's bounded mailbox;
+//! reads (pulls, offsets, messages by offset) go straight to the lock-free readers.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
+use super::commit_log_writer::{
+    CloseWriter, CommitLogWriter, DiskGuard, PutMessages, PutResult, RemoveTopic,
+};
+use super::consume_queue_actor::ConsumeQueueActor;
+use super::file_cleaner::{DiskUsageOverride, FileCleaner};
+use super::flush_service::{FlushProgress, FlushService, WaitFlushed};
+use super::index_actor::{IndexActor, QueryIndex};
+use super::reput_dispatcher::{
+    DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders, ReputDispatcher,
+    SubscribeArrivals, SubscribeDispatch,
+};
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
+use crate::store::checkpoint::AbortMarker;
+use crate::store::commit_log::CommitLogReader;
+use crate::store::config::StoreConfig;
+use crate::store::consume_queue::ConsumeQueueReader;
+use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
+use crate::store::index::QueryResult;
+use crate::store::message::MessageToStore;
+use crate::store::message_store::RecoveredStore;
+use crate::store::poison::{FlushFailpoint, Poison};
+use crate::store::{StoreError, StoreResult};
+
+/// Why a put did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer's mailbox is full (answer SYSTEM_BUSY) or it is gone.
+    #[error(transparent)]
+    Busy(#[from] ActorError),
+}
+
+struct Inner {
+    config: Arc<StoreConfig>,
+    writer: Mailbox<CommitLogWriter>,
+    flush: Mailbox<FlushService>,
+    dispatcher: Mailbox<ReputDispatcher>,
+    index: Option<Mailbox<IndexActor>>,
+    checkpoint: Mailbox<CheckpointKeeper>,
+    /// Held so the supervisor keeps restarting it: actix restarts only actors someone
+    /// can still reach.
+    _cleaner: Mailbox<FileCleaner>,
+    log: CommitLogReader,
+    readers: QueueReaders,
+    dispatch: Arc<DispatchProgress>,
+    flush_progress: Arc<FlushProgress>,
+    poison: Arc<Poison>,
+    failpoint: FlushFailpoint,
+    disk_usage: DiskUsageOverride,
+    abort: Mutex<Option<AbortMarker>>,
+    arbiters: Mutex<Vec<Arbiter>>,
+}
+
+/// The broker's access to its store.
+#[derive(Clone)]
+pub struct StoreHandle {
+    inner: Arc<Inner>,
+}
+
+impl StoreHandle {
+    /// Starts the store's actors over a recovered store directory. `prefix` places them in
+    /// the metrics tree (e.g. "broker/Store").
+    pub fn start(
+        recovered: RecoveredStore,
+        registry: &Arc<MetricsRegistry>,
+        prefix: &str,
+    ) -> StoreHandle {
+        let RecoveredStore {
+            config,
+            commit_log,
+            consume_queues,
+            index,
+            checkpoint,
+            abort,
+            dispatched_to,
+            ..
+        } = recovered;
+        let config = Arc::new(config);
+        let log = commit_log.reader();
+        let poison = Poison::new();
+        let failpoint = FlushFailpoint::default();
+        let flush_progress = Arc::new(FlushProgress::default());
+        let dispatch = Arc::new(DispatchProgress::default());
+        let disk = Arc::new(DiskGuard::default());
+        let wake = Arc::new(Notify::new());
+        let readers: QueueReaders = Default::default();
+        let (writer_arb, flush_arb, dispatch_arb) =
+            (Arbiter::new(), Arbiter::new(), Arbiter::new());
+
+        let flush = {
+            let (log, poison, fp, progress, cfg) = (
+                log.clone(),
+                poison.clone(),
+                failpoint.clone(),
+                flush_progress.clone(),
+                config.clone(),
+            );
+            start_supervised(
+                registry,
+                format!("{prefix}/FlushService"),
+                100_000,
+                Some(&flush_arb.handle()),
+                move |sup| FlushService::new(sup, log, poison, fp, progress, &cfg),
+            )
+        };
+        let writer = {
+            let (poison, disk, flush, wake, progress) = (
+                poison.clone(),
+                disk.clone(),
+                flush.clone(),
+                wake.clone(),
+                flush_progress.clone(),
+            );
+            let (mode, timeout) = (
+                config.flush_disk_type,
+                Duration::from_millis(config.sync_flush_timeout),
+            );
+            start_supervised(
+                registry,
+                format!("{prefix}/CommitLogWriter"),
+                config.writer_mailbox_capacity,
+                Some(&writer_arb.handle()),
+                move |sup| {
+                    CommitLogWriter::new(
+                        sup, commit_log, poison, disk, flush, wake, progress, mode, timeout,
+                    )
+                },
+            )
+        };
+        let index = index.map(|idx| {
+            start_supervised(
+                registry,
+                format!("{prefix}/IndexService"),
+                1024,
+                Some(&dispatch_arb.handle()),
+                move |sup| IndexActor::new(sup, idx),
+            )
+        });
+        let mut queues = std::collections::HashMap::new();
+        for ((topic, queue_id), cq) in consume_queues {
+            readers.insert((topic.clone(), queue_id), cq.reader());
+            let path = format!("{prefix}/ConsumeQueue/{topic}-{queue_id}");
+            let mb = start_supervised(
+                registry,
+                path,
+                64,
+                Some(&dispatch_arb.handle()),
+                move |sup| ConsumeQueueActor::new(sup, cq),
+            );
+            queues.insert((topic, queue_id), mb);
+        }
+        let dispatcher = {
+            let parts = DispatcherParts {
+                log: log.clone(),
+                from: dispatched_to,
+                config: config.clone(),
+                registry: registry.clone(),
+                prefix: prefix.to_owned(),
+                queues,
+                readers: readers.clone(),
+                index: index.clone(),
+                wake: wake.clone(),
+                progress: dispatch.clone(),
+                queue_arbiter: dispatch_arb.handle(),
+            };
+            start_supervised(
+                registry,
+                format!("{prefix}/ReputDispatcher"),
+                1024,
+                Some(&dispatch_arb.handle()),
+                move |sup| ReputDispatcher::new(sup, parts),
+            )
+        };
+        let checkpoint = {
+            let (path, readers, index, fp, dp) = (
+                config.store_path_root_dir.join("checkpoint"),
+                readers.clone(),
+                index.clone(),
+                flush_progress.clone(),
+                dispatch.clone(),
+            );
+            let every = Duration::from_millis(config.flush_interval_consume_queue.max(10));
+            start_supervised(
+                registry,
+                format!("{prefix}/CheckpointKeeper"),
+                16,
+                None,
+                move |sup| {
+                    CheckpointKeeper::new(sup, path, readers, index, fp, dp, every, checkpoint)
+                },
+            )
+        };
+        let disk_usage = DiskUsageOverride::default();
+        let cleaner = {
+            let (cfg, log, disk, dispatcher, index, usage) = (
+                config.clone(),
+                log.clone(),
+                disk.clone(),
+                dispatcher.clone(),
+                index.clone(),
+                disk_usage.clone(),
+            );
+            start_supervised(
+                registry,
+                format!("{prefix}/FileCleaner"),
+                16,
+                None,
+                move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, usage),
+            )
+        };
+        StoreHandle {
+            inner: Arc::new(Inner {
+                config,
+                writer,
+                flush,
+                dispatcher,
+                index,
+                checkpoint,
+                _cleaner: cleaner,
+                log,
+                readers,
+                dispatch,
+                flush_progress,
+                poison,
+                failpoint,
+                disk_usage,
+                abort: Mutex::new(Some(abort)),
+                arbiters: Mutex::new(vec![writer_arb, flush_arb, dispatch_arb]),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Appends one message or a batch. With SYNC_FLUSH and `wait_store_ok` the answer comes
+    /// once the bytes are on disk (or FLUSH_DISK_TIMEOUT after `syncFlushTimeout`).
+    pub async fn put(
+        &self,
+        msgs: Vec<MessageToStore>,
+        wait_store_ok: bool,
+    ) -> Result<PutResult, PutError> {
+        let result = self
+            .inner
+            .writer
+            .ask(PutMessages {
+                msgs,
+                wait_store_ok,
+            })
+            .await?;
+        Ok(result?)
+    }
+
+    pub fn commit_log(&self) -> &CommitLogReader {
+        &self.inner.log
+    }
+
+    pub fn consume_queue(&self, topic: &str, queue_id: i32) -> Option<ConsumeQueueReader> {
+        self.inner
+            .readers
+            .get(&(topic.to_owned(), queue_id))
+            .map(|r| r.value().clone())
+    }
+
+    /// Queue offsets of a queue: (min, max); (0, 0) for a queue never written.
+    pub fn queue_offsets(&self, topic: &str, queue_id: i32) -> (i64, i64) {
+        self.consume_queue(topic, queue_id)
+            .map(|q| (q.min_offset(), q.max_offset()))
+            .unwrap_or((0, 0))
+    }
+
+    /// Up to `max_msgs` messages from `offset`, filtered on the tag code.
+    pub fn get_message(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: usize,
+        limits: TransferLimits,
+        matches: impl Fn(i64) -> bool,
+    ) -> GetMessageResult {
+        let cq = self.consume_queue(topic, queue_id);
+        get_message(
+            &self.inner.log,
+            cq.as_ref(),
+            offset,
+            max_msgs,
+            limits,
+            matches,
+        )
+    }
+
+    /// The stored record at a commit-log offset.
+    pub fn message_at(&self, phys_offset: i64) -> Option<Bytes> {
+        self.inner.log.read_record(phys_offset)
+    }
+
+    /// Store time of a queue's first message.
+    pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Option<i64> {
+        let u = self.consume_queue(topic, queue_id)?.earliest_unit()?;
+        self.inner.log.store_timestamp(u.phys_offset, u.size)
+    }
+
+    /// The queue offset of the first message stored at or after `timestamp` (or, with
+    /// `upper`, the last one stored at or before it).
+    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64, upper: bool) -> i64 {
+        match self.consume_queue(topic, queue_id) {
+            Some(q) => q.offset_by_time(timestamp, upper, |u| {
+                self.inner.log.store_timestamp(u.phys_offset, u.size)
+            }),
+            None => 0,
+        }
+    }
+
+    /// Stored records whose key is `key` (KEYS or UNIQ_KEY), through the index.
+    pub async fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> StoreResult<(QueryResult, Vec<Bytes>)> {
+        let Some(index) = &self.inner.index else {
+            return Ok((QueryResult::default(), Vec::new()));
+        };
+        let q = QueryIndex {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            max_num,
+            begin,
+            end,
+        };
+        let result = index
+            .ask(q)
+            .await
+            .map_err(|e| StoreError::InvalidMessage(e.to_string()))??;
+        let records = result
+            .phy_offsets
+            .iter()
+            .filter_map(|o| self.message_at(*o))
+            .collect();
+        Ok((result, records))
+    }
+
+    /// Long-polling pulls and plug-ins subscribe to per-queue arrivals here.
+    pub fn subscribe_arrivals(&self, r: Recipient<MessageArrived>) {
+        self.inner.dispatcher.addr().do_send(SubscribeArrivals(r));
+    }
+
+    /// Plugged-in actors receive every dispatched record here.
+    pub fn subscribe_dispatch(&self, r: Recipient<Dispatched>) {
+        self.inner.dispatcher.addr().do_send(SubscribeDispatch(r));
+    }
+
+    /// Commit-log offset up to which consume queues and the index are built.
+    pub fn dispatched_offset(&self) -> i64 {
+        self.inner
+            .dispatch
+            .dispatched_offset
+            .load(Ordering::Acquire)
+    }
+
+    /// Waits (bounded) until everything appended is dispatched.
+    pub async fn wait_dispatched(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.dispatched_offset() < self.inner.log.max_offset() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// Forgets a deleted topic's queue offsets in the writer.
+    pub fn remove_topic(&self, topic: &str) {
+        let _ = self.inner.writer.tell(RemoveTopic(topic.to_owned()));
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.poison.is_poisoned()
+    }
+
+    /// fsync rounds done so far (group commit shows as fewer rounds than sends).
+    pub fn flush_rounds(&self) -> i64 {
+        self.inner.flush_progress.rounds.load(Ordering::Relaxed)
+    }
+
+    /// Test hook: every later flush fails as if fsync returned EIO.
+    #[doc(hidden)]
+    pub fn inject_flush_failure(&self) {
+        self.inner.failpoint.fail_flushes();
+    }
+
+    /// Test hook: pretend the disk is this full (`None`: measure it again).
+    #[doc(hidden)]
+    pub fn override_disk_usage(&self, percent: Option<u32>) {
+        self.inner.disk_usage.set(percent);
+    }
+
+    /// A clean stop: refuse new writes, finish dispatching, flush the commit log, consume
+    /// queues and index, write the checkpoint, remove the abort marker, stop the arbiters.
+    pub async fn shutdown(&self) -> StoreResult<()> {
+        let _ = self.inner.writer.addr().send(CloseWriter).await;
+        if !self.wait_dispatched(Duration::from_secs(10)).await {
+            tracing::warn!(
+                "shutdown: dispatching did not catch up in 10 s; recovery will finish it"
+            );
+        }
+        let end = self.inner.log.max_offset();
+        let flushed = self.inner.flush.ask(WaitFlushed { offset: end }).await;
+        let checkpoint = self.inner.checkpoint.ask(WriteCheckpoint).await;
+        let clean =
+            matches!(flushed, Ok(Ok(()))) && matches!(checkpoint, Ok(Ok(_))) && !self.is_poisoned();
+        if clean {
+            if let Some(abort) = self.inner.abort.lock().ok().and_then(|mut a| a.take()) {
+                abort.remove()?;
+            }
+        } else {
+            tracing::error!(?flushed, ?checkpoint, "shutdown could not make everything durable; the abort marker stays so the next start recovers");
+        }
+        if let Ok(mut arbiters) = self.inner.arbiters.lock() {
+            for a in arbiters.drain(..) {
+                a.stop();
+            }
+        }
+        match flushed {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(StoreError::InvalidMessage(e.to_string())),
+        }
+    }
+}

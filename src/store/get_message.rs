@@ -1,0 +1,281 @@
+//! Reading messages for a pull: consume-queue units from an offset, filtered by tag code,
+//! resolved to commit-log records, with RocketMQ's statuses and next offsets
+//! (`DefaultMessageStore.getMessage`). Plain functions over the lock-free readers: a pull
+//! needs no actor hop.
+
+use bytes::Bytes;
+
+use super::commit_log::CommitLogReader;
+use super::consume_queue::ConsumeQueueReader;
+
+/// RocketMQ's `GetMessageStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetMessageStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    OffsetFoundNull,
+    OffsetOverflowBadly,
+    OffsetOverflowOne,
+    OffsetTooSmall,
+    NoMatchedLogicQueue,
+    NoMessageInQueue,
+}
+
+impl GetMessageStatus {
+    /// The name RocketMQ puts in the PULL response remark.
+    pub fn name(self) -> &'static str {
+        match self {
+            GetMessageStatus::Found => "FOUND",
+            GetMessageStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+            GetMessageStatus::MessageWasRemoving => "MESSAGE_WAS_REMOVING",
+            GetMessageStatus::OffsetFoundNull => "OFFSET_FOUND_NULL",
+            GetMessageStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+            GetMessageStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+            GetMessageStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+            GetMessageStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+            GetMessageStatus::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+        }
+    }
+}
+
+/// What a pull read.
+#[derive(Debug, Clone)]
+pub struct GetMessageResult {
+    pub status: GetMessageStatus,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    /// Whole stored records, zero-copy views of the commit log.
+    pub messages: Vec<Bytes>,
+    /// Queue offset of each message in `messages`.
+    pub queue_offsets: Vec<i64>,
+}
+
+impl GetMessageResult {
+    pub fn total_bytes(&self) -> usize {
+        self.messages.iter().map(Bytes::len).sum()
+    }
+}
+
+/// Pull limits beyond the request's `maxMsgNums` (RocketMQ's maxTransferCountOnMessageInMemory
+/// and maxTransferBytesOnMessageInMemory).
+#[derive(Debug, Clone, Copy)]
+pub struct TransferLimits {
+    pub max_msgs: usize,
+    pub max_bytes: usize,
+    /// Units scanned at most per pull (16,000 in RocketMQ), so a filter that matches
+    /// nothing cannot make one pull walk a whole queue.
+    pub max_scan: usize,
+}
+
+impl Default for TransferLimits {
+    fn default() -> Self {
+        TransferLimits {
+            max_msgs: 32,
+            max_bytes: 256 * 1024,
+            max_scan: 16_000,
+        }
+    }
+}
+
+/// Reads up to `max_msgs` messages from `offset` of a queue; `matches` filters on the
+/// consume-queue tag code.
+pub fn get_message(
+    log: &CommitLogReader,
+    queue: Option<&ConsumeQueueReader>,
+    offset: i64,
+    max_msgs: usize,
+    limits: TransferLimits,
+    matches: impl Fn(i64) -> bool,
+) -> GetMessageResult {
+    let mut r = GetMessageResult {
+        status: GetMessageStatus::NoMatchedLogicQueue,
+        next_begin_offset: 0,
+        min_offset: 0,
+        max_offset: 0,
+        messages: Vec::new(),
+        queue_offsets: Vec::new(),
+    };
+    let Some(cq) = queue else { return r };
+    let (min, max) = (cq.min_offset(), cq.max_offset());
+    r.min_offset = min;
+    r.max_offset = max;
+    if max == 0 {
+        r.status = GetMessageStatus::NoMessageInQueue;
+        return r;
+    }
+    if offset < min {
+        r.status = GetMessageStatus::OffsetTooSmall;
+        r.next_begin_offset = min;
+        return r;
+    }
+    if offset == max {
+        r.status = GetMessageStatus::OffsetOverflowOne;
+        r.next_begin_offset = offset;
+        return r;
+    }
+    if offset > max {
+        r.status = GetMessageStatus::OffsetOverflowBadly;
+        r.next_begin_offset = max;
+        return r;
+    }
+    let want = max_msgs.clamp(1, limits.max_msgs.max(1));
+    let units = cq.units(offset, limits.max_scan);
+    if units.is_empty() {
+        r.status = GetMessageStatus::OffsetFoundNull;
+        r.next_begin_offset = cq.roll_next_file(offset);
+        return r;
+    }
+    let log_min = log.min_offset();
+    let mut next = offset;
+    let mut bytes = 0usize;
+    let mut removed = false;
+    for u in units {
+        if r.messages.len() >= want {
+            break;
+        }
+        next = u.queue_offset + 1;
+        if u.size <= 0 || u.size == i32::MAX {
+            continue; // blank unit
+        }
+        if u.phys_offset < log_min {
+            removed = true;
+            continue;
+        }
+        if !matches(u.tags_code) {
+            continue;
+        }
+        if !r.messages.is_empty() && bytes + u.size as usize > limits.max_bytes {
+            next = u.queue_offset;
+            break;
+        }
+        match log.read(u.phys_offset, u.size as usize) {
+            Some(record) => {
+                bytes += record.len();
+                r.messages.push(record);
+                r.queue_offsets.push(u.queue_offset);
+            }
+            None => {
+                removed = true;
+            }
+        }
+    }
+    r.next_begin_offset = next;
+    r.status = if !r.messages.is_empty() {
+        GetMessageStatus::Found
+    } else if removed {
+        GetMessageStatus::MessageWasRemoving
+    } else {
+        GetMessageStatus::NoMatchedMessage
+    };
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::store::config::StoreConfig;
+    use crate::store::message::MessageToStore;
+    use crate::store::message_store::MessageStore;
+
+    fn msg(tag: &str) -> MessageToStore {
+        MessageToStore {
+            topic: "T".into(),
+            queue_id: 0,
+            flag: 0,
+            body: Bytes::from_static(b"0123456789"),
+            properties: format!("TAGS\u{1}{tag}\u{2}"),
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:1".parse::<SocketAddr>().unwrap(),
+            store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
+    fn store(dir: &std::path::Path, tags: &[&str]) -> MessageStore {
+        let cfg = StoreConfig {
+            store_path_root_dir: dir.to_owned(),
+            mapped_file_size_commit_log: 64 * 1024,
+            mapped_file_size_consume_queue: 20 * 100,
+            max_message_size: 4096,
+            max_hash_slot_num: 16,
+            max_index_num: 64,
+            ..Default::default()
+        };
+        let mut s = MessageStore::open(&cfg).unwrap();
+        for t in tags {
+            s.put(&[msg(t)], 5).unwrap();
+        }
+        s.dispatch().unwrap();
+        s
+    }
+
+    fn pull(
+        s: &MessageStore,
+        topic: &str,
+        offset: i64,
+        max: usize,
+        only: Option<&str>,
+    ) -> GetMessageResult {
+        let code = only.map(|t| crate::store::message::java_string_hash(t) as i64);
+        get_message(
+            &s.commit_log().reader(),
+            s.consume_queue(topic, 0).map(|c| c.reader()).as_ref(),
+            offset,
+            max,
+            TransferLimits::default(),
+            |c| code.is_none_or(|w| w == c),
+        )
+    }
+
+    #[test]
+    fn statuses_follow_rocketmqs_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path(), &["A", "B", "A", "A"]);
+        let r = pull(&s, "T", 0, 32, None);
+        assert_eq!(
+            (
+                r.status,
+                r.messages.len(),
+                r.next_begin_offset,
+                r.max_offset
+            ),
+            (GetMessageStatus::Found, 4, 4, 4)
+        );
+        assert_eq!(
+            pull(&s, "T", 4, 32, None).status,
+            GetMessageStatus::OffsetOverflowOne
+        );
+        let bad = pull(&s, "T", 9, 32, None);
+        assert_eq!(
+            (bad.status, bad.next_begin_offset),
+            (GetMessageStatus::OffsetOverflowBadly, 4)
+        );
+        let none = pull(&s, "Nope", 0, 32, None);
+        assert_eq!(none.status, GetMessageStatus::NoMatchedLogicQueue);
+    }
+
+    #[test]
+    fn tag_filters_skip_units_and_report_no_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path(), &["A", "B", "A", "C"]);
+        let a = pull(&s, "T", 0, 32, Some("A"));
+        assert_eq!(a.queue_offsets, vec![0, 2]);
+        assert_eq!(a.next_begin_offset, 4);
+        let z = pull(&s, "T", 0, 32, Some("Z"));
+        assert_eq!(
+            (z.status, z.next_begin_offset),
+            (GetMessageStatus::NoMatchedMessage, 4)
+        );
+        let two = pull(&s, "T", 1, 1, Some("A"));
+        assert_eq!(
+            (two.queue_offsets.clone(), two.next_begin_offset),
+            (vec![2], 3)
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! The store's actor tree: SYNC_FLUSH group commit, ASYNC_FLUSH, dispatch to consume queues
+//! and the index with arrival announcements, a poisoned store after a failed fsync, a full
+//! disk, expired-file cleanup, backpressure, and a clean shutdown.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use ferrocket::actors::broker::commit_log_writer::PutStatus;
+use ferrocket::actors::broker::reput_dispatcher::MessageArrived;
+use ferrocket::actors::broker::{PutError, StoreHandle};
+use ferrocket::actors::metrics::MetricsRegistry;
+use ferrocket::actors::runtime::ActorError;
+use ferrocket::store::config::{FlushDiskType, StoreConfig};
+use ferrocket::store::get_message::{GetMessageStatus, TransferLimits};
+use ferrocket::store::message::MessageToStore;
+use ferrocket::store::message_store;
+use ferrocket::store::StoreError;
+
+fn config(dir: &std::path::Path, mode: FlushDiskType) -> StoreConfig {
+    StoreConfig {
+        store_path_root_dir: dir.to_owned(),
+        mapped_file_size_commit_log: 64 * 1024,
+        mapped_file_size_consume_queue: 20 * 64,
+        max_message_size: 8 * 1024,
+        flush_disk_type: mode,
+        flush_interval_commit_log: 20,
+        flush_interval_consume_queue: 50,
+        clean_resource_interval: 30,
+        max_hash_slot_num: 128,
+        max_index_num: 512,
+        ..Default::default()
+    }
+}
+
+fn msg(topic: &str, queue_id: i32, i: usize) -> MessageToStore {
+    MessageToStore {
+        topic: topic.into(),
+        queue_id,
+        flag: 0,
+        body: Bytes::from(format!("body-{i}-{}", "x".repeat(200))),
+        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}key{i}\u{2}WAIT\u{1}true\u{2}"),
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
+        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    }
+}
+
+fn start(cfg: &StoreConfig) -> StoreHandle {
+    let recovered = message_store::open(cfg).unwrap();
+    StoreHandle::start(recovered, &MetricsRegistry::new(), "broker/Store")
+}
+
+async fn eventually(limit: Duration, mut probe: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if probe() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[actix_rt::test]
+async fn sync_flush_acknowledges_only_fsynced_messages_and_sends_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::SyncFlush));
+    let puts = (0..200).map(|i| {
+        let s = store.clone();
+        async move {
+            let r = s
+                .put(vec![msg("T", (i % 4) as i32, i)], true)
+                .await
+                .unwrap();
+            // Acknowledged means durable: the flushed offset already covers it.
+            assert!(s.commit_log().files().flushed_offset() >= r.append.end_offset());
+            r.status
+        }
+    });
+    let statuses = futures_util::future::join_all(puts).await;
+    assert!(statuses.iter().all(|s| *s == PutStatus::PutOk));
+    let rounds = store.flush_rounds();
+    assert!(rounds < 200, "group commit: 200 sends took {rounds} fsyncs");
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn async_flush_answers_at_once_and_flushes_on_its_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::AsyncFlush));
+    let mut last = 0;
+    for i in 0..50 {
+        last = store
+            .put(vec![msg("T", 0, i)], true)
+            .await
+            .unwrap()
+            .append
+            .end_offset();
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || store
+            .commit_log()
+            .files()
+            .flushed_offset()
+            >= last)
+        .await
+    );
+    store.shutdown().await.unwrap();
+}
+
+struct Collector(Arc<Mutex<Vec<MessageArrived>>>);
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<MessageArrived> for Collector {
+    type Result = ();
+    fn handle(&mut self, m: MessageArrived, _: &mut Context<Self>) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(m);
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn dispatch_feeds_queues_and_index_and_announces_arrivals() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::AsyncFlush));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    store.subscribe_arrivals(Collector(seen.clone()).start().recipient());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let batch = (0..3).map(|i| msg("Orders", 2, i)).collect();
+    let r = store.put(batch, true).await.unwrap();
+    assert_eq!(r.append.msg_num, 3);
+    assert!(store.wait_dispatched(Duration::from_secs(5)).await);
+    assert_eq!(store.queue_offsets("Orders", 2), (0, 3));
+    let got = store.get_message("Orders", 2, 0, 32, TransferLimits::default(), |_| true);
+    assert_eq!(
+        (got.status, got.messages.len()),
+        (GetMessageStatus::Found, 3)
+    );
+    let arrived = eventually(Duration::from_secs(2), || {
+        seen.lock()
+            .map(|v| {
+                v.iter()
+                    .any(|a| &*a.topic == "Orders" && a.queue_id == 2 && a.max_offset == 3)
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(arrived, "subscribers hear about new messages per queue");
+    let (hits, records) = store
+        .query_by_key("Orders", "key1", 32, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(hits.phy_offsets.len(), 1);
+    assert_eq!(records.len(), 1);
+    assert!(store.earliest_store_time("Orders", 2).is_some());
+    assert_eq!(store.offset_by_time("Orders", 2, 0, false), 0);
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_failed_fsync_poisons_the_store_and_nothing_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::SyncFlush));
+    store.put(vec![msg("T", 0, 0)], true).await.unwrap();
+    store.inject_flush_failure();
+    let err = store.put(vec![msg("T", 0, 1)], true).await.unwrap_err();
+    assert!(
+        matches!(err, PutError::Store(StoreError::Poisoned(_))),
+        "{err}"
+    );
+    assert!(store.is_poisoned());
+    let rounds = store.flush_rounds();
+    for i in 2..5 {
+        let err = store.put(vec![msg("T", 0, i)], false).await.unwrap_err();
+        assert!(err.to_string().contains("refuses writes"), "{err}");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        store.flush_rounds(),
+        rounds,
+        "no flush is retried once poisoned"
+    );
+    // The abort marker stays: the next start will recover.
+    assert!(store.shutdown().await.is_err());
+    assert!(dir.path().join("abort").exists());
+}
+
+#[actix_rt::test]
+async fn a_full_disk_refuses_writes_until_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::AsyncFlush));
+    store.override_disk_usage(Some(95));
+    tokio::time::sleep(Duration::from_millis(150)).await; // a few cleaner ticks
+    let err = store.put(vec![msg("T", 0, 0)], true).await.unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    store.override_disk_usage(Some(40));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(store.put(vec![msg("T", 0, 1)], true).await.is_ok());
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn expired_files_are_cleaned_when_the_disk_fills_and_queues_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        file_reserved_time: 0,
+        delete_when: "".into(),
+        ..config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = start(&cfg);
+    for i in 0..800 {
+        store.put(vec![msg("T", 0, i)], true).await.unwrap();
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(5)).await);
+    let files_before = store.commit_log().files().files().len();
+    assert!(files_before >= 3, "{files_before}");
+    store.override_disk_usage(Some(80)); // past diskMaxUsedSpaceRatio (75): clean now
+    assert!(
+        eventually(Duration::from_secs(5), || store
+            .commit_log()
+            .files()
+            .files()
+            .len()
+            == 1)
+        .await
+    );
+    let (min, max) = store.queue_offsets("T", 0);
+    assert!(
+        eventually(Duration::from_secs(5), || store.queue_offsets("T", 0).0 > 0).await,
+        "min {min} max {max}"
+    );
+    let old = store.get_message("T", 0, 0, 32, TransferLimits::default(), |_| true);
+    assert_eq!(old.status, GetMessageStatus::OffsetTooSmall);
+    store.override_disk_usage(Some(10));
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_full_writer_mailbox_answers_busy_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        writer_mailbox_capacity: 1,
+        ..config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = start(&cfg);
+    let puts: Vec<_> = (0..64)
+        .map(|i| store.put(vec![msg("T", 0, i)], false))
+        .collect();
+    let results = futures_util::future::join_all(puts).await;
+    let busy = results
+        .iter()
+        .filter(|r| matches!(r, Err(PutError::Busy(ActorError::MailboxFull(_)))))
+        .count();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert!(busy > 0 && ok > 0, "busy {busy} ok {ok}");
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_clean_shutdown_removes_the_abort_marker_and_everything_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), FlushDiskType::AsyncFlush);
+    let store = start(&cfg);
+    for i in 0..100 {
+        store
+            .put(vec![msg("T", (i % 3) as i32, i)], true)
+            .await
+            .unwrap();
+    }
+    store.shutdown().await.unwrap();
+    assert!(!dir.path().join("abort").exists());
+    let again = message_store::MessageStore::open(&cfg).unwrap();
+    assert!(!again.recovered().crashed);
+    let total: i64 = (0..3)
+        .map(|q| again.consume_queue("T", q).unwrap().reader().max_offset())
+        .sum();
+    assert_eq!(total, 100);
+}
