@@ -286,3 +286,55 @@ async fn a_clean_shutdown_removes_the_abort_marker_and_everything_reads_back() {
         .sum();
     assert_eq!(total, 100);
 }
+
+#[actix_rt::test]
+async fn expired_files_are_deleted_at_the_delete_when_hour_without_disk_pressure() {
+    use chrono::Timelike;
+    let dir = tempfile::tempdir().unwrap();
+    let hour = chrono::Local::now().hour();
+    // This hour and the next, so the test holds across an hour boundary.
+    let delete_when = format!("{:02};{:02}", hour, (hour + 1) % 24);
+    let cfg = StoreConfig {
+        file_reserved_time: 0,
+        delete_when,
+        ..config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = start(&cfg);
+    store.override_disk_usage(Some(10));
+    for i in 0..600 {
+        store.put(vec![msg("T", 0, i)], true).await.unwrap();
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || store
+            .commit_log()
+            .files()
+            .files()
+            .len()
+            == 1)
+        .await
+    );
+    store.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn files_younger_than_the_reserved_time_are_kept_under_pressure() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        file_reserved_time: 72,
+        ..config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = start(&cfg);
+    for i in 0..600 {
+        store.put(vec![msg("T", 0, i)], true).await.unwrap();
+    }
+    let files = store.commit_log().files().files().len();
+    store.override_disk_usage(Some(80));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        store.commit_log().files().files().len(),
+        files,
+        "fresh files stay"
+    );
+    store.override_disk_usage(Some(10));
+    store.shutdown().await.unwrap();
+}

@@ -159,13 +159,10 @@ impl IndexFile {
     ) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
         let size = checked_file_size(&path, slot_num, max_index_num)?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        // Sized under a temporary name and renamed: a crash never leaves a short file.
+        let file = crate::store::mapped_file::create_sized_file(&path, size)
             .map_err(|e| StoreError::io(&path, e))?;
-        let mmap = match file.set_len(size).and_then(|()| map_file(&file)) {
+        let mmap = match map_file(&file) {
             Ok(mmap) => mmap,
             Err(e) => {
                 // A short file left behind would make every later open fail as corrupt.
@@ -470,6 +467,7 @@ impl IndexService {
         let dir = dir.as_ref().to_path_buf();
         checked_file_size(&dir, slot_num, max_index_num)?;
         fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        crate::store::mapped_file::remove_half_created(&dir);
 
         let mut paths = Vec::new();
         for entry in fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {

@@ -30,6 +30,47 @@ pub fn parse_file_name(name: &str) -> Option<i64> {
         .flatten()
 }
 
+/// Suffix of a file being created; a crash can leave one behind, and loading removes it.
+pub const CREATING_SUFFIX: &str = ".creating";
+
+/// Creates `path` at its full size atomically: sized under a temporary name, then
+/// renamed, so a crash never leaves a short store file behind. Refuses to overwrite.
+pub fn create_sized_file(path: &Path, size: u64) -> std::io::Result<File> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(CREATING_SUFFIX);
+    let tmp = PathBuf::from(tmp);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    file.set_len(size)?;
+    if path.exists() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists", path.display()),
+        ));
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(file)
+}
+
+/// Removes files a crash left half-created in `dir`.
+pub fn remove_half_created(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| n.ends_with(CREATING_SUFFIX))
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 pub struct MappedFile {
     path: PathBuf,
     file: File,

@@ -39,6 +39,7 @@ impl MappedFileQueue {
     /// file of the wrong size, or a gap between files, is corruption.
     pub fn load(dir: &Path, file_size: usize) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        super::mapped_file::remove_half_created(dir);
         let mut found: Vec<(i64, PathBuf)> = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
             let entry = entry.map_err(|e| StoreError::io(dir, e))?;
