@@ -804,6 +804,18 @@ fn parse_fields(record: &[u8], total_size: i32, magic: i32) -> Result<RecordView
         20
     };
     let store_host = r.take(store_len).ok_or_else(|| overrun("STOREHOST"))?;
+    // A port outside 0..=65535 cannot be a socket address: the record is corrupt, and the
+    // checker must agree with the decoder on that (found by the stored_record fuzzer).
+    for (name, host) in [("BORNHOST", born_host), ("STOREHOST", store_host)] {
+        let port = host
+            .get(host.len() - 4..)
+            .and_then(|p| <[u8; 4]>::try_from(p).ok())
+            .map(i32::from_be_bytes)
+            .unwrap_or(-1);
+        if u16::try_from(port).is_err() {
+            return Err(format!("{name} port {port} is out of range"));
+        }
+    }
     let reconsume_times = r.i32().ok_or_else(|| overrun("RECONSUMETIMES"))?;
     let prepared_transaction_offset = r
         .i64()
