@@ -1764,13 +1764,13 @@ mod tests {
     }
 
     #[test]
-    fn decode_record_rejects_out_of_range_ports() {
+    fn records_with_out_of_range_ports_are_refused_by_decoder_and_checker() {
         let msg = sample(v4([10, 0, 0, 5], 53211), v4([192, 168, 0, 10], 10911));
         let mut bytes = encode(&msg, 0, 0, 0);
         bytes[52..56].copy_from_slice(&70000i32.to_be_bytes());
         assert!(decode_record(&bytes).is_err());
-        // Dispatch does not look at hosts, like Java.
-        assert!(matches!(check_record(&bytes, true), RecordCheck::Record(_)));
+        // The checker agrees: such a record is corrupt and recovery stops before it.
+        assert!(matches!(check_record(&bytes, true), RecordCheck::Invalid(_)));
     }
 
     #[test]

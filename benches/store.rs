@@ -1,0 +1,94 @@
+//! Store hot paths: commit-log append of 1 KiB messages (single and batches of 32, with and
+//! without an fsync per append, as ASYNC_FLUSH and SYNC_FLUSH would do), and dispatch
+//! (commit-log scan into consume queues and the index).
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ferrocket::store::commit_log::{CommitLog, CommitLogConfig};
+use ferrocket::store::config::StoreConfig;
+use ferrocket::store::message::MessageToStore;
+use ferrocket::store::message_store::MessageStore;
+
+const BODY: usize = 1024;
+
+fn msg(i: usize) -> MessageToStore {
+    MessageToStore {
+        topic: "BenchmarkTest".into(),
+        queue_id: (i % 8) as i32,
+        flag: 0,
+        body: Bytes::from(vec![b'x'; BODY]),
+        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k{i}\u{2}UNIQ_KEY\u{1}7F0000010001{i:020}\u{2}WAIT\u{1}true\u{2}"),
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
+        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    }
+}
+
+fn commit_log(dir: &std::path::Path) -> CommitLog {
+    let mut log = CommitLog::open(dir, CommitLogConfig { file_size: 256 << 20, max_message_size: 4 << 20 }).unwrap();
+    log.recover(0, false, |_| {}).unwrap();
+    log
+}
+
+fn append(c: &mut Criterion) {
+    let mut g = c.benchmark_group("commit_log_append_1KiB");
+    for (name, batch, fsync) in [("single_async", 1, false), ("batch32_async", 32, false), ("single_sync", 1, true), ("batch32_sync", 32, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = commit_log(dir.path());
+        let msgs: Vec<MessageToStore> = (0..batch).map(msg).collect();
+        let bytes: u64 = msgs.iter().map(|m| m.encoded_len() as u64).sum();
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let r = log.append(black_box(&msgs), 1).unwrap();
+                if fsync {
+                    log.flush().unwrap();
+                }
+                r.wrote_bytes
+            })
+        });
+    }
+    g.finish();
+}
+
+fn dispatch(c: &mut Criterion) {
+    const N: usize = 20_000;
+    let mut g = c.benchmark_group("dispatch");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("20k_messages_to_consume_queues_and_index", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let cfg = StoreConfig {
+                    store_path_root_dir: dir.path().to_owned(),
+                    mapped_file_size_commit_log: 256 << 20,
+                    max_hash_slot_num: 500_000,
+                    max_index_num: 2_000_000,
+                    ..Default::default()
+                };
+                let mut store = MessageStore::open(&cfg).unwrap();
+                for chunk in (0..N).collect::<Vec<_>>().chunks(32) {
+                    let msgs: Vec<_> = chunk.iter().map(|i| msg(*i)).collect();
+                    store.put(&msgs, 1).unwrap();
+                }
+                (dir, store)
+            },
+            |(dir, mut store)| {
+                store.dispatch().unwrap();
+                (dir, store)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, dispatch);
+criterion_main!(benches);
