@@ -31,14 +31,26 @@ fn msg(i: usize) -> MessageToStore {
 }
 
 fn commit_log(dir: &std::path::Path) -> CommitLog {
-    let mut log = CommitLog::open(dir, CommitLogConfig { file_size: 256 << 20, max_message_size: 4 << 20 }).unwrap();
+    let mut log = CommitLog::open(
+        dir,
+        CommitLogConfig {
+            file_size: 256 << 20,
+            max_message_size: 4 << 20,
+        },
+    )
+    .unwrap();
     log.recover(0, false, |_| {}).unwrap();
     log
 }
 
 fn append(c: &mut Criterion) {
     let mut g = c.benchmark_group("commit_log_append_1KiB");
-    for (name, batch, fsync) in [("single_async", 1, false), ("batch32_async", 32, false), ("single_sync", 1, true), ("batch32_sync", 32, true)] {
+    for (name, batch, fsync) in [
+        ("single_async", 1, false),
+        ("batch32_async", 32, false),
+        ("single_sync", 1, true),
+        ("batch32_sync", 32, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut log = commit_log(dir.path());
         let msgs: Vec<MessageToStore> = (0..batch).map(msg).collect();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
 use crate::actors::http::MetricsEndpoint;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::namesrv::{Namesrv, NamesrvConfig};
@@ -22,6 +23,8 @@ pub enum AppError {
     ParseConfig { path: String, message: String },
     #[error(transparent)]
     Namesrv(#[from] crate::actors::namesrv::NamesrvError),
+    #[error(transparent)]
+    Broker(#[from] crate::actors::broker::BrokerError),
     #[error("cannot start the metrics endpoint on {addr}: {source}")]
     Metrics {
         addr: std::net::SocketAddr,
@@ -90,23 +93,59 @@ pub fn start_metrics(
 
 /// Runs a name server until a signal arrives: the body of `mqnamesrv`.
 pub async fn run_namesrv(config: NamesrvConfig) -> Result<(), AppError> {
-    serve(config.metrics_addr, "Ferrocket name server", config).await
+    serve(
+        config.metrics_addr,
+        "Ferrocket name server",
+        Some(config),
+        None,
+    )
+    .await
+}
+
+/// Runs a broker until a signal arrives: the body of `mqbroker`.
+pub async fn run_broker(config: BrokerConfig) -> Result<(), AppError> {
+    serve(config.metrics_addr, "Ferrocket broker", None, Some(config)).await
 }
 
 /// Starts the metrics endpoint and the actor trees, waits for SIGINT or SIGTERM, then
-/// shuts down: connections closed, state on disk, endpoint stopped.
+/// shuts down: broker first (unregister, flush, checkpoint), then the name server.
 async fn serve(
     metrics_addr: Option<std::net::SocketAddr>,
     title: &'static str,
-    namesrv: NamesrvConfig,
+    namesrv: Option<NamesrvConfig>,
+    broker: Option<BrokerConfig>,
 ) -> Result<(), AppError> {
     let registry = MetricsRegistry::new();
     let metrics = start_metrics(metrics_addr, &registry, title)?;
-    let namesrv = Namesrv::start(namesrv, registry).await?;
-    tracing::info!(namesrv = %namesrv.local_addr(), "{title} started");
+    let namesrv = match namesrv {
+        Some(c) => Some(Namesrv::start(c, registry.clone()).await?),
+        None => None,
+    };
+    let broker: Option<Broker> = match broker {
+        Some(c) => Some(
+            BrokerBuilder::new(c)
+                .registry(registry.clone())
+                .start()
+                .await?,
+        ),
+        None => None,
+    };
+    if let Some(n) = &namesrv {
+        tracing::info!(namesrv = %n.local_addr(), "{title}: name server ready");
+    }
+    if let Some(b) = &broker {
+        tracing::info!(broker = %b.broker_addr(), "{title}: broker ready");
+    }
     let signal = shutdown_signal().await?;
     tracing::info!(signal, "shutting down");
-    namesrv.shutdown().await;
+    if let Some(b) = &broker {
+        if let Err(e) = b.shutdown().await {
+            tracing::error!(error = %e, "the broker did not shut down cleanly; the next start recovers");
+        }
+    }
+    if let Some(n) = &namesrv {
+        n.shutdown().await;
+    }
     if let Some(m) = metrics {
         m.stop().await;
     }
@@ -121,6 +160,7 @@ pub struct StandaloneConfig {
     /// One metrics endpoint for the whole process (the name server's own is not started).
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub namesrv: NamesrvConfig,
+    pub broker: BrokerConfig,
 }
 
 impl Default for StandaloneConfig {
@@ -131,13 +171,27 @@ impl Default for StandaloneConfig {
                 kv_config_path: "./data/namesrv/kvConfig.json".into(),
                 ..NamesrvConfig::default()
             },
+            broker: BrokerConfig {
+                metrics_addr: None,
+                store: crate::store::config::StoreConfig {
+                    store_path_root_dir: "./data/store".into(),
+                    ..Default::default()
+                },
+                ..BrokerConfig::default()
+            },
         }
     }
 }
 
 /// Runs the standalone process until a signal arrives: the body of `ferrocket`.
 pub async fn run_standalone(config: StandaloneConfig) -> Result<(), AppError> {
-    serve(config.metrics_addr, "Ferrocket", config.namesrv).await
+    serve(
+        config.metrics_addr,
+        "Ferrocket",
+        Some(config.namesrv),
+        Some(config.broker),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -150,6 +204,8 @@ mod tests {
             ron::from_str(include_str!("../config/standalone.ron")).unwrap();
         cfg.namesrv.validate().unwrap();
         assert!(cfg.namesrv.kv_config_path.starts_with("./data"));
+        assert!(cfg.broker.store.store_path_root_dir.starts_with("./data"));
+        cfg.broker.validate().unwrap();
         assert_eq!(cfg.metrics_addr.map(|a| a.port()), Some(5557));
         assert_eq!(cfg, StandaloneConfig::default());
     }

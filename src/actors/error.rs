@@ -5,6 +5,7 @@
 use crate::actors::runtime::ActorError;
 use crate::protocol::code::response;
 use crate::protocol::{ProtocolError, RemotingCommand};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -14,6 +15,9 @@ pub enum ServiceError {
     /// The actor that should answer is overloaded, restarting or gone.
     #[error(transparent)]
     Actor(#[from] ActorError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// A refusal with a RocketMQ code and the remark the client shows its user.
     #[error("{remark}")]
     Refused { code: i32, remark: String },
@@ -32,6 +36,17 @@ impl ServiceError {
             ServiceError::Protocol(e) => e.response_code(),
             ServiceError::Actor(ActorError::MailboxFull(_)) => response::SYSTEM_BUSY,
             ServiceError::Actor(_) => response::SYSTEM_ERROR,
+            ServiceError::Store(e) => match e {
+                StoreError::MessageTooLarge { .. }
+                | StoreError::PropertiesTooLong(_)
+                | StoreError::TopicTooLong(_)
+                | StoreError::InvalidMessage(_) => response::MESSAGE_ILLEGAL,
+                StoreError::Poisoned(_)
+                | StoreError::DiskFull { .. }
+                | StoreError::ShuttingDown => response::SERVICE_NOT_AVAILABLE,
+                StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
+                StoreError::Busy(_) => response::SYSTEM_BUSY,
+            },
             ServiceError::Refused { code, .. } => *code,
         }
     }

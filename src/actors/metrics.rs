@@ -304,6 +304,15 @@ impl MetricsRegistry {
             .clone()
     }
 
+    /// The sum of a counter over all its label sets.
+    pub fn sum_counter(&self, name: &'static str) -> u64 {
+        self.counters
+            .iter()
+            .filter(|e| e.key().0 == name)
+            .map(|e| e.value().load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// A gauge that can go up and down, e.g. connection counts.
     pub fn gauge(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicI64> {
         self.gauges

@@ -57,7 +57,7 @@ impl SerializeType {
 }
 
 /// The sender's language: a byte in the binary header, the enum name in JSON.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct LanguageCode(pub u8);
 
 const LANGUAGE_NAMES: [&str; 14] = [

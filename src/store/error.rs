@@ -33,6 +33,9 @@ pub enum StoreError {
     },
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// The writer fell behind: the request waited past its bound and was not written.
+    #[error("[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, {0}")]
+    Busy(String),
 }
 
 impl StoreError {

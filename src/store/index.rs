@@ -633,7 +633,7 @@ impl IndexService {
 
     /// The newest file, after rolling to a new one if it is full or there is none.
     fn writable_file(&mut self) -> StoreResult<&mut IndexFile> {
-        if self.files.last().map_or(true, IndexFile::is_full) {
+        if self.files.last().is_none_or(IndexFile::is_full) {
             self.roll()?;
         }
         let dir = &self.dir;

@@ -1770,7 +1770,10 @@ mod tests {
         bytes[52..56].copy_from_slice(&70000i32.to_be_bytes());
         assert!(decode_record(&bytes).is_err());
         // The checker agrees: such a record is corrupt and recovery stops before it.
-        assert!(matches!(check_record(&bytes, true), RecordCheck::Invalid(_)));
+        assert!(matches!(
+            check_record(&bytes, true),
+            RecordCheck::Invalid(_)
+        ));
     }
 
     #[test]

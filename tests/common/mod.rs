@@ -178,3 +178,4 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+pub mod broker;

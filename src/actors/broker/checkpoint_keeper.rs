@@ -30,6 +30,7 @@ pub struct CheckpointKeeper {
 }
 
 impl CheckpointKeeper {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         sup: Supervision,
         path: PathBuf,

@@ -117,6 +117,15 @@ impl CommitLogWriter {
         if self.closed {
             return Err(StoreError::ShuttingDown);
         }
+        if let Some(deadline) = msg.deadline {
+            let now = std::time::Instant::now();
+            if now > deadline {
+                return Err(StoreError::Busy(format!(
+                    "the send waited {} ms in the queue",
+                    (now - deadline).as_millis()
+                )));
+            }
+        }
         self.poison.check()?;
         self.disk.check()?;
         let now = now_millis();
@@ -165,6 +174,8 @@ pub struct PutMessages {
     pub msgs: Vec<MessageToStore>,
     /// The WAIT property: with SYNC_FLUSH, answer only once the bytes are on disk.
     pub wait_store_ok: bool,
+    /// Not written (answered busy) if the writer only gets to it after this.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Handler<PutMessages> for CommitLogWriter {

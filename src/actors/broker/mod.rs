@@ -1,14 +1,323 @@
-//! The broker's actors. So far the store tree: CommitLogWriter, FlushService,
-//! ReputDispatcher with one ConsumeQueue actor per queue and the IndexService,
-//! CheckpointKeeper and FileCleaner, composed by [`store::StoreHandle::start`].
+//! The broker: its store's actor tree, the managers (topics, subscription groups, consumer
+//! offsets, clients), long polling, the Registrar, and a remoting server on listenPort (and
+//! the VIP port listenPort − 2) whose processor answers the broker request codes.
+//! [`BrokerBuilder`] composes the tree:
+//!
+//! ```text
+//! broker
+//!   ├─ RemotingServer ─ Connection × N   (and RemotingServerVip)
+//!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
+//!   │         IndexService, CheckpointKeeper, FileCleaner)
+//!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
+//!   ├─ ClientManager, PullHold
+//!   └─ Registrar
+//! ```
+//!
+//! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
 
 pub mod checkpoint_keeper;
+pub mod clients;
 pub mod commit_log_writer;
+pub mod config;
 pub mod consume_queue_actor;
+pub mod consumer_offsets;
 pub mod file_cleaner;
 pub mod flush_service;
 pub mod index_actor;
+pub mod json_file;
+pub mod processor;
+pub mod pull_hold;
+pub mod registrar;
 pub mod reput_dispatcher;
 pub mod store;
+pub mod subscription_group;
+pub mod topic_config;
 
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::net::TcpListener;
+
+pub use config::BrokerConfig;
 pub use store::{PutError, StoreHandle};
+
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::remoting::{RemotingServer, ServerHandle};
+use crate::actors::runtime::{start_supervised, Mailbox};
+use crate::store::message::UniqIdGenerator;
+use crate::store::StoreError;
+use clients::ClientManager;
+use consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
+use processor::{BrokerContext, BrokerProcessor};
+use pull_hold::PullHold;
+use registrar::{Registrar, UnregisterAll};
+use reput_dispatcher::Dispatched;
+use subscription_group::SubscriptionGroupManager;
+use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
+
+/// Why a broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("invalid broker configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Composes a broker's actor tree from its configuration.
+pub struct BrokerBuilder {
+    config: BrokerConfig,
+    registry: Option<Arc<MetricsRegistry>>,
+    plugins: Vec<Recipient<Dispatched>>,
+}
+
+/// A running broker.
+pub struct Broker {
+    pub config: Arc<BrokerConfig>,
+    pub store: StoreHandle,
+    pub context: Arc<BrokerContext>,
+    servers: Vec<ServerHandle>,
+    registrar: Mailbox<Registrar>,
+    offsets: Mailbox<ConsumerOffsetManager>,
+    stopped: Mutex<bool>,
+}
+
+impl BrokerBuilder {
+    pub fn new(config: BrokerConfig) -> Self {
+        BrokerBuilder {
+            config,
+            registry: None,
+            plugins: Vec::new(),
+        }
+    }
+
+    /// Report to this registry (the standalone process shares one).
+    pub fn registry(mut self, registry: Arc<MetricsRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// A custom actor that receives every stored record once it is dispatched.
+    pub fn plug(mut self, actor: Recipient<Dispatched>) -> Self {
+        self.plugins.push(actor);
+        self
+    }
+
+    pub async fn start(self) -> Result<Broker, BrokerError> {
+        let config = self.config;
+        config.validate().map_err(BrokerError::Config)?;
+        let registry = self.registry.unwrap_or_default();
+        let root = config.store.store_path_root_dir.clone();
+
+        let store_config = config.store.clone();
+        let recovered =
+            tokio::task::spawn_blocking(move || crate::store::message_store::open(&store_config))
+                .await
+                .map_err(|e| BrokerError::Config(format!("store recovery thread failed: {e}")))??;
+        let store = StoreHandle::start(recovered, &registry, "broker/Store");
+        for p in self.plugins {
+            store.subscribe_dispatch(p);
+        }
+
+        let listen = SocketAddr::new(config.listen_ip, config.listen_port);
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| BrokerError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| BrokerError::Bind {
+                addr: listen,
+                source,
+            })?
+            .port();
+        let store_host = SocketAddr::new(config.broker_ip1, port);
+        let config = Arc::new(config);
+
+        let system = system_topics(
+            &config.broker_cluster_name,
+            &config.broker_name,
+            config.auto_create_topic_enable,
+            config.default_topic_queue_nums,
+        );
+        let (topics, topics_path) = TopicConfigManager::load(&root, system)?;
+        let topic_manager = {
+            let (view, path) = (topics.clone(), topics_path);
+            start_supervised(
+                &registry,
+                "broker/TopicConfigManager",
+                10_000,
+                None,
+                move |sup| TopicConfigManager::new(sup, view, path),
+            )
+        };
+        let (groups, groups_path) = SubscriptionGroupManager::load(&root)?;
+        let group_manager = {
+            let view = groups.clone();
+            start_supervised(
+                &registry,
+                "broker/SubscriptionGroupManager",
+                10_000,
+                None,
+                move |sup| SubscriptionGroupManager::new(sup, view, groups_path),
+            )
+        };
+        let (offsets, offsets_path) = ConsumerOffsets::load(&root)?;
+        let offsets_manager = {
+            let (o, every) = (
+                offsets.clone(),
+                Duration::from_millis(config.flush_consumer_offset_interval.max(10)),
+            );
+            start_supervised(
+                &registry,
+                "broker/ConsumerOffsetManager",
+                16,
+                None,
+                move |sup| ConsumerOffsetManager::new(sup, o, offsets_path, every),
+            )
+        };
+        let consumers: clients::ConsumerViews = Default::default();
+        let clients = {
+            let (views, expiry) = (
+                consumers.clone(),
+                Duration::from_millis(config.channel_expired_timeout.max(1)),
+            );
+            start_supervised(
+                &registry,
+                "broker/ClientManager",
+                10_000,
+                None,
+                move |sup| ClientManager::new(sup, views, expiry),
+            )
+        };
+        let pull_hold =
+            start_supervised(&registry, "broker/PullHold", 100_000, None, PullHold::new);
+        store.subscribe_arrivals(pull_hold.addr().clone().recipient());
+
+        let context = Arc::new(BrokerContext {
+            config: config.clone(),
+            store: store.clone(),
+            topics: topics.clone(),
+            topic_manager: topic_manager.clone(),
+            groups,
+            group_manager,
+            offsets,
+            clients,
+            consumers,
+            pull_hold,
+            store_host,
+            uniq_ids: Mutex::new(UniqIdGenerator::new(config.broker_ip1)),
+            registry: registry.clone(),
+            started: Instant::now(),
+        });
+        let processor = Arc::new(BrokerProcessor::new(context.clone()));
+        let mut servers = vec![RemotingServer::serve(
+            listener,
+            config.server.clone(),
+            processor.clone(),
+            registry.clone(),
+            "broker/RemotingServer",
+        )
+        .map_err(|source| BrokerError::Bind {
+            addr: listen,
+            source,
+        })?];
+        if config.vip_channel_enabled {
+            let vip = SocketAddr::new(
+                config.listen_ip,
+                if config.listen_port == 0 {
+                    0
+                } else {
+                    port.saturating_sub(2)
+                },
+            );
+            let vip_server = RemotingServer::bind(
+                vip,
+                config.server.clone(),
+                processor,
+                registry.clone(),
+                "broker/RemotingServerVip",
+            )
+            .await
+            .map_err(|source| BrokerError::Bind { addr: vip, source })?;
+            servers.push(vip_server);
+        }
+
+        let broker_addr = store_host.to_string();
+        let registrar = {
+            let (cfg, view, addr) = (config.clone(), topics, broker_addr.clone());
+            start_supervised(&registry, "broker/Registrar", 64, None, move |sup| {
+                Registrar::new(sup, cfg, view, addr)
+            })
+        };
+        topic_manager
+            .addr()
+            .do_send(NotifyChanges(registrar.addr().clone().recipient()));
+        tracing::info!(
+            broker = %config.broker_name,
+            addr = %broker_addr,
+            namesrv = %config.namesrv_addr,
+            "The broker[{}, {}] boot success. serializeType=JSON",
+            config.broker_name,
+            broker_addr
+        );
+        Ok(Broker {
+            config,
+            store,
+            context,
+            servers,
+            registrar,
+            offsets: offsets_manager,
+            stopped: Mutex::new(false),
+        })
+    }
+}
+
+impl Broker {
+    /// The client port actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.servers[0].local_addr()
+    }
+
+    /// The VIP port actually bound, if enabled.
+    pub fn vip_addr(&self) -> Option<SocketAddr> {
+        self.servers.get(1).map(|s| s.local_addr())
+    }
+
+    /// The address clients use (brokerIP1:listenPort).
+    pub fn broker_addr(&self) -> SocketAddr {
+        self.context.store_host
+    }
+
+    /// Shuts down cleanly: unregister from name servers, close connections, persist
+    /// offsets, then flush the store, write the checkpoint and remove the abort marker.
+    pub async fn shutdown(&self) -> Result<(), StoreError> {
+        if let Ok(mut s) = self.stopped.lock() {
+            if *s {
+                return Ok(());
+            }
+            *s = true;
+        }
+        let _ = self.registrar.addr().send(UnregisterAll).await;
+        for s in &self.servers {
+            s.shutdown().await;
+        }
+        match self.offsets.addr().send(PersistOffsets).await {
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "persisting consumer offsets at shutdown failed")
+            }
+            Err(e) => tracing::error!(error = %e, "the offset manager is gone"),
+            Ok(Ok(())) => {}
+        }
+        self.store.shutdown().await
+    }
+}

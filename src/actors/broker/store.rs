@@ -266,12 +266,24 @@ impl StoreHandle {
         msgs: Vec<MessageToStore>,
         wait_store_ok: bool,
     ) -> Result<PutResult, PutError> {
+        self.put_within(msgs, wait_store_ok, None).await
+    }
+
+    /// Like [`put`](Self::put), refused as busy if the writer cannot start on it by
+    /// `deadline` (the backpressure bound).
+    pub async fn put_within(
+        &self,
+        msgs: Vec<MessageToStore>,
+        wait_store_ok: bool,
+        deadline: Option<Instant>,
+    ) -> Result<PutResult, PutError> {
         let result = self
             .inner
             .writer
             .ask(PutMessages {
                 msgs,
                 wait_store_ok,
+                deadline,
             })
             .await?;
         Ok(result?)

@@ -139,7 +139,7 @@ impl RouteTable {
         let old = broker
             .broker_addrs
             .insert(reg.broker_id, reg.broker_addr.clone());
-        register_first |= old.as_deref().map_or(true, str::is_empty);
+        register_first |= old.as_deref().is_none_or(str::is_empty);
 
         let is_master = reg.broker_id == MASTER_ID;
         let min_id = broker.broker_addrs.keys().next().copied();
@@ -156,10 +156,10 @@ impl RouteTable {
                 let version_changed = self
                     .broker_live_table
                     .get(&key)
-                    .map_or(true, |live| live.data_version != wrapper.data_version);
+                    .is_none_or(|live| live.data_version != wrapper.data_version);
                 for (topic, config) in &wrapper.topic_config_table {
                     let queues = self.topic_queue_table.get(topic);
-                    let missing = queues.map_or(true, |q| !q.contains_key(&reg.broker_name));
+                    let missing = queues.is_none_or(|q| !q.contains_key(&reg.broker_name));
                     if register_first || version_changed || missing {
                         let mut perm = config.perm;
                         if is_prime_slave && acting_master {
@@ -346,7 +346,7 @@ impl RouteTable {
         match self.broker_live_table.get_mut(&key) {
             Some(live) => {
                 live.last_update = now;
-                let changed = version.map_or(true, |v| *v != live.data_version);
+                let changed = version.is_none_or(|v| *v != live.data_version);
                 (changed, Some(live.data_version))
             }
             None => (true, None),

@@ -165,6 +165,17 @@ impl RemotingServer {
             .validate()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(listen).await?;
+        Self::serve(listener, config, processor, registry, path)
+    }
+
+    /// Starts accepting on a listener already bound (when the caller needs the port first).
+    pub fn serve(
+        listener: TcpListener,
+        config: ServerConfig,
+        processor: Arc<dyn RequestProcessor>,
+        registry: Arc<MetricsRegistry>,
+        path: impl Into<String>,
+    ) -> std::io::Result<ServerHandle> {
         let local_addr = listener.local_addr()?;
         let path = path.into();
         let metrics = registry.register_actor(path.clone(), "RemotingServer", 1);

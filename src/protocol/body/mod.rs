@@ -6,7 +6,9 @@
 //! non-standard output keep working. Every decoder returns `ProtocolError::InvalidBody`
 //! instead of panicking, whatever the input.
 
+pub mod broker;
 pub mod fastjson;
+pub mod heartbeat;
 pub mod kv;
 pub mod register;
 pub mod route;

@@ -5,6 +5,7 @@
 //! case); writing always emits strings. A required field that is missing is an error the
 //! caller answers with INVALID_PARAMETER; `Option` fields may be absent.
 
+pub mod broker;
 pub mod namesrv;
 
 use super::command::ExtFields;

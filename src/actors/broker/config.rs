@@ -1,0 +1,147 @@
+//! Broker configuration, read from RON (`config/broker.ron`). Field names follow RocketMQ's
+//! `BrokerConfig`; the store's settings (`storePathRootDir`, `flushDiskType`,
+//! `maxMessageSize`, ...) sit in the `store` section with `MessageStoreConfig`'s names.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::actors::remoting::ServerConfig;
+use crate::store::config::StoreConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BrokerRole {
+    #[default]
+    AsyncMaster,
+    SyncMaster,
+    Slave,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct BrokerConfig {
+    pub broker_cluster_name: String,
+    pub broker_name: String,
+    /// 0 is the master.
+    pub broker_id: i64,
+    /// Name servers, `host:port` separated by `;`. Empty: run without registering.
+    pub namesrv_addr: String,
+    /// The address clients are told to reach this broker at (RocketMQ's brokerIP1); it is
+    /// also written into every stored message as its store host.
+    #[serde(rename = "brokerIP1")]
+    pub broker_ip1: IpAddr,
+    /// Address the remoting ports bind to.
+    pub listen_ip: IpAddr,
+    /// The client port (10911). The "VIP channel" listens on listenPort − 2 as well.
+    pub listen_port: u16,
+    /// Also serve on listenPort − 2, where Java clients up to 4.4 send by default.
+    pub vip_channel_enabled: bool,
+    pub broker_role: BrokerRole,
+    /// Create unknown topics a producer sends to, from the TBW102 template.
+    pub auto_create_topic_enable: bool,
+    /// Queues of auto-created topics (and of TBW102).
+    pub default_topic_queue_nums: i32,
+    /// Create subscription groups for consumers that heartbeat with unknown groups.
+    pub auto_create_subscription_group: bool,
+    /// Longest a pull may be held waiting for messages (15 s).
+    pub broker_suspend_max_time_millis: u64,
+    /// A send that waited this long in the writer's queue is answered SYSTEM_BUSY instead
+    /// of being written (RocketMQ's waitTimeMillsInSendQueue).
+    pub wait_time_mills_in_send_queue: u64,
+    /// Permission bits of the broker itself (6 = read and write).
+    pub broker_permission: i32,
+    /// How often to re-register with the name servers, ms (30 s).
+    pub register_name_server_period: u64,
+    /// Clients silent this long are dropped, ms (120 s).
+    pub channel_expired_timeout: u64,
+    /// How often consumer offsets are written to consumerOffset.json, ms (5 s).
+    pub flush_consumer_offset_interval: u64,
+    pub region_id: String,
+    pub trace_on: bool,
+    /// The process's metrics endpoint (when the broker runs on its own).
+    pub metrics_addr: Option<SocketAddr>,
+    pub store: StoreConfig,
+    pub server: ServerConfig,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            namesrv_addr: "127.0.0.1:9876".into(),
+            broker_ip1: IpAddr::from([127, 0, 0, 1]),
+            listen_ip: IpAddr::from([0, 0, 0, 0]),
+            listen_port: 10911,
+            vip_channel_enabled: true,
+            broker_role: BrokerRole::AsyncMaster,
+            auto_create_topic_enable: true,
+            default_topic_queue_nums: 8,
+            auto_create_subscription_group: true,
+            broker_suspend_max_time_millis: 15_000,
+            wait_time_mills_in_send_queue: 200,
+            broker_permission: 6,
+            register_name_server_period: 30_000,
+            channel_expired_timeout: 120_000,
+            flush_consumer_offset_interval: 5_000,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 5557))),
+            store: StoreConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.broker_name.is_empty() || self.broker_cluster_name.is_empty() {
+            return Err("brokerName and brokerClusterName must be set".into());
+        }
+        if self.vip_channel_enabled && self.listen_port != 0 && self.listen_port < 3 {
+            return Err("listenPort must leave room for the VIP port at listenPort - 2".into());
+        }
+        if self.default_topic_queue_nums <= 0 {
+            return Err("defaultTopicQueueNums must be positive".into());
+        }
+        self.store.validate()?;
+        self.server.validate()
+    }
+
+    /// The name servers to register with.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_broker_ron_parses_and_validates() {
+        let cfg: BrokerConfig = ron::from_str(include_str!("../../../config/broker.ron")).unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.listen_port, 10911);
+        assert_eq!(cfg.namesrv_addrs(), vec!["127.0.0.1:9876".to_string()]);
+    }
+
+    #[test]
+    fn namesrv_lists_split_on_semicolons() {
+        let cfg = BrokerConfig {
+            namesrv_addr: "a:1; b:2;".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg.namesrv_addrs(),
+            vec!["a:1".to_string(), "b:2".to_string()]
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! Consumer progress: `topic@group` → queue id → next offset to consume, kept in a
+//! concurrent map that pulls and UPDATE_CONSUMER_OFFSET write without a hop, and persisted
+//! to `config/consumerOffset.json` every `flushConsumerOffsetInterval` and at shutdown by
+//! the ConsumerOffsetManager actor (in fastjson's form: unquoted queue-id keys).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+
+use super::json_file;
+use crate::actors::runtime::{guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::protocol::body::fastjson::from_json;
+use crate::store::StoreResult;
+
+fn key(topic: &str, group: &str) -> String {
+    format!("{topic}@{group}")
+}
+
+/// The offset table.
+#[derive(Debug, Default)]
+pub struct ConsumerOffsets {
+    table: DashMap<String, BTreeMap<i32, i64>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct OffsetFile {
+    offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+impl ConsumerOffsets {
+    pub fn load(root: &std::path::Path) -> StoreResult<(Arc<Self>, PathBuf)> {
+        let path = root.join("config").join("consumerOffset.json");
+        let file = json_file::load(&path, |b| {
+            from_json::<OffsetFile>(b).map_err(|e| e.to_string())
+        })?
+        .unwrap_or_default();
+        let offsets = ConsumerOffsets::default();
+        for (k, v) in file.offset_table {
+            offsets.table.insert(k, v);
+        }
+        Ok((Arc::new(offsets), path))
+    }
+
+    pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.table
+            .entry(key(topic, group))
+            .or_default()
+            .insert(queue_id, offset);
+    }
+
+    pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.table.get(&key(topic, group))?.get(&queue_id).copied()
+    }
+
+    /// Every queue's offset of a group on a topic.
+    pub fn offsets_of(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.table
+            .get(&key(topic, group))
+            .map(|e| e.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// Topics a group has offsets for.
+    pub fn topics_of(&self, group: &str) -> Vec<String> {
+        let suffix = format!("@{group}");
+        self.table
+            .iter()
+            .filter_map(|e| e.key().strip_suffix(&suffix).map(str::to_owned))
+            .collect()
+    }
+
+    /// Groups with offsets on a topic.
+    pub fn groups_of(&self, topic: &str) -> Vec<String> {
+        let prefix = format!("{topic}@");
+        self.table
+            .iter()
+            .filter_map(|e| e.key().strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    }
+
+    pub fn remove_topic(&self, topic: &str) {
+        let prefix = format!("{topic}@");
+        self.table.retain(|k, _| !k.starts_with(&prefix));
+    }
+
+    /// `{"offsetTable":{"T@g":{0:5,1:7}}}`, keys sorted, as fastjson writes it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut entries: Vec<(String, BTreeMap<i32, i64>)> = self
+            .table
+            .iter()
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
+        entries.sort();
+        let mut s = String::from("{\n\t\"offsetTable\":{");
+        for (i, (k, queues)) in entries.iter().enumerate() {
+            let _ = write!(
+                s,
+                "{}\n\t\t{}:{{",
+                if i == 0 { "" } else { "," },
+                serde_json::to_string(k).unwrap_or_default()
+            );
+            for (j, (q, o)) in queues.iter().enumerate() {
+                let _ = write!(s, "{}{q}:{o}", if j == 0 { "" } else { "," });
+            }
+            s.push('}');
+        }
+        s.push_str("\n\t}\n}");
+        s.into_bytes()
+    }
+
+    pub fn persist(&self, path: &std::path::Path) -> StoreResult<()> {
+        json_file::store(path, &self.encode())
+    }
+}
+
+/// Persists the offsets on a timer.
+pub struct ConsumerOffsetManager {
+    sup: Supervision,
+    offsets: Arc<ConsumerOffsets>,
+    path: PathBuf,
+    interval: Duration,
+}
+
+impl ConsumerOffsetManager {
+    pub fn new(
+        sup: Supervision,
+        offsets: Arc<ConsumerOffsets>,
+        path: PathBuf,
+        interval: Duration,
+    ) -> Self {
+        ConsumerOffsetManager {
+            sup,
+            offsets,
+            path,
+            interval,
+        }
+    }
+
+    fn persist(&self, ctx: &mut Context<Self>) {
+        let (offsets, path) = (self.offsets.clone(), self.path.clone());
+        ctx.wait(
+            async move {
+                match tokio::task::spawn_blocking(move || offsets.persist(&path)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "persisting consumerOffset.json failed")
+                    }
+                    Err(e) => tracing::error!(error = %e, "offset writer failed"),
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Actor for ConsumerOffsetManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.interval, |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.persist(ctx));
+        });
+    }
+}
+
+impl Supervised for ConsumerOffsetManager {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
+        restarting(self, ctx);
+    }
+}
+
+impl SupervisedActor for ConsumerOffsetManager {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.sup
+    }
+}
+
+crate::handle_inject_panic!(ConsumerOffsetManager);
+
+/// Write the offsets now (shutdown).
+#[derive(Message)]
+#[rtype(result = "StoreResult<()>")]
+pub struct PersistOffsets;
+
+impl Handler<PersistOffsets> for ConsumerOffsetManager {
+    type Result = StoreResult<()>;
+    fn handle(&mut self, _: PersistOffsets, _: &mut Context<Self>) -> Self::Result {
+        self.sup.metrics.dequeued();
+        self.offsets.persist(&self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_persist_in_fastjsons_form_and_load_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (o, path) = ConsumerOffsets::load(dir.path()).unwrap();
+        o.commit("cg1", "TopicTest", 1, 37961);
+        o.commit("cg1", "TopicTest", 0, 37960);
+        o.commit("cg1", "%RETRY%cg1", 0, 0);
+        o.persist(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("\"TopicTest@cg1\":{0:37960,1:37961}"),
+            "{text}"
+        );
+        let (back, _) = ConsumerOffsets::load(dir.path()).unwrap();
+        assert_eq!(back.query("cg1", "TopicTest", 1), Some(37961));
+        assert_eq!(back.topics_of("cg1").len(), 2);
+        assert_eq!(back.groups_of("TopicTest"), vec!["cg1".to_string()]);
+    }
+
+    #[test]
+    fn java_written_offset_files_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/consumerOffset.json"),
+            "{\n\t\"dataVersion\":{\"counter\":1448,\"stateVersion\":0,\"timestamp\":1736661762584},\n\t\"groupTopicMap\":{\"cg1\":[\"TopicTest\"]},\n\t\"offsetTable\":{\n\t\t\"TopicTest@cg1\":{0:37960,1:37961,2:37959,3:37959}\n\t}\n}",
+        )
+        .unwrap();
+        let (o, _) = ConsumerOffsets::load(dir.path()).unwrap();
+        assert_eq!(o.query("cg1", "TopicTest", 2), Some(37959));
+    }
+}

@@ -1,0 +1,155 @@
+//! Clients: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP and
+//! GET_CONSUMER_CONNECTION_LIST. A consumer's heartbeat creates its subscription group (when
+//! autoCreateSubscriptionGroup) and its `%RETRY%<group>` topic.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::{BrokerContext, Reply};
+use crate::actors::broker::clients::{Heartbeat, Unregister};
+use crate::actors::broker::subscription_group::EnsureGroup;
+use crate::actors::broker::topic_config::{
+    self, EnsureTopic, PERM_READ, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
+};
+use crate::actors::error::ServiceError;
+use crate::actors::remoting::ConnectionInfo;
+use crate::protocol::body::broker::{
+    Connection as ClientConnection, ConsumerConnection, ConsumerList,
+};
+use crate::protocol::body::fastjson::{from_json, to_json};
+use crate::protocol::body::heartbeat::HeartbeatData;
+use crate::protocol::code::response;
+use crate::protocol::header::broker::{
+    GetConsumerConnectionListRequestHeader, GetConsumerListByGroupRequestHeader,
+    UnregisterClientRequestHeader,
+};
+use crate::protocol::RemotingCommand;
+
+pub(super) fn heart_beat(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    conn: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let data: HeartbeatData = from_json(&req.body)?;
+        for c in &data.consumer_data_set {
+            let group = match cx.groups.get(&c.group_name) {
+                Some(g) => Some(g),
+                None if cx.config.auto_create_subscription_group => Some(
+                    cx.group_manager
+                        .ask(EnsureGroup(c.group_name.clone()))
+                        .await??,
+                ),
+                None => None,
+            };
+            if let Some(g) = group {
+                if g.retry_queue_nums > 0 {
+                    let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", c.group_name);
+                    if cx.topics.get(&retry).is_none() {
+                        let t =
+                            topic_config::topic(&retry, g.retry_queue_nums, PERM_READ | PERM_WRITE);
+                        cx.topic_manager.ask(EnsureTopic::Exact(t)).await??;
+                    }
+                }
+            }
+        }
+        cx.clients
+            .ask(Heartbeat {
+                data,
+                conn,
+                language: req.language,
+                version: req.version,
+            })
+            .await?
+            .ok_or_else(|| {
+                ServiceError::refused(response::SYSTEM_ERROR, "the client manager is restarting")
+            })?;
+        Ok(RemotingCommand::success())
+    }
+    .boxed()
+}
+
+pub(super) fn unregister_client(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    conn: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let h: UnregisterClientRequestHeader = req.decode_header()?;
+        cx.clients
+            .ask(Unregister {
+                conn_id: conn.id,
+                producer_group: h.producer_group,
+                consumer_group: h.consumer_group,
+            })
+            .await?;
+        Ok(RemotingCommand::success())
+    }
+    .boxed()
+}
+
+pub(super) fn get_consumer_list_by_group(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    _: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let h: GetConsumerListByGroupRequestHeader = req.decode_header()?;
+        match cx.consumers.get(&h.consumer_group) {
+            Some(view) if !view.clients.is_empty() => {
+                let ids = view.clients.iter().map(|c| c.0.clone()).collect();
+                Ok(RemotingCommand::success().with_body(to_json(&ConsumerList {
+                    consumer_id_list: ids,
+                })))
+            }
+            _ => Ok(RemotingCommand::response(
+                response::SYSTEM_ERROR,
+                Some(format!("no consumer for this group, {}", h.consumer_group)),
+            )),
+        }
+    }
+    .boxed()
+}
+
+pub(super) fn get_consumer_connection_list(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    _: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let h: GetConsumerConnectionListRequestHeader = req.decode_header()?;
+        let Some(view) = cx
+            .consumers
+            .get(&h.consumer_group)
+            .map(|v| v.value().clone())
+        else {
+            return Ok(RemotingCommand::response(
+                response::CONSUMER_NOT_ONLINE,
+                Some(format!(
+                    "the consumer group[{}] not online",
+                    h.consumer_group
+                )),
+            ));
+        };
+        let body = ConsumerConnection {
+            connection_set: view
+                .clients
+                .iter()
+                .map(|(id, addr, lang, version)| ClientConnection {
+                    client_id: id.clone(),
+                    client_addr: addr.clone(),
+                    language: lang.name().to_owned(),
+                    version: *version,
+                })
+                .collect(),
+            consume_type: view.consume_type.clone(),
+            message_model: view.message_model.clone(),
+            consume_from_where: view.consume_from_where.clone(),
+            subscription_table: view.subscriptions.clone(),
+        };
+        Ok(RemotingCommand::success().with_body(to_json(&body)))
+    }
+    .boxed()
+}

@@ -1,0 +1,167 @@
+//! Broker request processing: one file per request family, one registry line per request
+//! code. [`BrokerProcessor`] looks a code up and runs its handler; a handler's error
+//! becomes a response in one place ([`ServiceError::into_response`]).
+
+mod admin;
+mod client;
+mod offset;
+mod pull;
+mod query;
+mod send;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::clients::{ClientManager, ConnectionClosed, ConsumerViews};
+use super::config::BrokerConfig;
+use super::consumer_offsets::ConsumerOffsets;
+use super::pull_hold::PullHold;
+use super::store::StoreHandle;
+use super::subscription_group::{GroupView, SubscriptionGroupManager};
+use super::topic_config::{TopicConfigManager, TopicView};
+use crate::actors::error::ServiceError;
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::remoting::{ConnectionInfo, RequestProcessor};
+use crate::actors::runtime::Mailbox;
+use crate::protocol::code::{request, response};
+use crate::protocol::RemotingCommand;
+use crate::store::message::UniqIdGenerator;
+
+/// Everything a broker request handler can reach.
+pub struct BrokerContext {
+    pub config: Arc<BrokerConfig>,
+    pub store: StoreHandle,
+    pub topics: Arc<TopicView>,
+    pub topic_manager: Mailbox<TopicConfigManager>,
+    pub groups: Arc<GroupView>,
+    pub group_manager: Mailbox<SubscriptionGroupManager>,
+    pub offsets: Arc<ConsumerOffsets>,
+    pub clients: Mailbox<ClientManager>,
+    pub consumers: ConsumerViews,
+    pub pull_hold: Mailbox<PullHold>,
+    /// brokerIP1:listenPort, written into stored messages and offset message ids.
+    pub store_host: SocketAddr,
+    pub uniq_ids: Mutex<UniqIdGenerator>,
+    pub registry: Arc<MetricsRegistry>,
+    pub started: Instant,
+}
+
+type Reply = Result<RemotingCommand, ServiceError>;
+type HandlerFn =
+    fn(Arc<BrokerContext>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
+
+fn registry() -> HashMap<i32, HandlerFn> {
+    let entries: [(i32, HandlerFn); 25] = [
+        (request::SEND_MESSAGE, send::send_message),
+        (request::SEND_MESSAGE_V2, send::send_message),
+        (request::SEND_BATCH_MESSAGE, send::send_message),
+        (request::PULL_MESSAGE, pull::pull_message),
+        (
+            request::QUERY_CONSUMER_OFFSET,
+            offset::query_consumer_offset,
+        ),
+        (
+            request::UPDATE_CONSUMER_OFFSET,
+            offset::update_consumer_offset,
+        ),
+        (request::GET_MAX_OFFSET, offset::get_max_offset),
+        (request::GET_MIN_OFFSET, offset::get_min_offset),
+        (
+            request::GET_EARLIEST_MSG_STORETIME,
+            offset::get_earliest_msg_storetime,
+        ),
+        (
+            request::SEARCH_OFFSET_BY_TIMESTAMP,
+            offset::search_offset_by_timestamp,
+        ),
+        (request::QUERY_MESSAGE, query::query_message),
+        (request::VIEW_MESSAGE_BY_ID, query::view_message_by_id),
+        (request::HEART_BEAT, client::heart_beat),
+        (request::UNREGISTER_CLIENT, client::unregister_client),
+        (
+            request::GET_CONSUMER_LIST_BY_GROUP,
+            client::get_consumer_list_by_group,
+        ),
+        (
+            request::UPDATE_AND_CREATE_TOPIC,
+            admin::update_and_create_topic,
+        ),
+        (request::DELETE_TOPIC_IN_BROKER, admin::delete_topic),
+        (request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config),
+        (
+            request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+            admin::update_and_create_subscription_group,
+        ),
+        (
+            request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+            admin::get_all_subscription_group_config,
+        ),
+        (
+            request::GET_BROKER_RUNTIME_INFO,
+            admin::get_broker_runtime_info,
+        ),
+        (request::GET_TOPIC_STATS_INFO, admin::get_topic_stats_info),
+        (request::GET_CONSUME_STATS, admin::get_consume_stats),
+        (request::GET_BROKER_CONFIG, admin::get_broker_config),
+        (
+            request::GET_CONSUMER_CONNECTION_LIST,
+            client::get_consumer_connection_list,
+        ),
+    ];
+    entries.into_iter().collect()
+}
+
+/// The broker's [`RequestProcessor`].
+pub struct BrokerProcessor {
+    context: Arc<BrokerContext>,
+    handlers: HashMap<i32, HandlerFn>,
+}
+
+impl BrokerProcessor {
+    pub fn new(context: Arc<BrokerContext>) -> Self {
+        BrokerProcessor {
+            context,
+            handlers: registry(),
+        }
+    }
+}
+
+impl RequestProcessor for BrokerProcessor {
+    fn process(
+        &self,
+        request: RemotingCommand,
+        conn: ConnectionInfo,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let Some(handler) = self.handlers.get(&request.code) else {
+            tracing::debug!(code = request.code, peer = %conn.peer, "request code not supported");
+            let remark = format!(" request type {} not supported", request.code);
+            return futures_util::future::ready(Some(RemotingCommand::response(
+                response::REQUEST_CODE_NOT_SUPPORTED,
+                Some(remark),
+            )))
+            .boxed();
+        };
+        let code = request.code;
+        handler(self.context.clone(), request, conn)
+            .map(move |reply| {
+                Some(reply.unwrap_or_else(|e| {
+                    tracing::debug!(code, error = %e, "request refused");
+                    e.into_response()
+                }))
+            })
+            .boxed()
+    }
+
+    fn connection_closed(&self, conn: &ConnectionInfo) {
+        // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
+        self.context
+            .clients
+            .addr()
+            .do_send(ConnectionClosed(conn.id));
+    }
+}

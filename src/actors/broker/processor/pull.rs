@@ -1,0 +1,236 @@
+//! PULL_MESSAGE (11) with long polling. Statuses become response codes as RocketMQ's
+//! PullMessageProcessor decides them; a pull that finds nothing new and carries the
+//! SUSPEND flag waits in PullHold (up to its suspend timeout, at most
+//! brokerSuspendMaxTimeMillis) and is answered as soon as its queue receives a message.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+
+use super::{BrokerContext, Reply};
+use crate::actors::broker::pull_hold::Park;
+use crate::actors::broker::subscription_group::EnsureGroup;
+use crate::actors::broker::topic_config::PERM_READ;
+use crate::actors::error::ServiceError;
+use crate::actors::remoting::ConnectionInfo;
+use crate::protocol::code::response;
+use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
+use crate::protocol::RemotingCommand;
+use crate::store::get_message::{GetMessageStatus, TransferLimits};
+use crate::store::message::java_string_hash;
+
+const FLAG_COMMIT_OFFSET: i32 = 0x1;
+const FLAG_SUSPEND: i32 = 0x2;
+const FLAG_SUBSCRIPTION: i32 = 0x4;
+const FAQ: &str = "https://rocketmq.apache.org/docs/bestPractice/06FAQ";
+
+/// Which tag codes a pull wants; `None` means every message.
+type TagFilter = Option<HashSet<i64>>;
+
+/// A TAG expression ("TagA || TagB", "*") as tag codes.
+pub(super) fn tag_filter(expression: &str) -> TagFilter {
+    let expr = expression.trim();
+    if expr.is_empty() || expr == "*" {
+        return None;
+    }
+    Some(
+        expr.split("||")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| java_string_hash(t) as i64)
+            .collect(),
+    )
+}
+
+fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
+    ServiceError::refused(code, remark)
+}
+
+/// The subscription a pull filters by: from the request, or from the group's heartbeat.
+fn filter_for(cx: &BrokerContext, h: &PullMessageRequestHeader) -> Result<TagFilter, ServiceError> {
+    if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        let sql = h
+            .expression_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("SQL92"));
+        // SQL92 expressions are evaluated by the client for now; the broker sends all.
+        return Ok(if sql {
+            None
+        } else {
+            tag_filter(h.subscription.as_deref().unwrap_or("*"))
+        });
+    }
+    let group = cx.consumers.get(&h.consumer_group).ok_or_else(|| {
+        refuse(
+            response::SUBSCRIPTION_NOT_EXIST,
+            format!("the consumer's group info not exist {FAQ}"),
+        )
+    })?;
+    let sub = group.subscriptions.get(&h.topic).ok_or_else(|| {
+        refuse(
+            response::SUBSCRIPTION_NOT_EXIST,
+            format!("the consumer's subscription not exist {FAQ}"),
+        )
+    })?;
+    if sub.sub_version < h.sub_version {
+        return Err(refuse(
+            response::SUBSCRIPTION_NOT_LATEST,
+            "the consumer's subscription not latest",
+        ));
+    }
+    if sub.expression_type.eq_ignore_ascii_case("SQL92")
+        || sub.sub_string.trim() == "*"
+        || sub.sub_string.trim().is_empty()
+    {
+        return Ok(None);
+    }
+    Ok(Some(sub.code_set.iter().map(|c| *c as i64).collect()))
+}
+
+fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &TagFilter) -> RemotingCommand {
+    let limits = TransferLimits {
+        max_msgs: 32,
+        max_bytes: h
+            .max_msg_bytes
+            .filter(|b| *b > 0)
+            .map(|b| b as usize)
+            .unwrap_or(256 * 1024),
+        ..Default::default()
+    };
+    let r = cx.store.get_message(
+        &h.topic,
+        h.queue_id,
+        h.queue_offset,
+        h.max_msg_nums.max(1) as usize,
+        limits,
+        |code| filter.as_ref().is_none_or(|set| set.contains(&code)),
+    );
+    let code = match r.status {
+        GetMessageStatus::Found => response::SUCCESS,
+        GetMessageStatus::NoMatchedMessage | GetMessageStatus::MessageWasRemoving => {
+            response::PULL_RETRY_IMMEDIATELY
+        }
+        GetMessageStatus::NoMessageInQueue | GetMessageStatus::NoMatchedLogicQueue => {
+            if h.queue_offset == 0 {
+                response::PULL_NOT_FOUND
+            } else {
+                response::PULL_OFFSET_MOVED
+            }
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => {
+            response::PULL_NOT_FOUND
+        }
+        GetMessageStatus::OffsetOverflowBadly | GetMessageStatus::OffsetTooSmall => {
+            response::PULL_OFFSET_MOVED
+        }
+    };
+    let mut resp = RemotingCommand::response(code, Some(r.status.name().to_owned())).with_header(
+        &PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: r.next_begin_offset,
+            min_offset: r.min_offset,
+            max_offset: r.max_offset,
+            ..Default::default()
+        },
+    );
+    if code == response::SUCCESS {
+        let mut body = BytesMut::with_capacity(r.total_bytes());
+        for m in &r.messages {
+            body.extend_from_slice(m);
+        }
+        cx.registry
+            .counter(
+                "rocketmq_messages_out_total",
+                &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
+            )
+            .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
+        resp.body = body.freeze();
+    }
+    resp
+}
+
+pub(super) fn pull_message(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    conn: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let h: PullMessageRequestHeader = req.decode_header()?;
+        if cx.config.broker_permission & PERM_READ == 0 {
+            return Err(refuse(response::NO_PERMISSION, format!("the broker[{}] pulling message is forbidden", cx.store_host.ip())));
+        }
+        let group = match cx.groups.get(&h.consumer_group) {
+            Some(g) => g,
+            None if cx.config.auto_create_subscription_group => cx
+                .group_manager
+                .ask(EnsureGroup(h.consumer_group.clone()))
+                .await??,
+            None => {
+                return Err(refuse(
+                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!("subscription group [{}] does not exist, {FAQ}", h.consumer_group),
+                ))
+            }
+        };
+        if !group.consume_enable {
+            return Err(refuse(response::NO_PERMISSION, format!("subscription group no permission, {}", h.consumer_group)));
+        }
+        let topic = cx
+            .topics
+            .get(&h.topic)
+            .ok_or_else(|| refuse(response::TOPIC_NOT_EXIST, format!("topic[{}] not exist, apply first please! {FAQ}", h.topic)))?;
+        if topic.perm & PERM_READ == 0 {
+            return Err(refuse(response::NO_PERMISSION, format!("the topic[{}] pulling message is forbidden", h.topic)));
+        }
+        if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+            return Err(refuse(
+                response::INVALID_PARAMETER,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    h.queue_id, h.topic, topic.read_queue_nums, conn.peer
+                ),
+            ));
+        }
+        let filter = filter_for(&cx, &h)?;
+        if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+            cx.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+        }
+
+        let first = read(&cx, &h, &filter);
+        let hold = Duration::from_millis(h.suspend_timeout_millis.max(0) as u64)
+            .min(Duration::from_millis(cx.config.broker_suspend_max_time_millis));
+        if first.code != response::PULL_NOT_FOUND || h.sys_flag & FLAG_SUSPEND == 0 || hold.is_zero() {
+            return Ok(first);
+        }
+        let (tx, rx) = oneshot::channel();
+        let park = Park { topic: h.topic.as_str().into(), queue_id: h.queue_id, offset: h.queue_offset, wake: tx };
+        if cx.pull_hold.tell(park).is_err() {
+            return Ok(first); // PullHold is full: answer now, the client pulls again
+        }
+        // A message may have landed between the read and the park.
+        if cx.store.queue_offsets(&h.topic, h.queue_id).1 <= h.queue_offset {
+            let _ = tokio::time::timeout(hold, rx).await;
+        }
+        Ok(read(&cx, &h, &filter))
+    }
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_expressions_become_java_hash_codes() {
+        assert_eq!(tag_filter("*"), None);
+        assert_eq!(tag_filter(" "), None);
+        let set = tag_filter("TagA || TagB").unwrap();
+        assert!(set.contains(&2598919) && set.contains(&2598920) && set.len() == 2);
+    }
+}

@@ -1,0 +1,266 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): checks as
+//! RocketMQ's AbstractSendMessageProcessor.msgCheck does them, topic auto-creation from
+//! TBW102, retry topics past their reconsume limit diverted to the DLQ, then one append
+//! (a batch becomes consecutive records, each keeping its own UNIQ_KEY).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::{BrokerContext, Reply};
+use crate::actors::broker::commit_log_writer::PutStatus;
+use crate::actors::broker::store::PutError;
+use crate::actors::broker::topic_config::{
+    self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
+    PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
+};
+use crate::actors::error::ServiceError;
+use crate::actors::remoting::ConnectionInfo;
+use crate::actors::runtime::ActorError;
+use crate::protocol::body::register::TopicConfig;
+use crate::protocol::code::{request, response};
+use crate::protocol::header::broker::{
+    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+};
+use crate::protocol::RemotingCommand;
+use crate::store::message::{decode_batch, encode_properties, property, MessageToStore};
+
+/// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
+const V3_4_9: i32 = 121;
+const FAQ: &str = "https://rocketmq.apache.org/docs/bestPractice/06FAQ";
+
+fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
+    ServiceError::refused(code, remark)
+}
+
+/// Finds the topic, creating it as RocketMQ does when it is missing.
+pub(super) async fn ensure_topic(
+    cx: &BrokerContext,
+    h: &SendMessageRequestHeader,
+) -> Result<TopicConfig, ServiceError> {
+    if let Some(t) = cx.topics.get(&h.topic) {
+        return Ok(t);
+    }
+    let ensure = if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+        EnsureTopic::Exact(topic_config::topic(&h.topic, 1, PERM_READ | PERM_WRITE))
+    } else {
+        EnsureTopic::FromTemplate {
+            topic: h.topic.clone(),
+            template: h.default_topic.clone(),
+            queue_nums: h.default_topic_queue_nums,
+            topic_sys_flag: if h.unit_mode.unwrap_or(false) { 1 } else { 0 },
+        }
+    };
+    match cx.topic_manager.ask(ensure).await?? {
+        Some(t) => Ok(t),
+        None => Err(refuse(
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please! {FAQ}", h.topic),
+        )),
+    }
+}
+
+/// Appends `extra` properties to an encoded property string.
+fn with_properties(raw: &str, extra: &[(&str, &str)]) -> String {
+    let mut s = raw.to_owned();
+    if !s.is_empty() && !s.ends_with('\u{2}') {
+        s.push('\u{2}');
+    }
+    s.push_str(&encode_properties(extra.iter().copied()));
+    s
+}
+
+pub(super) fn send_message(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    conn: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let mut h: SendMessageRequestHeader = if req.code == request::SEND_MESSAGE {
+            req.decode_header()?
+        } else {
+            req.decode_header::<SendMessageRequestHeaderV2>()?.into_v1()
+        };
+        let batch = req.code == request::SEND_BATCH_MESSAGE || h.batch.unwrap_or(false);
+        let started = Instant::now();
+
+        if cx.config.broker_permission & PERM_WRITE == 0 {
+            return Err(refuse(
+                response::NO_PERMISSION,
+                format!(
+                    "the broker[{}] sending message is forbidden",
+                    cx.store_host.ip()
+                ),
+            ));
+        }
+        validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
+        if send_forbidden(&h.topic) {
+            return Err(refuse(
+                response::NO_PERMISSION,
+                format!("Sending message to topic[{}] is forbidden.", h.topic),
+            ));
+        }
+        let topic = ensure_topic(&cx, &h).await?;
+        if topic.perm & PERM_WRITE == 0 {
+            return Err(refuse(
+                response::NO_PERMISSION,
+                format!("the topic[{}] sending message is forbidden", h.topic),
+            ));
+        }
+        let queues = topic.read_queue_nums.max(topic.write_queue_nums);
+        if h.queue_id >= queues {
+            return Err(refuse(
+                response::INVALID_PARAMETER,
+                format!(
+                    "request queueId[{}] is illegal, {} Producer: {}",
+                    h.queue_id, h.topic, conn.peer
+                ),
+            ));
+        }
+        if h.queue_id < 0 {
+            h.queue_id = (fastrand_u32() % topic.write_queue_nums.max(1) as u32) as i32;
+        }
+
+        // A retry message past its group's reconsume limit goes to the dead-letter queue.
+        if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+            if batch {
+                return Err(refuse(
+                    response::MESSAGE_ILLEGAL,
+                    format!("batch request does not support retry group {}", h.topic),
+                ));
+            }
+            let group_max = cx
+                .groups
+                .get(group)
+                .map(|g| g.retry_max_times)
+                .unwrap_or(16);
+            let max = if req.version >= V3_4_9 {
+                h.max_reconsume_times.unwrap_or(group_max)
+            } else {
+                group_max
+            };
+            if h.reconsume_times.unwrap_or(0) > max {
+                let dlq = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+                cx.topic_manager
+                    .ask(EnsureTopic::Exact(topic_config::topic(&dlq, 1, PERM_WRITE)))
+                    .await??
+                    .ok_or_else(|| {
+                        refuse(response::SYSTEM_ERROR, format!("topic[{dlq}] not exist"))
+                    })?;
+                h.topic = dlq;
+                h.queue_id = 0;
+            }
+        }
+
+        let born_host = conn.peer;
+        let cluster = cx.config.broker_cluster_name.clone();
+        let make = |flag: i32, body: Bytes, props: &str, uniq: String| MessageToStore {
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+            flag,
+            body,
+            properties: {
+                let mut extra: Vec<(&str, &str)> = vec![("CLUSTER", &cluster)];
+                if property(props, "UNIQ_KEY").is_none() {
+                    extra.push(("UNIQ_KEY", &uniq));
+                }
+                with_properties(props, &extra)
+            },
+            sys_flag: h.sys_flag,
+            born_timestamp: h.born_timestamp,
+            born_host,
+            store_host: cx.store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+        };
+        let next_uniq = || {
+            let now = crate::actors::broker::commit_log_writer::now_millis();
+            cx.uniq_ids
+                .lock()
+                .map(|mut g| g.next(now))
+                .unwrap_or_default()
+        };
+        let msgs: Vec<MessageToStore> = if batch {
+            let items = decode_batch(&req.body)
+                .map_err(|e| refuse(response::MESSAGE_ILLEGAL, e.to_string()))?;
+            if items.is_empty() {
+                return Err(refuse(
+                    response::MESSAGE_ILLEGAL,
+                    "the batch holds no message",
+                ));
+            }
+            items
+                .into_iter()
+                .map(|i| make(i.flag, i.body, &i.properties, next_uniq()))
+                .collect()
+        } else {
+            let props = h.properties.clone().unwrap_or_default();
+            vec![make(h.flag, req.body.clone(), &props, next_uniq())]
+        };
+        let wait = msgs
+            .first()
+            .and_then(|m| property(&m.properties, "WAIT"))
+            .is_none_or(|w| w != "false");
+        let deadline =
+            Some(started + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)));
+        let bytes: usize = msgs.iter().map(|m| m.body.len()).sum();
+        let count = msgs.len() as u64;
+
+        let put = cx
+            .store
+            .put_within(msgs, wait, deadline)
+            .await
+            .map_err(|e| match e {
+                PutError::Busy(ActorError::MailboxFull(_)) => refuse(
+                    response::SYSTEM_BUSY,
+                    "[REJECTREQUEST]system busy, start flow control for a while",
+                ),
+                PutError::Busy(other) => ServiceError::Actor(other),
+                PutError::Store(s) => ServiceError::Store(s),
+            })?;
+
+        cx.registry
+            .counter("rocketmq_messages_in_total", &[("topic", &h.topic)])
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        cx.registry
+            .counter("rocketmq_throughput_in_total", &[("topic", &h.topic)])
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+
+        let code = match put.status {
+            PutStatus::PutOk => response::SUCCESS,
+            PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+        };
+        let mut resp =
+            RemotingCommand::response(code, None).with_header(&SendMessageResponseHeader {
+                msg_id: put.append.msg_id(),
+                queue_id: h.queue_id,
+                queue_offset: put.append.queue_offset,
+                ..Default::default()
+            });
+        resp.put_ext("MSG_REGION", cx.config.region_id.clone());
+        resp.put_ext("TRACE_ON", cx.config.trace_on.to_string());
+        Ok(resp)
+    }
+    .boxed()
+}
+
+/// A cheap random number for picking a queue (no crate needed for this).
+fn fastrand_u32() -> u32 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7) | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 32) as u32
+    })
+}

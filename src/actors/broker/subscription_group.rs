@@ -1,0 +1,154 @@
+//! SubscriptionGroupManager: consumer groups' settings (`config/subscriptionGroup.json`):
+//! retry queues, maximum reconsume times, whether consuming is enabled. Changes go through
+//! the actor and are persisted; requests read the [`GroupView`] snapshot without a hop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+
+use super::json_file;
+use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::protocol::body::broker::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
+use crate::protocol::body::fastjson::{from_json, to_json};
+use crate::protocol::body::register::DataVersion;
+use crate::store::{StoreError, StoreResult};
+
+/// Groups every broker knows (RocketMQ's SubscriptionGroupManager defaults).
+const SYSTEM_GROUPS: [&str; 5] = [
+    "TOOLS_CONSUMER",
+    "FILTERSRV_CONSUMER",
+    "SELF_TEST_C_GROUP",
+    "CID_ONSAPI_PULL",
+    "CID_RMQ_SYS_TRANS",
+];
+
+#[derive(Debug)]
+pub struct GroupView {
+    table: ArcSwap<SubscriptionGroupWrapper>,
+}
+
+impl GroupView {
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.table
+            .load()
+            .subscription_group_table
+            .get(group)
+            .cloned()
+    }
+
+    pub fn snapshot(&self) -> Arc<SubscriptionGroupWrapper> {
+        self.table.load_full()
+    }
+}
+
+pub fn group(name: &str) -> SubscriptionGroupConfig {
+    SubscriptionGroupConfig {
+        group_name: name.to_owned(),
+        ..Default::default()
+    }
+}
+
+pub struct SubscriptionGroupManager {
+    sup: Supervision,
+    view: Arc<GroupView>,
+    path: PathBuf,
+}
+
+impl SubscriptionGroupManager {
+    pub fn load(root: &std::path::Path) -> StoreResult<(Arc<GroupView>, PathBuf)> {
+        let path = root.join("config").join("subscriptionGroup.json");
+        let mut wrapper = json_file::load(&path, |b| {
+            from_json::<SubscriptionGroupWrapper>(b).map_err(|e| e.to_string())
+        })?
+        .unwrap_or_default();
+        for g in SYSTEM_GROUPS {
+            wrapper
+                .subscription_group_table
+                .entry(g.to_owned())
+                .or_insert_with(|| group(g));
+        }
+        Ok((
+            Arc::new(GroupView {
+                table: ArcSwap::from_pointee(wrapper),
+            }),
+            path,
+        ))
+    }
+
+    pub fn new(sup: Supervision, view: Arc<GroupView>, path: PathBuf) -> Self {
+        SubscriptionGroupManager { sup, view, path }
+    }
+
+    fn put(&mut self, g: SubscriptionGroupConfig) -> StoreResult<()> {
+        let mut next = (*self.view.table.load_full()).clone();
+        next.subscription_group_table
+            .insert(g.group_name.clone(), g);
+        next.data_version = DataVersion {
+            counter: next.data_version.counter + 1,
+            timestamp: super::commit_log_writer::now_millis(),
+            state_version: next.data_version.state_version,
+        };
+        json_file::store(&self.path, &to_json(&next))?;
+        self.view.table.store(Arc::new(next));
+        Ok(())
+    }
+}
+
+impl Actor for SubscriptionGroupManager {
+    type Context = Context<Self>;
+}
+
+impl Supervised for SubscriptionGroupManager {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
+        restarting(self, ctx);
+    }
+}
+
+impl SupervisedActor for SubscriptionGroupManager {
+    fn supervision(&mut self) -> &mut Supervision {
+        &mut self.sup
+    }
+}
+
+crate::handle_inject_panic!(SubscriptionGroupManager);
+
+fn restarting_error() -> StoreError {
+    StoreError::InvalidMessage("subscription group manager restarting".into())
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.
+#[derive(Message)]
+#[rtype(result = "StoreResult<()>")]
+pub struct PutGroup(pub SubscriptionGroupConfig);
+
+impl Handler<PutGroup> for SubscriptionGroupManager {
+    type Result = StoreResult<()>;
+    fn handle(&mut self, m: PutGroup, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        guarded(&metrics, ctx, |_| self.put(m.0)).unwrap_or_else(|| Err(restarting_error()))
+    }
+}
+
+/// The group, created with defaults if unknown (autoCreateSubscriptionGroup).
+#[derive(Message)]
+#[rtype(result = "StoreResult<SubscriptionGroupConfig>")]
+pub struct EnsureGroup(pub String);
+
+impl Handler<EnsureGroup> for SubscriptionGroupManager {
+    type Result = StoreResult<SubscriptionGroupConfig>;
+    fn handle(&mut self, m: EnsureGroup, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        guarded(&metrics, ctx, |_| {
+            if let Some(g) = self.view.get(&m.0) {
+                return Ok(g);
+            }
+            let g = group(&m.0);
+            tracing::info!(group = %m.0, "subscription group created");
+            self.put(g.clone())?;
+            Ok(g)
+        })
+        .unwrap_or_else(|| Err(restarting_error()))
+    }
+}

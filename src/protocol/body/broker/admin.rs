@@ -1,0 +1,367 @@
+//! Bodies of the broker's answers to clients and admin tools: the consumer list of a group,
+//! group lists, consumer and producer connections, and the statistics tables `mqadmin` and
+//! dashboards read (consume progress per queue, offsets per queue of a topic).
+//!
+//! The statistics tables are maps keyed by [`MessageQueue`], which fastjson writes with the
+//! queue object itself as key; they are written and read through the helpers in
+//! [`super::queue`]. Their `double` members are written the way fastjson writes a Java
+//! `double`, always with a fraction (`0.0`).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::queue::{from_json_with_object_keys, queue_map, write_queue_map, MessageQueue};
+use crate::protocol::body::fastjson::{self, null_as_default, Escape, JsonBody, JsonWriter};
+use crate::protocol::body::heartbeat::{
+    canonical_name, ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData,
+};
+use crate::protocol::error::ProtocolError;
+
+/// GET_CONSUMER_LIST_BY_GROUP response body (`GetConsumerListByGroupResponseBody`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerList {
+    #[serde(deserialize_with = "null_as_default")]
+    pub consumer_id_list: Vec<String>,
+}
+
+impl JsonBody for ConsumerList {}
+
+/// `{"groupList":[…]}`: QUERY_TOPIC_CONSUME_BY_WHO and other group queries.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupList {
+    #[serde(deserialize_with = "null_as_default")]
+    pub group_list: Vec<String>,
+}
+
+impl JsonBody for GroupList {}
+
+// Fields are declared in alphabetical order because serde writes them in declaration order
+// and fastjson sorts bean properties alphabetically.
+
+/// One client channel of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Connection {
+    /// The peer's `ip:port` as the broker sees it.
+    #[serde(deserialize_with = "null_as_default")]
+    pub client_addr: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub client_id: String,
+    /// The `LanguageCode` name the client reported, e.g. `JAVA`.
+    #[serde(deserialize_with = "null_as_default")]
+    pub language: String,
+    /// The client's `version` ordinal.
+    #[serde(deserialize_with = "null_as_default")]
+    pub version: i32,
+}
+
+/// GET_CONSUMER_CONNECTION_LIST response body.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerConnection {
+    #[serde(deserialize_with = "null_as_default")]
+    pub connection_set: Vec<Connection>,
+    /// A [`ConsumeFromWhere`] name; empty (not written) when unknown.
+    #[serde(
+        deserialize_with = "canonical_name::<_, ConsumeFromWhere>",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub consume_from_where: String,
+    /// A [`ConsumeType`] name; empty (not written) when unknown.
+    #[serde(
+        deserialize_with = "canonical_name::<_, ConsumeType>",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub consume_type: String,
+    /// A [`MessageModel`] name; empty (not written) when unknown.
+    #[serde(
+        deserialize_with = "canonical_name::<_, MessageModel>",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub message_model: String,
+    /// Topic → subscription.
+    #[serde(deserialize_with = "null_as_default")]
+    pub subscription_table: BTreeMap<String, SubscriptionData>,
+}
+
+impl JsonBody for ConsumerConnection {}
+
+/// GET_PRODUCER_CONNECTION_LIST response body.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerConnection {
+    #[serde(deserialize_with = "null_as_default")]
+    pub connection_set: Vec<Connection>,
+}
+
+impl JsonBody for ProducerConnection {}
+
+/// A group's progress on one queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OffsetWrapper {
+    /// The queue's max offset.
+    #[serde(deserialize_with = "null_as_default")]
+    pub broker_offset: i64,
+    /// The group's committed offset.
+    #[serde(deserialize_with = "null_as_default")]
+    pub consumer_offset: i64,
+    /// Store time of the last consumed message.
+    #[serde(deserialize_with = "null_as_default")]
+    pub last_timestamp: i64,
+    /// 5.x: the offset the group has pulled up to.
+    #[serde(deserialize_with = "null_as_default")]
+    pub pull_offset: i64,
+}
+
+/// GET_CONSUME_STATS response body.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeStats {
+    #[serde(deserialize_with = "null_as_default")]
+    pub consume_tps: f64,
+    #[serde(deserialize_with = "queue_map")]
+    pub offset_table: BTreeMap<MessageQueue, OffsetWrapper>,
+}
+
+impl ConsumeStats {
+    /// fastjson's form: queue-object keys, `consumeTps` with a fraction.
+    pub fn encode(&self) -> Bytes {
+        let mut w = JsonWriter::new(Escape::Fastjson);
+        w.begin_object();
+        w.key("consumeTps")
+            .raw(java_double(self.consume_tps).as_bytes());
+        w.key("offsetTable")
+            .raw(&write_queue_map(&self.offset_table, fastjson::to_json));
+        w.end_object();
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json_with_object_keys(bytes)
+    }
+
+    /// Java's `computeTotalDiff`: messages the group has yet to consume, over all queues.
+    pub fn total_diff(&self) -> i64 {
+        self.offset_table
+            .values()
+            .map(|o| o.broker_offset.saturating_sub(o.consumer_offset))
+            .fold(0i64, i64::saturating_add)
+    }
+}
+
+/// The offsets of one queue of a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicOffset {
+    /// Store time of the queue's last message.
+    #[serde(deserialize_with = "null_as_default")]
+    pub last_update_timestamp: i64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub max_offset: i64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub min_offset: i64,
+}
+
+/// GET_TOPIC_STATS_INFO response body.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TopicStatsTable {
+    #[serde(deserialize_with = "queue_map")]
+    pub offset_table: BTreeMap<MessageQueue, TopicOffset>,
+    /// 5.x.
+    #[serde(deserialize_with = "null_as_default")]
+    pub topic_put_tps: f64,
+}
+
+impl TopicStatsTable {
+    /// fastjson's form: queue-object keys, `topicPutTps` with a fraction.
+    pub fn encode(&self) -> Bytes {
+        let mut w = JsonWriter::new(Escape::Fastjson);
+        w.begin_object();
+        w.key("offsetTable")
+            .raw(&write_queue_map(&self.offset_table, fastjson::to_json));
+        w.key("topicPutTps")
+            .raw(java_double(self.topic_put_tps).as_bytes());
+        w.end_object();
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json_with_object_keys(bytes)
+    }
+}
+
+/// A `double` as fastjson writes it (Java's `Double.toString` digits): `0.0`, `12.5`,
+/// `1.0E7`, `1.0E-4`; NaN and infinities as `null`.
+pub fn java_double(value: f64) -> String {
+    if !value.is_finite() {
+        return "null".to_owned();
+    }
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        let mut text = format!("{value}");
+        if !text.contains('.') {
+            text.push_str(".0");
+        }
+        text
+    } else {
+        let text = format!("{value:e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let fraction = if mantissa.contains('.') { "" } else { ".0" };
+        format!("{mantissa}{fraction}E{exponent}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference §3.9.
+    const CONSUME_STATS: &str = r#"{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"brokerOffset":100,"consumerOffset":90,"lastTimestamp":1700000000000,"pullOffset":95}}}"#;
+    const TOPIC_STATS: &str = r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"lastUpdateTimestamp":1700000000000,"maxOffset":100,"minOffset":0}},"topicPutTps":0.0}"#;
+    const CONSUMER_CONNECTION: &str = r#"{"connectionSet":[{"clientAddr":"192.168.0.20:53422","clientId":"192.168.0.20@12345#1234567890123","language":"JAVA","version":479}],"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","subscriptionTable":{"TopicTest":{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"TopicTest"}}}"#;
+
+    fn queue0() -> MessageQueue {
+        MessageQueue::new("TopicTest", "broker-a", 0)
+    }
+
+    #[test]
+    fn consume_stats_match_reference_bytes() {
+        let stats = ConsumeStats {
+            consume_tps: 0.0,
+            offset_table: BTreeMap::from([(
+                queue0(),
+                OffsetWrapper {
+                    broker_offset: 100,
+                    consumer_offset: 90,
+                    last_timestamp: 1_700_000_000_000,
+                    pull_offset: 95,
+                },
+            )]),
+        };
+        assert_eq!(std::str::from_utf8(&stats.encode()).unwrap(), CONSUME_STATS);
+        assert_eq!(
+            ConsumeStats::decode(CONSUME_STATS.as_bytes()).unwrap(),
+            stats
+        );
+        assert_eq!(stats.total_diff(), 10);
+    }
+
+    #[test]
+    fn consume_stats_from_4_9_without_pull_offset_decode() {
+        let stats = ConsumeStats::decode(
+            br#"{"consumeTps":1.5,"offsetTable":{{"brokerName":"b","queueId":1,"topic":"T"}:{"brokerOffset":3,"consumerOffset":1,"lastTimestamp":0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(stats.consume_tps, 1.5);
+        assert_eq!(
+            stats.offset_table[&MessageQueue::new("T", "b", 1)].pull_offset,
+            0
+        );
+    }
+
+    #[test]
+    fn topic_stats_match_reference_bytes() {
+        let stats = TopicStatsTable {
+            offset_table: BTreeMap::from([(
+                queue0(),
+                TopicOffset {
+                    last_update_timestamp: 1_700_000_000_000,
+                    max_offset: 100,
+                    min_offset: 0,
+                },
+            )]),
+            topic_put_tps: 0.0,
+        };
+        assert_eq!(std::str::from_utf8(&stats.encode()).unwrap(), TOPIC_STATS);
+        assert_eq!(
+            TopicStatsTable::decode(TOPIC_STATS.as_bytes()).unwrap(),
+            stats
+        );
+        assert_eq!(
+            &TopicStatsTable::default().encode()[..],
+            br#"{"offsetTable":{},"topicPutTps":0.0}"#
+        );
+    }
+
+    #[test]
+    fn consumer_connection_matches_reference_bytes() {
+        let conn = ConsumerConnection::decode(CONSUMER_CONNECTION.as_bytes()).unwrap();
+        assert_eq!(conn.connection_set[0].version, 479);
+        assert_eq!(conn.message_model, "CLUSTERING");
+        assert!(conn.subscription_table["TopicTest"].subscribes_all());
+        assert_eq!(
+            std::str::from_utf8(&conn.encode()).unwrap(),
+            CONSUMER_CONNECTION
+        );
+    }
+
+    #[test]
+    fn small_list_bodies_match_reference_bytes() {
+        let list = ConsumerList {
+            consumer_id_list: vec![
+                "192.168.0.20@12345#1234567890123".into(),
+                "192.168.0.21@777#99".into(),
+            ],
+        };
+        let text =
+            r#"{"consumerIdList":["192.168.0.20@12345#1234567890123","192.168.0.21@777#99"]}"#;
+        assert_eq!(&list.encode()[..], text.as_bytes());
+        assert_eq!(ConsumerList::decode(text.as_bytes()).unwrap(), list);
+        let groups = GroupList {
+            group_list: vec!["cg1".into()],
+        };
+        assert_eq!(&groups.encode()[..], br#"{"groupList":["cg1"]}"#);
+        let producers = ProducerConnection {
+            connection_set: vec![Connection {
+                client_addr: "10.0.0.1:5000".into(),
+                client_id: "10.0.0.1@1".into(),
+                language: "GO".into(),
+                version: 317,
+            }],
+        };
+        assert_eq!(
+            &producers.encode()[..],
+            br#"{"connectionSet":[{"clientAddr":"10.0.0.1:5000","clientId":"10.0.0.1@1","language":"GO","version":317}]}"#
+        );
+    }
+
+    #[test]
+    fn doubles_are_written_like_fastjson() {
+        for (value, text) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (12.5, "12.5"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1234567.0, "1234567.0"),
+            (1e7, "1.0E7"),
+            (1.25e10, "1.25E10"),
+            (f64::NAN, "null"),
+            (f64::INFINITY, "null"),
+        ] {
+            assert_eq!(java_double(value), text, "{value}");
+        }
+    }
+
+    #[test]
+    fn admin_decoders_never_panic() {
+        let alphabet = br#"{}[]:,"\-0123456789. brokerNamequeueIdtopicoffsetTable"#;
+        for input in crate::protocol::body::arbitrary_inputs(500, alphabet) {
+            if let Ok(stats) = ConsumeStats::decode(&input) {
+                let _ = ConsumeStats::decode(&stats.encode());
+            }
+            if let Ok(stats) = TopicStatsTable::decode(&input) {
+                let _ = TopicStatsTable::decode(&stats.encode());
+            }
+            let _ = ConsumerConnection::decode(&input);
+            let _ = ConsumerList::decode(&input);
+        }
+    }
+}
