@@ -50,3 +50,15 @@ fn stored_record_corpus_decodes_without_panics() {
         "the stored_record corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn broker_requests_corpus_decodes_without_panics() {
+    let n = replay(
+        "broker_requests",
+        ferrocket::protocol::fuzzing::broker_requests,
+    );
+    assert!(
+        n >= 3,
+        "the broker_requests corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

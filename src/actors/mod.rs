@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod error;
 pub mod http;
+pub mod json_file;
 pub mod metrics;
 pub mod namesrv;
 pub mod remoting;

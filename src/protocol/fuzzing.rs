@@ -66,3 +66,43 @@ pub fn stored_record(data: &[u8]) {
     let _ = decode_record(data);
     let _ = decode_batch(&Bytes::copy_from_slice(data));
 }
+
+/// Broker requests: every frame that decodes is read with each broker header type, and
+/// its body with each broker body decoder. Nothing may panic.
+pub fn broker_requests(data: &[u8]) {
+    use super::body::broker::{
+        ConsumeStats, ConsumerOffsetWrapper, DelayOffsetWrapper, LockBatchRequestBody,
+        SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicStatsTable,
+    };
+    use super::body::fastjson::JsonBody;
+    use super::body::heartbeat::HeartbeatData;
+    use super::header::broker::*;
+    let mut bodies: Vec<Bytes> = vec![Bytes::copy_from_slice(data)];
+    for cmd in super::frame::decode_all(data, 1 << 20)
+        .into_iter()
+        .flatten()
+    {
+        let _ = SendMessageRequestHeader::from_request(&cmd);
+        let _ = cmd.decode_header::<SendMessageRequestHeaderV2>();
+        let _ = cmd.decode_header::<PullMessageRequestHeader>();
+        let _ = cmd.decode_header::<QueryConsumerOffsetRequestHeader>();
+        let _ = cmd.decode_header::<UpdateConsumerOffsetRequestHeader>();
+        let _ = cmd.decode_header::<SearchOffsetRequestHeader>();
+        let _ = cmd.decode_header::<QueryMessageRequestHeader>();
+        let _ = cmd.decode_header::<CreateTopicRequestHeader>();
+        let _ = cmd.decode_header::<ConsumerSendMsgBackRequestHeader>();
+        let _ = cmd.decode_header::<EndTransactionRequestHeader>();
+        bodies.push(cmd.body.clone());
+    }
+    for body in bodies {
+        let _ = HeartbeatData::decode(&body);
+        let _ = SubscriptionGroupConfig::decode(&body);
+        let _ = SubscriptionGroupWrapper::decode(&body);
+        let _ = LockBatchRequestBody::decode(&body);
+        let _ = ConsumerOffsetWrapper::decode(&body);
+        let _ = DelayOffsetWrapper::decode(&body);
+        let _ = ConsumeStats::decode(&body);
+        let _ = TopicStatsTable::decode(&body);
+        let _ = crate::store::message::decode_batch(&body);
+    }
+}

@@ -31,9 +31,12 @@ Every C++ client runs in a child process of its own (the library may block for s
 and its shutdown can hang), all with HOME pointed at one temporary directory, where the library
 writes $HOME/logs/rocketmq-cpp/<pid>_rocketmq-cpp.log.N. On failure the last warning/error lines
 of those logs are copied to stderr. INTEROP_KEEP_LOGS=1 keeps the directory; INTEROP_TIMEOUT_S
-changes the overall bound (default 120); INTEROP_CLIENT_LOG_LEVEL (default INFO; DEBUG logs every
-frame) sets the library's log level; INTEROP_SEND_RETRIES (default 0) allows extra attempts per
-message after a failed send_sync, 500 ms apart.
+changes the overall bound (default 120); INTEROP_CLIENT_LOG_LEVEL (FATAL..TRACE) sets the library's
+log level (default: DEBUG for consumers, whose logs then show every response with its remark, and
+INFO for the producer); error responses found in those logs are listed on stderr, and in the
+RESULT line on failure; INTEROP_SEND_RETRIES (default 0) allows extra attempts per
+message after a failed send_sync, 500 ms apart; INTEROP_PROBE_TIMEOUT_S (default 60) bounds the
+probe phase.
 """
 import glob
 import json
@@ -50,10 +53,14 @@ import time
 
 TIMEOUT_S = float(os.environ.get("INTEROP_TIMEOUT_S", "120"))
 SEND_RETRIES = int(os.environ.get("INTEROP_SEND_RETRIES", "0"))
-LOG_LEVEL = os.environ.get("INTEROP_CLIENT_LOG_LEVEL", "INFO").upper()
+# Consumers log at DEBUG by default: it is the only level at which the C++ client writes the
+# remark of an error response (e.g. why a heartbeat was refused). The producer logs at INFO.
+LOG_LEVEL = os.environ.get("INTEROP_CLIENT_LOG_LEVEL", "").upper()
 ADDR_RE = re.compile(r"^127\.0\.0\.1:\d{1,5}$")
 PROBE_RUN = 8           # consecutive probes every consumer must see before counted messages go out
 PROBE_INTERVAL_S = 0.3  # pause between probes
+# Give up probing after this long (the C++ client rebalances every 20 s; a healthy run takes ~3 s).
+PROBE_TIMEOUT_S = float(os.environ.get("INTEROP_PROBE_TIMEOUT_S", "60"))
 STOP_RESERVE_S = 7.0   # part of the overall bound kept for shutting the clients down
 SETTLE_S = 1.0          # after the last expected message: time for late duplicates or TagC
 T0 = time.monotonic()
@@ -85,9 +92,9 @@ def _dec(v):
     return str(v)
 
 
-def _set_log_level(setter, handle):
+def _set_log_level(setter, handle, default):
     from rocketmq.ffi import _CLogLevel
-    level = getattr(_CLogLevel, LOG_LEVEL, _CLogLevel.INFO)
+    level = getattr(_CLogLevel, LOG_LEVEL or default, getattr(_CLogLevel, default))
     setter(handle, level)
 
 
@@ -110,7 +117,7 @@ def child_consumer(addr, topic, group, model, name):
         if model == "broadcast":
             # Two processes of one group: keep their client ids (ip@instance) apart.
             consumer.set_instance_name("%s_%d" % (name, os.getpid()))
-        _set_log_level(dll.SetPushConsumerLogLevel, consumer._handle)
+        _set_log_level(dll.SetPushConsumerLogLevel, consumer._handle, "DEBUG")
 
         def on_message(msg):
             try:
@@ -160,7 +167,7 @@ def child_producer(addr, topic, group):
         from rocketmq.ffi import dll
         producer = Producer("%s_PRODUCER" % group)
         producer.set_namesrv_addr(addr)
-        _set_log_level(dll.SetProducerLogLevel, producer._handle)
+        _set_log_level(dll.SetProducerLogLevel, producer._handle, "INFO")
         producer.start()
     except Exception as e:  # noqa: BLE001
         say("ERR start: %s: %s" % (type(e).__name__, e))
@@ -259,18 +266,40 @@ class Child:
             pass
 
 
-def client_log_excerpt(home, limit=30):
-    pat = re.compile(r"\((error|warn|fatal)\)|can not connect|timeout|parse json error|exception", re.I)
-    lines = []
+def _client_log_lines(home):
     for path in sorted(glob.glob(os.path.join(home, "logs", "rocketmq-cpp", "*"))):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 for line in f:
-                    if pat.search(line) and "session_credentials" not in line:
-                        lines.append("%s: %s" % (os.path.basename(path), line.rstrip()[:300]))
+                    yield os.path.basename(path), line.rstrip()
         except OSError:
             pass
+
+
+def client_log_excerpt(home, limit=30):
+    pat = re.compile(r"\((error|warn|warning|fatal)\)|can not connect|timeout|parse json error|exception", re.I)
+    lines = ["%s: %s" % (name, line[:300]) for name, line in _client_log_lines(home)
+             if pat.search(line) and "session_credentials" not in line]
     return lines[-limit:]
+
+
+# Debug line the C++ client writes for every decoded response frame, e.g.
+# "(debug):code:1, remark:JAVA, version:409, opaque:2, flag:1, remark:invalid body: ..., headLen:194, bodyLen:0 [Decode:177]"
+DECODE_RE = re.compile(r"\(debug\):code:(-?\d+), remark:.*?, version:-?\d+, opaque:-?\d+, flag:(\d+), remark:(.*?)(, headLen:\d+|$)")
+# Response codes that are part of normal operation: TOPIC_NOT_EXIST (route of %RETRY%<group> before
+# the first heartbeat), PULL_NOT_FOUND, PULL_RETRY_IMMEDIATELY, PULL_OFFSET_MOVED, QUERY_NOT_FOUND.
+NORMAL_CODES = {0, 17, 19, 20, 21, 22}
+
+
+def broker_error_responses(home):
+    """Distinct (code, remark) of error responses in the clients' debug logs, with counts."""
+    seen = {}
+    for _, line in _client_log_lines(home):
+        m = DECODE_RE.search(line)
+        if m and m.group(2) == "1" and int(m.group(1)) not in NORMAL_CODES:
+            key = "code=%s %r" % (m.group(1), m.group(3)[:200])
+            seen[key] = seen.get(key, 0) + 1
+    return ["%dx %s" % (n, k) for k, n in sorted(seen.items(), key=lambda kv: -kv[1])]
 
 
 class Run:
@@ -439,8 +468,9 @@ class Run:
             if self.probe(n):
                 ok_probes.add(n)
             self.pump(PROBE_INTERVAL_S)
-            if time.monotonic() >= self.deadline:
-                raise TimeoutError("timeout while probing (%d probes sent, %s)" % (n, self.progress()))
+            if time.monotonic() >= min(self.deadline, t_probe + PROBE_TIMEOUT_S):
+                raise TimeoutError("no consumer positioned after %.0f s of probing (%d probes sent, %s)"
+                                   % (time.monotonic() - t_probe, n, self.progress()))
             if self.child_errors:
                 raise RuntimeError("; ".join(self.child_errors))
         log("consumers positioned after %d probes (%.1f s)" % (n, time.monotonic() - t_probe))
@@ -491,11 +521,15 @@ def parent(addr, topic, group, count, mode):
                 problems.append("%s%d malformed message(s), e.g. %s" % (who, len(s["bad"]), "; ".join(s["bad"][:3])))
         r.stop_children()
         elapsed = time.monotonic() - T0
+        errors = broker_error_responses(home)
+        for line in errors:
+            log("error response seen by a client: %s" % line)
         if failure or problems:
             for line in client_log_excerpt(home):
                 sys.stderr.write("[client log] %s\n" % line)
+            hint = "; error responses seen by the clients: %s" % " | ".join(errors[:3]) if errors else ""
             return emit(False, "; ".join(([failure] if failure else []) + problems) +
-                        " (%s; elapsed=%.1fs)" % (r.progress(), elapsed))
+                        " (%s; elapsed=%.1fs)%s" % (r.progress(), elapsed, hint))
         per = " ".join(("%s:" % n if len(r.stats) > 1 else "") +
                        "received=%d duplicates=%d" % (len(s["seen"]), s["dups"])
                        for n, s in r.stats.items())

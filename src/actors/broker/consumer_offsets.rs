@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use dashmap::DashMap;
 
-use super::json_file;
+use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, restarting, SupervisedActor, Supervision};
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;

@@ -24,7 +24,6 @@ pub mod consumer_offsets;
 pub mod file_cleaner;
 pub mod flush_service;
 pub mod index_actor;
-pub mod json_file;
 pub mod processor;
 pub mod pull_hold;
 pub mod registrar;

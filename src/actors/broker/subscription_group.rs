@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
-use super::json_file;
+use crate::actors::json_file;
 use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
 use crate::protocol::body::broker::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use crate::protocol::body::fastjson::{from_json, to_json};

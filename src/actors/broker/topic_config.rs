@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
-use super::json_file;
+use crate::actors::json_file;
 use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
 use crate::protocol::body::register::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};

@@ -50,45 +50,21 @@ impl KvTables {
         self.config_table.get(namespace)
     }
 
-    /// Reads the file; a missing file is an empty table.
+    /// Reads the file (or its backup); a missing file is an empty table.
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        match std::fs::read(path) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Self::default()),
-            Ok(bytes) => crate::protocol::body::fastjson::from_json(&bytes).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}: {e}", path.display()),
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e),
-        }
+        crate::actors::json_file::load(path, |b| {
+            crate::protocol::body::fastjson::from_json(b).map_err(|e| e.to_string())
+        })
+        .map(Option::unwrap_or_default)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
     }
 
-    /// Writes the file: old contents to `.bak`, new contents to a temp file, fsync, rename.
+    /// Writes the file atomically, keeping the previous one as `.bak`.
     pub fn store(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        if path.exists() {
-            let _ = std::fs::copy(path, with_suffix(path, ".bak"));
-        }
-        let tmp = with_suffix(path, ".tmp");
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
+        crate::actors::json_file::store(path, &json)
+            .map_err(|e| std::io::Error::other(e.to_string()))
     }
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 /// The actor owning the KV tables.
@@ -213,7 +189,7 @@ mod tests {
         t.store(&path).unwrap();
         let back = KvTables::load(&path).unwrap();
         assert_eq!(back, t);
-        let bak = KvTables::load(&with_suffix(&path, ".bak")).unwrap();
+        let bak = KvTables::load(&crate::actors::json_file::with_suffix(&path, ".bak")).unwrap();
         assert_eq!(bak.get("ns", "k"), None);
         assert_eq!(bak.get(ORDER_TOPIC_CONFIG, "T"), Some("broker-a:4"));
     }

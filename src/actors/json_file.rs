@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::{StoreError, StoreResult};
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
@@ -32,22 +32,28 @@ pub fn store(path: &Path, bytes: &[u8]) -> StoreResult<()> {
 }
 
 /// Reads `path` with `parse`, falling back to `path.bak` when the file is missing, empty
-/// or unreadable; `Ok(None)` when neither exists.
+/// or unreadable; `Ok(None)` when neither exists. If a file exists but neither it nor its
+/// backup can be read, that is an error: starting empty would overwrite what is there.
 pub fn load<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, String>) -> StoreResult<Option<T>> {
+    let mut failure = None;
     for candidate in [path.to_owned(), with_suffix(path, ".bak")] {
         match std::fs::read(&candidate) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(bytes) => match parse(&bytes) {
                 Ok(v) => return Ok(Some(v)),
                 Err(e) => {
-                    tracing::error!(path = %candidate.display(), error = %e, "unreadable config file; trying its backup")
+                    tracing::error!(path = %candidate.display(), error = %e, "unreadable config file; trying its backup");
+                    failure.get_or_insert(StoreError::Corrupt {
+                        offset: -1,
+                        reason: format!("{}: {e}", candidate.display()),
+                    });
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(StoreError::io(&candidate, e)),
         }
     }
-    Ok(None)
+    failure.map_or(Ok(None), Err)
 }
 
 #[cfg(test)]
@@ -71,5 +77,10 @@ mod tests {
         std::fs::write(&path, b"{garbage").unwrap();
         assert_eq!(load(&path, parse).unwrap(), Some(b"first".to_vec()));
         assert_eq!(load(&dir.path().join("none.json"), parse).unwrap(), None);
+        std::fs::write(with_suffix(&path, ".bak"), b"{also garbage").unwrap();
+        assert!(
+            load(&path, parse).is_err(),
+            "nothing readable is an error, not an empty table"
+        );
     }
 }
