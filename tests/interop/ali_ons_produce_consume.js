@@ -16,9 +16,20 @@
 //            (before or after writing GO: sends are retried until the broker answers again).
 //            Then the second half is sent and the script waits for every message.
 //
-// Consumers start first and use consumeFromWhere CONSUME_FROM_FIRST_OFFSET, so a new GROUP reads
-// TOPIC from offset 0 (the topic may not exist yet: the producer's first send creates it through
-// TBW102, and the shared client then learns the route).
+// Order: the producer starts (no message yet) and makes sure TOPIC exists: ali-ons cannot have a
+// broker auto-create a topic (see ensureTopic), so when the name server has no route for TOPIC the
+// script creates it with UPDATE_AND_CREATE_TOPIC (8 queues, INTEROP_TOPIC_QUEUES) on the masters of
+// the TBW102 route. Then the consumers start, with consumeFromWhere CONSUME_FROM_FIRST_OFFSET so a
+// new GROUP reads TOPIC from offset 0, and then the messages are sent.
+//
+// Restart mode and ali-ons' reconnect behaviour: a lost connection makes every pending request
+// fail; a pull that fails is retried after 3 s (pullTimeDelayMillsWhenException), the next request
+// to that address opens a new connection, and route/heartbeat tasks run every 3 s here. The
+// consumer keeps its next pull offset per queue in memory, so after a broker restart it goes on
+// from where it was; it re-reads the committed offset from the broker only when a rebalance
+// re-adds a queue, and that is when redeliveries (counted as duplicates) can show up. A send
+// during the outage fails fast (ECONNREFUSED; ali-ons itself tries 4 times at once), so the script
+// retries each send up to INTEROP_SEND_RETRIES times, 500 ms apart (send_retries in the summary).
 //
 // Checks: every TagA/TagB message received by every consumer, with the right body, tag, key and
 // user property; duplicates (redeliveries) are tolerated and counted; failure on any TagC handed
@@ -201,7 +212,6 @@ async function main() {
   const sendRetries = Number(process.env.INTEROP_SEND_RETRIES || (mode === 'restart' ? 60 : 0));
   const deadline = T0 + TIMEOUT_MS;
   const overall = setTimeout(() => finish(false, `overall timeout after ${TIMEOUT_MS} ms: ${progress()}`), TIMEOUT_MS);
-  overall.unref();
 
   let Producer;
   let Consumer;
@@ -249,11 +259,16 @@ async function main() {
   };
 
   function noteBackground(who, err) {
-    // Normalise numbers so that repeated errors collapse into one entry.
-    const key = `${who}: ${describe(err)}`.replace(/\d+/g, 'N').slice(0, 300);
+    // ali-ons re-emits one error object through several layers, prefixing its message each time
+    // ("MQPushConsumer occurred an error [mq:client] ... occurred error, ..."): keep the innermost
+    // part, and normalise numbers, so that repeated errors collapse into one entry.
+    const inner = String(err && err.message).replace(/(MQPushConsumer occurred an error\s*)+/g, '')
+      .split(/occurred error[:,]\s*/).pop();
+    const key = `${who}: ${err && err.name} ${err && err.code !== undefined ? err.code : ''}: ${inner}`
+      .replace(/\d+/g, 'N').slice(0, 300);
     const n = (background.get(key) || 0) + 1;
     background.set(key, n);
-    if (n <= 3 || VERBOSE) log(`${who} error event: ${describe(err)}`);
+    if (n <= 3 || VERBOSE) log(`${who} error event: ${err && err.name} ${err && err.code !== undefined ? `code=${err.code} ` : ''}${inner}`);
     else if (n === 4) log(`(further '${key.slice(0, 80)}...' errors not shown)`);
   }
 

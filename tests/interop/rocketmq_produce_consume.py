@@ -344,8 +344,7 @@ class Run:
     def wait_until(self, pred, what):
         while not pred():
             if time.monotonic() >= self.deadline:
-                raise TimeoutError("timeout waiting for %s (%s)" % (what() if callable(what) else what,
-                                                                    self.progress()))
+                raise TimeoutError("timeout waiting for %s" % (what() if callable(what) else what))
             if self.child_errors:
                 raise RuntimeError("; ".join(self.child_errors))
             self.pump(0.1)
@@ -469,8 +468,8 @@ class Run:
                 ok_probes.add(n)
             self.pump(PROBE_INTERVAL_S)
             if time.monotonic() >= min(self.deadline, t_probe + PROBE_TIMEOUT_S):
-                raise TimeoutError("no consumer positioned after %.0f s of probing (%d probes sent, %s)"
-                                   % (time.monotonic() - t_probe, n, self.progress()))
+                raise TimeoutError("no consumer positioned after %.0f s of probing (%d probes sent)"
+                                   % (time.monotonic() - t_probe, n))
             if self.child_errors:
                 raise RuntimeError("; ".join(self.child_errors))
         log("consumers positioned after %d probes (%.1f s)" % (n, time.monotonic() - t_probe))

@@ -137,6 +137,28 @@ where
         .collect()
 }
 
+/// A long that may arrive as a number or as numeric text (the C++ client sends
+/// `"subVersion":"1795310370377"`); null and unparsable text read as 0, as fastjson's
+/// lenient number parsing leaves the field unset.
+fn lenient_i64<'de, D>(deserializer: D) -> Result<i64, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        Int(i64),
+        Float(f64),
+        Text(String),
+    }
+    Ok(match Option::<Num>::deserialize(deserializer)? {
+        Some(Num::Int(n)) => n,
+        Some(Num::Float(f)) => f as i64,
+        Some(Num::Text(s)) => s.trim().parse().unwrap_or(0),
+        None => 0,
+    })
+}
+
 /// `null` or absent reads as `TAG`, which is what Java treats a null type as.
 fn expression_type<'de, D>(deserializer: D) -> Result<String, D::Error>
 where
@@ -173,7 +195,7 @@ pub struct SubscriptionData {
     #[serde(deserialize_with = "null_as_default")]
     pub sub_string: String,
     /// Milliseconds timestamp of the subscription; a pull with an older one is refused.
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "lenient_i64")]
     pub sub_version: i64,
     #[serde(deserialize_with = "null_as_default")]
     pub tags_set: BTreeSet<String>,
@@ -282,6 +304,19 @@ mod tests {
 
     /// Reference §3.6: a Java 5.x push consumer with its inner producer group.
     const JAVA_HEARTBEAT: &str = r#"{"clientID":"192.168.0.20@12345#1234567890123","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"cg1","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919,2598920],"expressionType":"TAG","subString":"TagA || TagB","subVersion":1700000000000,"tagsSet":["TagA","TagB"],"topic":"TopicTest"},{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000001,"tagsSet":[],"topic":"%RETRY%cg1"}],"unitMode":false}],"heartbeatFingerprint":0,"producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}],"withoutSub":false}"#;
+
+    /// What the C++ client (PyPI rocketmq 0.4.4) really sends: numeric enums, numbers as
+    /// strings, subscriptions without code or tag sets, and `codeSet` from `atoi(tag)`.
+    #[test]
+    fn the_cpp_clients_heartbeat_decodes() {
+        let body = br#"{"clientID":"1225-127.0.0.1@DEFAULT","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"G_py_c2","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795310370377","topic":"%RETRY%G_py_c2"},{"codeSet":[0,0],"subString":"TagA || TagB","subVersion":"1795310370377","tagsSet":["TagA","TagB"],"topic":"T_py_c2"}]}]}"#;
+        let hb = HeartbeatData::decode(body).unwrap();
+        let c = &hb.consumer_data_set[0];
+        assert_eq!(c.group_name, "G_py_c2");
+        assert_eq!(c.subscription_data_set.len(), 2);
+        assert_eq!(c.subscription_data_set[1].sub_version, 1795310370377);
+        assert!(c.subscription_data_set[1].tags_set.contains("TagB"));
+    }
 
     #[test]
     fn java_heartbeat_decodes_and_encodes_back_byte_for_byte() {

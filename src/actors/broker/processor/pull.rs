@@ -84,13 +84,13 @@ fn filter_for(cx: &BrokerContext, h: &PullMessageRequestHeader) -> Result<TagFil
             "the consumer's subscription not latest",
         ));
     }
-    if sub.expression_type.eq_ignore_ascii_case("SQL92")
-        || sub.sub_string.trim() == "*"
-        || sub.sub_string.trim().is_empty()
-    {
+    if sub.expression_type.eq_ignore_ascii_case("SQL92") {
         return Ok(None);
     }
-    Ok(Some(sub.code_set.iter().map(|c| *c as i64).collect()))
+    // Codes come from the expression itself, hashed the way the consume queue hashes tags:
+    // the C++ client fills codeSet with atoi(tag) and Go hashes UTF-8 bytes, so the
+    // client's codeSet cannot be trusted to match.
+    Ok(tag_filter(&sub.sub_string))
 }
 
 fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &TagFilter) -> RemotingCommand {
