@@ -774,3 +774,50 @@ async fn a_writer_that_falls_behind_makes_sends_answer_system_busy() {
     assert!(codes.contains(&response::SYSTEM_BUSY), "{codes:?}");
     assert!(codes.contains(&response::SUCCESS), "{codes:?}");
 }
+
+#[actix_rt::test]
+async fn silent_clients_expire_and_their_group_is_told() {
+    let b = start_broker_with(|c| c.channel_expired_timeout = 400).await;
+    b.call(create_topic("E", 1)).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stays = RemotingClient::new(
+        ClientConfig::default(),
+        Some(Arc::new(Notified(seen.clone()))),
+    );
+    let silent = RemotingClient::default();
+    silent
+        .invoke(&b.addr, heartbeat("10.0.0.9@9", "EG", "E", "*"), TIMEOUT)
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        // One member keeps beating; the other fell silent after its first heartbeat.
+        stays
+            .invoke(&b.addr, heartbeat("10.0.0.8@8", "EG", "E", "*"), TIMEOUT)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = b
+        .call(cmd(
+            request::GET_CONSUMER_LIST_BY_GROUP,
+            &[("consumerGroup", "EG")],
+        ))
+        .await;
+    let text = String::from_utf8_lossy(&list.body).to_string();
+    assert!(
+        text.contains("10.0.0.8@8") && !text.contains("10.0.0.9@9"),
+        "{text}"
+    );
+    let notified = seen
+        .lock()
+        .map(|v| {
+            v.iter()
+                .filter(|c| **c == request::NOTIFY_CONSUMER_IDS_CHANGED)
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(
+        notified >= 1,
+        "the remaining member hears that the group changed"
+    );
+}

@@ -113,9 +113,8 @@ impl Cluster {
         std::fs::write(
             &path,
             format!(
-                "(namesrvAddr: \"{}\", brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {}, metricsAddr: None, \
+                "(namesrvAddr: \"127.0.0.1:1\", brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {}, metricsAddr: None, \
                  registerNameServerPeriod: 2000, store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 67108864))",
-                self.ns_addr,
                 self.broker_port,
                 self.dir.path().join("store").display()
             ),
@@ -127,7 +126,8 @@ impl Cluster {
     fn start_broker(&mut self) {
         let cfg = self.broker_config();
         let child = Command::new(env!("CARGO_BIN_EXE_mqbroker"))
-            .args(["-c", cfg.to_str().unwrap()])
+            // The file names a dead name server; `-n` must override it, as with mqbroker.
+            .args(["-c", cfg.to_str().unwrap(), "-n", &self.ns_addr])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -341,3 +341,17 @@ async fn files_younger_than_the_reserved_time_are_kept_under_pressure() {
     store.override_disk_usage(Some(10));
     store.shutdown().await.unwrap();
 }
+
+#[actix_rt::test]
+async fn a_send_the_writer_reaches_after_its_deadline_is_refused_unwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = start(&config(dir.path(), FlushDiskType::AsyncFlush));
+    let late = std::time::Instant::now() - Duration::from_millis(5);
+    let err = store
+        .put_within(vec![msg("T", 0, 0)], true, Some(late))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PutError::Store(StoreError::Busy(_))), "{err}");
+    assert_eq!(store.commit_log().max_offset(), 0, "nothing was written");
+    store.shutdown().await.unwrap();
+}
