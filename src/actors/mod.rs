@@ -3,6 +3,7 @@
 //! and client, and the name-server actors.
 
 pub mod broker;
+pub mod dispatch;
 pub mod error;
 pub mod http;
 pub mod json_file;

@@ -330,6 +330,33 @@ macro_rules! handle_inject_panic {
     };
 }
 
+/// Makes an actor supervised the runtime's way: `Supervised` restarts it after the
+/// backoff (running `reset` first, to clear state that only made sense before the panic),
+/// `SupervisedActor` exposes its `sup` field, and it handles [`InjectPanic`].
+#[macro_export]
+macro_rules! supervised_actor {
+    ($actor:ty) => {
+        $crate::supervised_actor!($actor, |_: &mut $actor| {});
+    };
+    ($actor:ty, $reset:expr) => {
+        impl actix::Supervised for $actor {
+            fn restarting(&mut self, ctx: &mut <Self as actix::Actor>::Context) {
+                let reset: fn(&mut $actor) = $reset;
+                reset(self);
+                $crate::actors::runtime::restarting(self, ctx);
+            }
+        }
+
+        impl $crate::actors::runtime::SupervisedActor for $actor {
+            fn supervision(&mut self) -> &mut $crate::actors::runtime::Supervision {
+                &mut self.sup
+            }
+        }
+
+        $crate::handle_inject_panic!($actor);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

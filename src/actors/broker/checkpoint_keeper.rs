@@ -13,7 +13,7 @@ use actix::prelude::*;
 use super::flush_service::FlushProgress;
 use super::index_actor::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
-use crate::actors::runtime::{guarded_tick, restarting, Mailbox, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
 use crate::store::checkpoint::Checkpoint;
 use crate::store::{StoreError, StoreResult};
 
@@ -112,20 +112,9 @@ impl Actor for CheckpointKeeper {
     }
 }
 
-impl Supervised for CheckpointKeeper {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        self.running = false;
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for CheckpointKeeper {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(CheckpointKeeper);
+crate::supervised_actor!(CheckpointKeeper, |a: &mut CheckpointKeeper| {
+    a.running = false;
+});
 
 /// Flush and write the checkpoint now (shutdown); answers what was written.
 #[derive(Message)]

@@ -14,7 +14,7 @@ use dashmap::DashMap;
 
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::remoting::ConnectionInfo;
-use crate::actors::runtime::{guarded, guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, guarded_tick, Supervision};
 use crate::protocol::body::heartbeat::{HeartbeatData, SubscriptionData};
 use crate::protocol::code::request;
 use crate::protocol::header::broker::NotifyConsumerIdsChangedRequestHeader;
@@ -235,19 +235,7 @@ impl Actor for ClientManager {
     }
 }
 
-impl Supervised for ClientManager {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for ClientManager {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(ClientManager);
+crate::supervised_actor!(ClientManager);
 
 /// HEART_BEAT: answers the consumer groups whose membership or subscriptions changed.
 #[derive(Message)]

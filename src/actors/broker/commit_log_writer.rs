@@ -15,7 +15,7 @@ use actix::prelude::*;
 use tokio::sync::Notify;
 
 use super::flush_service::{FlushProgress, FlushService, WaitFlushed};
-use crate::actors::runtime::{guarded, restarting, Mailbox, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
 use crate::store::message::MessageToStore;
@@ -153,19 +153,7 @@ impl Actor for CommitLogWriter {
     type Context = Context<Self>;
 }
 
-impl Supervised for CommitLogWriter {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for CommitLogWriter {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(CommitLogWriter);
+crate::supervised_actor!(CommitLogWriter);
 
 /// Append one message, or a batch as consecutive records.
 #[derive(Message)]

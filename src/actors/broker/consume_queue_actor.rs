@@ -8,7 +8,7 @@
 
 use actix::prelude::*;
 
-use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::consume_queue::ConsumeQueue;
 use crate::store::{StoreError, StoreResult};
 
@@ -27,19 +27,7 @@ impl Actor for ConsumeQueueActor {
     type Context = Context<Self>;
 }
 
-impl Supervised for ConsumeQueueActor {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for ConsumeQueueActor {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(ConsumeQueueActor);
+crate::supervised_actor!(ConsumeQueueActor);
 
 /// One unit to append.
 #[derive(Debug, Clone, Copy)]

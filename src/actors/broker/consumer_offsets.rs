@@ -13,7 +13,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
 
@@ -170,19 +170,7 @@ impl Actor for ConsumerOffsetManager {
     }
 }
 
-impl Supervised for ConsumerOffsetManager {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for ConsumerOffsetManager {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(ConsumerOffsetManager);
+crate::supervised_actor!(ConsumerOffsetManager);
 
 /// Write the offsets now (shutdown).
 #[derive(Message)]

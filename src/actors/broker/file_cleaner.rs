@@ -15,7 +15,7 @@ use super::commit_log_writer::DiskGuard;
 use super::consume_queue_actor::CorrectMinOffset;
 use super::index_actor::{DeleteExpiredIndex, IndexActor};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
-use crate::actors::runtime::{guarded_tick, restarting, Mailbox, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 
@@ -167,16 +167,4 @@ impl Actor for FileCleaner {
     }
 }
 
-impl Supervised for FileCleaner {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for FileCleaner {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(FileCleaner);
+crate::supervised_actor!(FileCleaner);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::actors::runtime::{guarded, guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, guarded_tick, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::{FlushDiskType, StoreConfig};
 use crate::store::poison::{guarded_flush, FlushFailpoint, Poison};
@@ -153,20 +153,9 @@ impl Actor for FlushService {
     }
 }
 
-impl Supervised for FlushService {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        self.flushing = false;
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for FlushService {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(FlushService);
+crate::supervised_actor!(FlushService, |a: &mut FlushService| {
+    a.flushing = false;
+});
 
 /// Resolves once the commit log is durable up to `offset` (or the store is poisoned).
 #[derive(Message)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::index::{IndexService, QueryResult};
 use crate::store::message::DispatchInfo;
 use crate::store::message_store::index_request;
@@ -27,19 +27,7 @@ impl Actor for IndexActor {
     type Context = Context<Self>;
 }
 
-impl Supervised for IndexActor {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for IndexActor {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(IndexActor);
+crate::supervised_actor!(IndexActor);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("index actor restarting".into())

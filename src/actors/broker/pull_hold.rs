@@ -13,7 +13,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::reput_dispatcher::MessageArrived;
-use crate::actors::runtime::{guarded, guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, guarded_tick, Supervision};
 
 struct Hold {
     offset: i64,
@@ -54,19 +54,7 @@ impl Actor for PullHold {
     }
 }
 
-impl Supervised for PullHold {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for PullHold {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(PullHold);
+crate::supervised_actor!(PullHold);
 
 /// Park until the queue holds a message at `offset` or later.
 #[derive(Message)]

@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use super::config::BrokerConfig;
 use super::topic_config::{TopicView, TopicsChanged};
 use crate::actors::remoting::RemotingClient;
-use crate::actors::runtime::{guarded_tick, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::register::{
     body_crc32, RegisterBrokerBody, TopicConfigSerializeWrapper,
 };
@@ -99,19 +99,7 @@ impl Actor for Registrar {
     }
 }
 
-impl Supervised for Registrar {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for Registrar {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(Registrar);
+crate::supervised_actor!(Registrar);
 
 impl Handler<TopicsChanged> for Registrar {
     type Result = ();

@@ -18,9 +18,7 @@ use tokio::sync::Notify;
 use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
 use super::index_actor::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::runtime::{
-    guarded, guarded_tick, restarting, start_supervised, Mailbox, SupervisedActor, Supervision,
-};
+use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
@@ -292,20 +290,9 @@ impl StreamHandler<()> for ReputDispatcher {
     fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
-impl Supervised for ReputDispatcher {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        self.busy = false;
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for ReputDispatcher {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(ReputDispatcher);
+crate::supervised_actor!(ReputDispatcher, |a: &mut ReputDispatcher| {
+    a.busy = false;
+});
 
 /// Announce arrivals to `0` (long-polling pulls subscribe here).
 #[derive(Message)]

@@ -9,7 +9,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::broker::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::register::DataVersion;
@@ -100,19 +100,7 @@ impl Actor for SubscriptionGroupManager {
     type Context = Context<Self>;
 }
 
-impl Supervised for SubscriptionGroupManager {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for SubscriptionGroupManager {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(SubscriptionGroupManager);
+crate::supervised_actor!(SubscriptionGroupManager);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("subscription group manager restarting".into())

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded, restarting, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
 use crate::protocol::body::register::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use crate::store::{StoreError, StoreResult};
@@ -213,19 +213,7 @@ impl Actor for TopicConfigManager {
     }
 }
 
-impl Supervised for TopicConfigManager {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for TopicConfigManager {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(TopicConfigManager);
+crate::supervised_actor!(TopicConfigManager);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("topic manager restarting".into())

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::actors::runtime::{guarded, restarting, ActorError, SupervisedActor, Supervision};
+use crate::actors::runtime::{guarded, ActorError, Supervision};
 
 /// The namespace whose entries become `orderTopicConf` in routes and the body of
 /// REGISTER_BROKER responses.
@@ -101,19 +101,7 @@ impl Actor for KvConfig {
     type Context = Context<Self>;
 }
 
-impl Supervised for KvConfig {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for KvConfig {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(KvConfig);
+crate::supervised_actor!(KvConfig);
 
 /// Runs a closure on the KV tables inside the actor. `persist` says whether the closure
 /// changes them, so they are written to disk before the next message.

@@ -72,11 +72,11 @@ impl Namesrv {
             None,
             move |sup| KvConfig::new(sup, tables, kv_path),
         );
-        let processor = NamesrvProcessor::new(NamesrvContext {
+        let processor = NamesrvProcessor::new(Arc::new(NamesrvContext {
             routes: routes.clone(),
             kv: kv.clone(),
             config: config.clone(),
-        });
+        }));
         let server = RemotingServer::bind(
             config.listen_addr,
             config.server.clone(),

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::route_table::RouteTable;
-use crate::actors::runtime::{
-    guarded, guarded_tick, restarting, ActorError, SupervisedActor, Supervision,
-};
+use crate::actors::runtime::{guarded, guarded_tick, ActorError, Supervision};
 
 pub struct RouteInfoManager {
     sup: Supervision,
@@ -51,20 +49,8 @@ impl Actor for RouteInfoManager {
     }
 }
 
-impl Supervised for RouteInfoManager {
-    fn restarting(&mut self, ctx: &mut Context<Self>) {
-        // The tables are kept: a panic in one request must not forget every broker.
-        restarting(self, ctx);
-    }
-}
-
-impl SupervisedActor for RouteInfoManager {
-    fn supervision(&mut self) -> &mut Supervision {
-        &mut self.sup
-    }
-}
-
-crate::handle_inject_panic!(RouteInfoManager);
+// The tables are kept across a restart: a panic in one request must not forget every broker.
+crate::supervised_actor!(RouteInfoManager);
 
 /// Runs a closure on the route table inside the actor, with the current time.
 pub struct WithRoutes<F>(pub F);

@@ -9,13 +9,11 @@ mod pull;
 mod query;
 mod send;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 
 use super::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::config::BrokerConfig;
@@ -24,11 +22,11 @@ use super::pull_hold::PullHold;
 use super::store::StoreHandle;
 use super::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::topic_config::{TopicConfigManager, TopicView};
-use crate::actors::error::ServiceError;
+use crate::actors::dispatch::Handlers;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{ConnectionInfo, RequestProcessor};
 use crate::actors::runtime::Mailbox;
-use crate::protocol::code::{request, response};
+use crate::protocol::code::request;
 use crate::protocol::RemotingCommand;
 use crate::store::message::UniqIdGenerator;
 
@@ -51,12 +49,11 @@ pub struct BrokerContext {
     pub started: Instant,
 }
 
-type Reply = Result<RemotingCommand, ServiceError>;
-type HandlerFn =
-    fn(Arc<BrokerContext>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
+pub(crate) use crate::actors::dispatch::Reply;
+type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
-fn registry() -> HashMap<i32, HandlerFn> {
-    let entries: [(i32, HandlerFn); 25] = [
+fn registry() -> [(i32, HandlerFn); 25] {
+    [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
         (request::SEND_BATCH_MESSAGE, send::send_message),
@@ -112,22 +109,23 @@ fn registry() -> HashMap<i32, HandlerFn> {
             request::GET_CONSUMER_CONNECTION_LIST,
             client::get_consumer_connection_list,
         ),
-    ];
-    entries.into_iter().collect()
+    ]
 }
 
 /// The broker's [`RequestProcessor`].
 pub struct BrokerProcessor {
-    context: Arc<BrokerContext>,
-    handlers: HashMap<i32, HandlerFn>,
+    handlers: Handlers<BrokerContext>,
 }
 
 impl BrokerProcessor {
     pub fn new(context: Arc<BrokerContext>) -> Self {
         BrokerProcessor {
-            context,
-            handlers: registry(),
+            handlers: Handlers::new(context, registry()),
         }
+    }
+
+    fn context(&self) -> &Arc<BrokerContext> {
+        self.handlers.context()
     }
 }
 
@@ -137,29 +135,12 @@ impl RequestProcessor for BrokerProcessor {
         request: RemotingCommand,
         conn: ConnectionInfo,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
-        let Some(handler) = self.handlers.get(&request.code) else {
-            tracing::debug!(code = request.code, peer = %conn.peer, "request code not supported");
-            let remark = format!(" request type {} not supported", request.code);
-            return futures_util::future::ready(Some(RemotingCommand::response(
-                response::REQUEST_CODE_NOT_SUPPORTED,
-                Some(remark),
-            )))
-            .boxed();
-        };
-        let code = request.code;
-        handler(self.context.clone(), request, conn)
-            .map(move |reply| {
-                Some(reply.unwrap_or_else(|e| {
-                    tracing::debug!(code, error = %e, "request refused");
-                    e.into_response()
-                }))
-            })
-            .boxed()
+        self.handlers.dispatch(request, conn)
     }
 
     fn connection_closed(&self, conn: &ConnectionInfo) {
         // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
-        self.context
+        self.context()
             .clients
             .addr()
             .do_send(ConnectionClosed(conn.id));

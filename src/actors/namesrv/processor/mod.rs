@@ -7,19 +7,17 @@ mod broker;
 mod kv;
 mod route;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 
 use super::config::NamesrvConfig;
 use super::kv_config::KvConfig;
 use super::route_info_manager::{with_routes, RouteInfoManager};
-use crate::actors::error::ServiceError;
+use crate::actors::dispatch::Handlers;
 use crate::actors::remoting::{ConnectionInfo, RequestProcessor};
 use crate::actors::runtime::Mailbox;
-use crate::protocol::code::{request, response};
+use crate::protocol::code::request;
 use crate::protocol::RemotingCommand;
 
 /// What every handler can reach.
@@ -29,12 +27,11 @@ pub struct NamesrvContext {
     pub config: NamesrvConfig,
 }
 
-type Reply = Result<RemotingCommand, ServiceError>;
-type HandlerFn =
-    fn(Arc<NamesrvContext>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
+pub(crate) use crate::actors::dispatch::Reply;
+type HandlerFn = crate::actors::dispatch::HandlerFn<NamesrvContext>;
 
-fn registry() -> HashMap<i32, HandlerFn> {
-    let entries: [(i32, HandlerFn); 18] = [
+fn registry() -> [(i32, HandlerFn); 18] {
+    [
         (request::REGISTER_BROKER, broker::register_broker),
         (request::UNREGISTER_BROKER, broker::unregister_broker),
         (request::QUERY_DATA_VERSION, broker::query_data_version),
@@ -59,22 +56,23 @@ fn registry() -> HashMap<i32, HandlerFn> {
         (request::DELETE_KV_CONFIG, kv::delete),
         (request::GET_KVLIST_BY_NAMESPACE, kv::list_namespace),
         (request::GET_NAMESRV_CONFIG, kv::get_namesrv_config),
-    ];
-    entries.into_iter().collect()
+    ]
 }
 
 /// The name server's [`RequestProcessor`].
 pub struct NamesrvProcessor {
-    context: Arc<NamesrvContext>,
-    handlers: HashMap<i32, HandlerFn>,
+    handlers: Handlers<NamesrvContext>,
 }
 
 impl NamesrvProcessor {
-    pub fn new(context: NamesrvContext) -> Self {
+    pub fn new(context: Arc<NamesrvContext>) -> Self {
         NamesrvProcessor {
-            context: Arc::new(context),
-            handlers: registry(),
+            handlers: Handlers::new(context, registry()),
         }
+    }
+
+    fn context(&self) -> &Arc<NamesrvContext> {
+        self.handlers.context()
     }
 }
 
@@ -84,31 +82,14 @@ impl RequestProcessor for NamesrvProcessor {
         request: RemotingCommand,
         conn: ConnectionInfo,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
-        let Some(handler) = self.handlers.get(&request.code) else {
-            tracing::debug!(code = request.code, peer = %conn.peer, "request code not supported");
-            let remark = format!(" request type {} not supported", request.code);
-            return futures_util::future::ready(Some(RemotingCommand::response(
-                response::REQUEST_CODE_NOT_SUPPORTED,
-                Some(remark),
-            )))
-            .boxed();
-        };
-        let code = request.code;
-        handler(self.context.clone(), request, conn)
-            .map(move |reply| {
-                Some(reply.unwrap_or_else(|e| {
-                    tracing::debug!(code, error = %e, "request refused");
-                    e.into_response()
-                }))
-            })
-            .boxed()
+        self.handlers.dispatch(request, conn)
     }
 
     fn connection_closed(&self, conn: &ConnectionInfo) {
         let id = conn.id;
         // Cleanup must not be lost to a full mailbox: it bypasses the bound on purpose and
         // is itself bounded by the number of connections.
-        self.context.routes.addr().do_send(with_routes(move |table, _| {
+        self.context().routes.addr().do_send(with_routes(move |table, _| {
             for gone in table.brokers_on_connection(id) {
                 tracing::info!(broker = %gone.broker_name, addr = %gone.broker_addr, "broker connection closed; removing its routes");
                 table.unregister_broker(&gone);

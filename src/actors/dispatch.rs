@@ -1,0 +1,63 @@
+//! Request-code dispatch shared by the name server and the broker: one table from request
+//! code to handler function, the REQUEST_CODE_NOT_SUPPORTED answer for codes not in it, and
+//! the one place where a handler's error becomes a response.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::error::ServiceError;
+use super::remoting::ConnectionInfo;
+use crate::protocol::code::response;
+use crate::protocol::RemotingCommand;
+
+/// What a handler answers.
+pub type Reply = Result<RemotingCommand, ServiceError>;
+
+/// A request handler over a shared context `C`.
+pub type HandlerFn<C> = fn(Arc<C>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
+
+/// A request-code table.
+pub struct Handlers<C> {
+    context: Arc<C>,
+    table: HashMap<i32, HandlerFn<C>>,
+}
+
+impl<C: Send + Sync + 'static> Handlers<C> {
+    pub fn new(context: Arc<C>, entries: impl IntoIterator<Item = (i32, HandlerFn<C>)>) -> Self {
+        Handlers {
+            context,
+            table: entries.into_iter().collect(),
+        }
+    }
+
+    pub fn context(&self) -> &Arc<C> {
+        &self.context
+    }
+
+    /// Runs the handler of `request.code`; errors become responses here and nowhere else.
+    pub fn dispatch(
+        &self,
+        request: RemotingCommand,
+        conn: ConnectionInfo,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let Some(handler) = self.table.get(&request.code) else {
+            tracing::debug!(code = request.code, peer = %conn.peer, "request code not supported");
+            let remark = format!(" request type {} not supported", request.code);
+            let answer =
+                RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, Some(remark));
+            return futures_util::future::ready(Some(answer)).boxed();
+        };
+        let code = request.code;
+        handler(self.context.clone(), request, conn)
+            .map(move |reply| {
+                Some(reply.unwrap_or_else(|e| {
+                    tracing::debug!(code, error = %e, "request refused");
+                    e.into_response()
+                }))
+            })
+            .boxed()
+    }
+}
