@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::error::ServiceError;
-use super::remoting::ConnectionInfo;
+use super::remoting::{ConnectionInfo, RequestProcessor};
 use crate::protocol::code::response;
 use crate::protocol::RemotingCommand;
 
@@ -19,13 +19,18 @@ pub type Reply = Result<RemotingCommand, ServiceError>;
 /// A request handler over a shared context `C`.
 pub type HandlerFn<C> = fn(Arc<C>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
 
-/// A request-code table.
+/// What a processor's handlers share; it also hears about closed connections.
+pub trait DispatchContext: Send + Sync + 'static {
+    fn connection_closed(&self, _conn: &ConnectionInfo) {}
+}
+
+/// A request-code table; it is the server's [`RequestProcessor`].
 pub struct Handlers<C> {
     context: Arc<C>,
     table: HashMap<i32, HandlerFn<C>>,
 }
 
-impl<C: Send + Sync + 'static> Handlers<C> {
+impl<C: DispatchContext> Handlers<C> {
     pub fn new(context: Arc<C>, entries: impl IntoIterator<Item = (i32, HandlerFn<C>)>) -> Self {
         Handlers {
             context,
@@ -59,5 +64,19 @@ impl<C: Send + Sync + 'static> Handlers<C> {
                 }))
             })
             .boxed()
+    }
+}
+
+impl<C: DispatchContext> RequestProcessor for Handlers<C> {
+    fn process(
+        &self,
+        request: RemotingCommand,
+        conn: ConnectionInfo,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        self.dispatch(request, conn)
+    }
+
+    fn connection_closed(&self, conn: &ConnectionInfo) {
+        self.context.connection_closed(conn);
     }
 }

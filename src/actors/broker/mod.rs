@@ -49,7 +49,7 @@ use crate::store::message::UniqIdGenerator;
 use crate::store::StoreError;
 use clients::ClientManager;
 use consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
-use processor::{BrokerContext, BrokerProcessor};
+use processor::BrokerContext;
 use pull_hold::PullHold;
 use registrar::{Registrar, UnregisterAll};
 use reput_dispatcher::Dispatched;
@@ -218,7 +218,7 @@ impl BrokerBuilder {
             registry: registry.clone(),
             started: Instant::now(),
         });
-        let processor = Arc::new(BrokerProcessor::new(context.clone()));
+        let processor = Arc::new(processor::processor(context.clone()));
         let mut servers = vec![RemotingServer::serve(
             listener,
             config.server.clone(),

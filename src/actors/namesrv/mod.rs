@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use config::NamesrvConfig;
 use kv_config::{KvConfig, KvTables};
-use processor::{NamesrvContext, NamesrvProcessor};
+use processor::NamesrvContext;
 use route_info_manager::RouteInfoManager;
 
 use crate::actors::metrics::MetricsRegistry;
@@ -72,7 +72,7 @@ impl Namesrv {
             None,
             move |sup| KvConfig::new(sup, tables, kv_path),
         );
-        let processor = NamesrvProcessor::new(Arc::new(NamesrvContext {
+        let processor = processor::processor(Arc::new(NamesrvContext {
             routes: routes.clone(),
             kv: kv.clone(),
             config: config.clone(),

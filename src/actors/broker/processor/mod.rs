@@ -13,8 +13,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures_util::future::BoxFuture;
-
 use super::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::config::BrokerConfig;
 use super::consumer_offsets::ConsumerOffsets;
@@ -22,12 +20,11 @@ use super::pull_hold::PullHold;
 use super::store::StoreHandle;
 use super::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::topic_config::{TopicConfigManager, TopicView};
-use crate::actors::dispatch::Handlers;
+use crate::actors::dispatch::{DispatchContext, Handlers};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::remoting::{ConnectionInfo, RequestProcessor};
+use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
 use crate::protocol::code::request;
-use crate::protocol::RemotingCommand;
 use crate::store::message::UniqIdGenerator;
 
 /// Everything a broker request handler can reach.
@@ -112,37 +109,17 @@ fn registry() -> [(i32, HandlerFn); 25] {
     ]
 }
 
-/// The broker's [`RequestProcessor`].
-pub struct BrokerProcessor {
-    handlers: Handlers<BrokerContext>,
+/// The BrokerContext's request processor: its handler table.
+pub type BrokerProcessor = Handlers<BrokerContext>;
+
+/// Builds the processor over `context`.
+pub fn processor(context: Arc<BrokerContext>) -> BrokerProcessor {
+    Handlers::new(context, registry())
 }
 
-impl BrokerProcessor {
-    pub fn new(context: Arc<BrokerContext>) -> Self {
-        BrokerProcessor {
-            handlers: Handlers::new(context, registry()),
-        }
-    }
-
-    fn context(&self) -> &Arc<BrokerContext> {
-        self.handlers.context()
-    }
-}
-
-impl RequestProcessor for BrokerProcessor {
-    fn process(
-        &self,
-        request: RemotingCommand,
-        conn: ConnectionInfo,
-    ) -> BoxFuture<'static, Option<RemotingCommand>> {
-        self.handlers.dispatch(request, conn)
-    }
-
+impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {
         // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
-        self.context()
-            .clients
-            .addr()
-            .do_send(ConnectionClosed(conn.id));
+        self.clients.addr().do_send(ConnectionClosed(conn.id));
     }
 }

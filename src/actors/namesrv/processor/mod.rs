@@ -9,16 +9,13 @@ mod route;
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-
 use super::config::NamesrvConfig;
 use super::kv_config::KvConfig;
 use super::route_info_manager::{with_routes, RouteInfoManager};
-use crate::actors::dispatch::Handlers;
-use crate::actors::remoting::{ConnectionInfo, RequestProcessor};
+use crate::actors::dispatch::{DispatchContext, Handlers};
+use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
 use crate::protocol::code::request;
-use crate::protocol::RemotingCommand;
 
 /// What every handler can reach.
 pub struct NamesrvContext {
@@ -59,37 +56,20 @@ fn registry() -> [(i32, HandlerFn); 18] {
     ]
 }
 
-/// The name server's [`RequestProcessor`].
-pub struct NamesrvProcessor {
-    handlers: Handlers<NamesrvContext>,
+/// The NamesrvContext's request processor: its handler table.
+pub type NamesrvProcessor = Handlers<NamesrvContext>;
+
+/// Builds the processor over `context`.
+pub fn processor(context: Arc<NamesrvContext>) -> NamesrvProcessor {
+    Handlers::new(context, registry())
 }
 
-impl NamesrvProcessor {
-    pub fn new(context: Arc<NamesrvContext>) -> Self {
-        NamesrvProcessor {
-            handlers: Handlers::new(context, registry()),
-        }
-    }
-
-    fn context(&self) -> &Arc<NamesrvContext> {
-        self.handlers.context()
-    }
-}
-
-impl RequestProcessor for NamesrvProcessor {
-    fn process(
-        &self,
-        request: RemotingCommand,
-        conn: ConnectionInfo,
-    ) -> BoxFuture<'static, Option<RemotingCommand>> {
-        self.handlers.dispatch(request, conn)
-    }
-
+impl DispatchContext for NamesrvContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {
         let id = conn.id;
         // Cleanup must not be lost to a full mailbox: it bypasses the bound on purpose and
         // is itself bounded by the number of connections.
-        self.context().routes.addr().do_send(with_routes(move |table, _| {
+        self.routes.addr().do_send(with_routes(move |table, _| {
             for gone in table.brokers_on_connection(id) {
                 tracing::info!(broker = %gone.broker_name, addr = %gone.broker_addr, "broker connection closed; removing its routes");
                 table.unregister_broker(&gone);
