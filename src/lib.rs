@@ -11,5 +11,6 @@
 
 pub mod actors;
 pub mod app;
+pub mod client;
 pub mod protocol;
 pub mod store;

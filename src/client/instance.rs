@@ -1,0 +1,339 @@
+//! The client instance: one per process and name-server set, shared by its producers and
+//! consumers (RocketMQ's MQClientInstance). It caches topic routes (refreshed every
+//! `pollNameServerInterval`), heartbeats every broker every `heartbeatBrokerInterval` with
+//! the groups registered on it, and answers requests brokers send (NOTIFY_CONSUMER_IDS_
+//! CHANGED wakes rebalancing). Plain tokio tasks, so it runs in any tokio runtime.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{ClientError, ClientResult};
+use crate::actors::remoting::client::ServerRequestHandler;
+use crate::actors::remoting::{ClientConfig as RemotingConfig, RemotingClient};
+use crate::protocol::body::fastjson::to_json;
+use crate::protocol::body::heartbeat::{ConsumerData, HeartbeatData, ProducerData};
+use crate::protocol::body::route::TopicRouteData;
+use crate::protocol::code::{request, response};
+use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
+use crate::protocol::RemotingCommand;
+
+/// Client settings; names follow RocketMQ's ClientConfig.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `host:port;host:port`.
+    pub namesrv_addr: String,
+    pub instance_name: String,
+    pub client_ip: String,
+    pub poll_name_server_interval: Duration,
+    pub heartbeat_broker_interval: Duration,
+    pub rebalance_interval: Duration,
+    pub persist_consumer_offset_interval: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        ClientConfig {
+            namesrv_addr: "127.0.0.1:9876".into(),
+            instance_name: format!("{}#{}", std::process::id(), nanos),
+            client_ip: "127.0.0.1".into(),
+            poll_name_server_interval: Duration::from_secs(30),
+            heartbeat_broker_interval: Duration::from_secs(30),
+            rebalance_interval: Duration::from_secs(20),
+            persist_consumer_offset_interval: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What a consumer puts into heartbeats.
+pub trait ConsumerRegistration: Send + Sync {
+    fn consumer_data(&self) -> ConsumerData;
+}
+
+struct Inner {
+    config: ClientConfig,
+    client_id: String,
+    remoting: RemotingClient,
+    routes: DashMap<String, Arc<TopicRouteData>>,
+    producers: Mutex<BTreeMap<String, ()>>,
+    consumers: Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>,
+    /// Woken by NOTIFY_CONSUMER_IDS_CHANGED and when a consumer starts.
+    rebalance: Arc<Notify>,
+    stop: CancellationToken,
+    started: AtomicBool,
+}
+
+/// A cheap-to-clone handle.
+#[derive(Clone)]
+pub struct ClientInstance {
+    inner: Arc<Inner>,
+}
+
+struct BrokerRequests {
+    rebalance: Arc<Notify>,
+}
+
+impl ServerRequestHandler for BrokerRequests {
+    fn handle(
+        &self,
+        req: RemotingCommand,
+        from: &str,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        if req.code == request::NOTIFY_CONSUMER_IDS_CHANGED {
+            tracing::debug!(broker = from, group = ?req.ext("consumerGroup"), "consumer ids changed; rebalancing");
+            self.rebalance.notify_one();
+            return futures_util::future::ready(None).boxed();
+        }
+        let answer = RemotingCommand::response(
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            Some(format!(" request type {} not supported", req.code)),
+        );
+        futures_util::future::ready(Some(answer)).boxed()
+    }
+}
+
+impl ClientInstance {
+    pub fn new(config: ClientConfig) -> Self {
+        let rebalance = Arc::new(Notify::new());
+        let handler = Arc::new(BrokerRequests {
+            rebalance: rebalance.clone(),
+        });
+        let remoting = RemotingClient::new(RemotingConfig::default(), Some(handler));
+        let client_id = format!("{}@{}", config.client_ip, config.instance_name);
+        ClientInstance {
+            inner: Arc::new(Inner {
+                config,
+                client_id,
+                remoting,
+                routes: DashMap::new(),
+                producers: Mutex::new(BTreeMap::new()),
+                consumers: Mutex::new(BTreeMap::new()),
+                rebalance,
+                stop: CancellationToken::new(),
+                started: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn rebalance_signal(&self) -> Arc<Notify> {
+        self.inner.rebalance.clone()
+    }
+
+    pub fn stopped(&self) -> CancellationToken {
+        self.inner.stop.clone()
+    }
+
+    /// Starts the route-refresh and heartbeat loops (once).
+    pub fn start(&self) {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut routes = tokio::time::interval(me.inner.config.poll_name_server_interval);
+            let mut beats = tokio::time::interval(me.inner.config.heartbeat_broker_interval);
+            loop {
+                tokio::select! {
+                    _ = me.inner.stop.cancelled() => break,
+                    _ = routes.tick() => me.refresh_all_routes().await,
+                    _ = beats.tick() => me.heartbeat_all().await,
+                }
+            }
+        });
+    }
+
+    pub async fn shutdown(&self) {
+        self.inner.stop.cancel();
+        self.inner.remoting.close_all();
+    }
+
+    pub fn register_producer(&self, group: &str) {
+        if let Ok(mut p) = self.inner.producers.lock() {
+            p.insert(group.to_owned(), ());
+        }
+    }
+
+    pub fn register_consumer(&self, group: &str, c: Arc<dyn ConsumerRegistration>) {
+        if let Ok(mut m) = self.inner.consumers.lock() {
+            m.insert(group.to_owned(), c);
+        }
+    }
+
+    pub fn unregister_consumer(&self, group: &str) {
+        if let Ok(mut m) = self.inner.consumers.lock() {
+            m.remove(group);
+        }
+    }
+
+    fn namesrvs(&self) -> Vec<String> {
+        self.inner
+            .config
+            .namesrv_addr
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Sends a request and checks nothing about the answer.
+    pub async fn invoke(&self, addr: &str, cmd: RemotingCommand) -> ClientResult<RemotingCommand> {
+        Ok(self
+            .inner
+            .remoting
+            .invoke(addr, cmd, self.inner.config.request_timeout)
+            .await?)
+    }
+
+    pub async fn invoke_timeout(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> ClientResult<RemotingCommand> {
+        Ok(self.inner.remoting.invoke(addr, cmd, timeout).await?)
+    }
+
+    pub async fn invoke_oneway(&self, addr: &str, cmd: RemotingCommand) -> ClientResult<()> {
+        Ok(self
+            .inner
+            .remoting
+            .invoke_oneway(addr, cmd, self.inner.config.request_timeout)
+            .await?)
+    }
+
+    /// Asks the name servers for a topic's route (first that answers wins).
+    pub async fn fetch_route(&self, topic: &str) -> ClientResult<Arc<TopicRouteData>> {
+        let mut last = ClientError::NoRoute(topic.to_owned());
+        for ns in self.namesrvs() {
+            let cmd = RemotingCommand::request_with(
+                request::GET_ROUTEINFO_BY_TOPIC,
+                &GetRouteInfoRequestHeader {
+                    topic: topic.to_owned(),
+                    accept_standard_json_only: None,
+                },
+            );
+            match self.invoke(&ns, cmd).await {
+                Ok(r) if r.code == response::SUCCESS => {
+                    let route = Arc::new(TopicRouteData::decode(&r.body)?);
+                    self.inner.routes.insert(topic.to_owned(), route.clone());
+                    return Ok(route);
+                }
+                Ok(r) if r.code == response::TOPIC_NOT_EXIST => {
+                    last = ClientError::NoRoute(topic.to_owned())
+                }
+                Ok(r) => last = ClientError::broker(r.code, r.remark),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The cached route, fetched on first use.
+    pub async fn route(&self, topic: &str) -> ClientResult<Arc<TopicRouteData>> {
+        if let Some(r) = self.inner.routes.get(topic) {
+            return Ok(r.value().clone());
+        }
+        self.fetch_route(topic).await
+    }
+
+    async fn refresh_all_routes(&self) {
+        let topics: Vec<String> = self.inner.routes.iter().map(|e| e.key().clone()).collect();
+        for t in topics {
+            if let Err(e) = self.fetch_route(&t).await {
+                tracing::debug!(topic = %t, error = %e, "route refresh failed");
+            }
+        }
+    }
+
+    /// The master address of `broker_name` in the cached routes.
+    pub fn master_addr(&self, broker_name: &str) -> Option<String> {
+        self.inner.routes.iter().find_map(|r| {
+            r.broker_datas
+                .iter()
+                .find(|b| b.broker_name == broker_name)
+                .and_then(|b| b.broker_addrs.get(&0).cloned())
+        })
+    }
+
+    /// Every master address in the cached routes.
+    pub fn all_masters(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .inner
+            .routes
+            .iter()
+            .flat_map(|r| {
+                r.broker_datas
+                    .iter()
+                    .filter_map(|b| b.broker_addrs.get(&0).cloned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    pub fn heartbeat_data(&self) -> HeartbeatData {
+        let producer_data_set = self
+            .inner
+            .producers
+            .lock()
+            .map(|p| {
+                p.keys()
+                    .map(|g| ProducerData {
+                        group_name: g.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let consumer_data_set = self
+            .inner
+            .consumers
+            .lock()
+            .map(|c| c.values().map(|c| c.consumer_data()).collect())
+            .unwrap_or_default();
+        HeartbeatData {
+            client_id: self.inner.client_id.clone(),
+            producer_data_set,
+            consumer_data_set,
+            ..Default::default()
+        }
+    }
+
+    /// HEART_BEAT to every master known from the routes.
+    pub async fn heartbeat_all(&self) {
+        let body = to_json(&self.heartbeat_data());
+        for addr in self.all_masters() {
+            let cmd = RemotingCommand::request(request::HEART_BEAT).with_body(body.clone());
+            match self.invoke(&addr, cmd).await {
+                Ok(r) if r.code == response::SUCCESS => {}
+                Ok(r) => {
+                    tracing::warn!(broker = %addr, code = r.code, remark = ?r.remark, "heartbeat refused")
+                }
+                Err(e) => tracing::debug!(broker = %addr, error = %e, "heartbeat failed"),
+            }
+        }
+    }
+}

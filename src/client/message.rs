@@ -1,0 +1,212 @@
+//! Messages as applications see them: [`Message`] to send, [`MessageExt`] received (decoded
+//! from stored records, decompressed, with its ids).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::store::message::{decode_properties, decode_record_shared, encode_properties, sysflag};
+
+/// Bodies larger than this are inflated no further (a hostile or corrupt message).
+const MAX_INFLATED: u64 = 64 * 1024 * 1024;
+
+/// A message to send.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Message {
+    pub topic: String,
+    pub body: Bytes,
+    pub flag: i32,
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Message {
+    pub fn new(topic: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Message {
+            topic: topic.into(),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_tags(mut self, tags: impl Into<String>) -> Self {
+        self.properties.insert("TAGS".into(), tags.into());
+        self
+    }
+
+    /// Business keys, indexed by the broker (QUERY_MESSAGE finds them).
+    pub fn with_keys<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, keys: I) -> Self {
+        let joined: Vec<String> = keys.into_iter().map(|k| k.as_ref().to_owned()).collect();
+        self.properties.insert("KEYS".into(), joined.join(" "));
+        self
+    }
+
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+
+    /// Delay level 1..18 (1s 5s 10s 30s 1m ... 2h).
+    pub fn with_delay_level(self, level: i32) -> Self {
+        self.with_property("DELAY", level.to_string())
+    }
+
+    pub fn tags(&self) -> Option<&str> {
+        self.properties.get("TAGS").map(String::as_str)
+    }
+
+    pub fn properties_string(&self) -> String {
+        encode_properties(
+            self.properties
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+    }
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageExt {
+    pub topic: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub commit_log_offset: i64,
+    pub body: Bytes,
+    pub flag: i32,
+    pub sys_flag: i32,
+    pub properties: BTreeMap<String, String>,
+    pub born_timestamp: i64,
+    pub born_host: SocketAddr,
+    pub store_timestamp: i64,
+    pub store_host: SocketAddr,
+    pub reconsume_times: i32,
+    /// The offset message id (store host + commit-log offset).
+    pub offset_msg_id: String,
+}
+
+impl MessageExt {
+    /// The id applications use: UNIQ_KEY when the producer set one, else the offset id.
+    pub fn msg_id(&self) -> &str {
+        self.properties
+            .get("UNIQ_KEY")
+            .map(String::as_str)
+            .unwrap_or(&self.offset_msg_id)
+    }
+
+    pub fn tags(&self) -> Option<&str> {
+        self.property("TAGS")
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        self.property("KEYS")
+            .map(|k| k.split(' ').filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).map(String::as_str)
+    }
+}
+
+/// Decodes a PULL / QUERY / VIEW body: back-to-back stored records. Records that do not
+/// decode are skipped (and logged); compressed bodies are inflated.
+pub fn decode_messages(body: &Bytes) -> Vec<MessageExt> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos + 4 <= body.len() {
+        let size = i32::from_be_bytes([body[pos], body[pos + 1], body[pos + 2], body[pos + 3]]);
+        if size <= 0 || pos + size as usize > body.len() {
+            tracing::warn!(pos, size, "truncated record in a message body");
+            break;
+        }
+        let record = body.slice(pos..pos + size as usize);
+        pos += size as usize;
+        match decode_record_shared(&record) {
+            Ok(m) => {
+                let body = if m.sys_flag & sysflag::COMPRESSED != 0 {
+                    inflate(&m.body).unwrap_or(m.body.clone())
+                } else {
+                    m.body.clone()
+                };
+                out.push(MessageExt {
+                    offset_msg_id: m.msg_id(),
+                    topic: m.topic,
+                    queue_id: m.queue_id,
+                    queue_offset: m.queue_offset,
+                    commit_log_offset: m.physical_offset,
+                    body,
+                    flag: m.flag,
+                    sys_flag: m.sys_flag,
+                    properties: decode_properties(&m.properties).into_iter().collect(),
+                    born_timestamp: m.born_timestamp,
+                    born_host: m.born_host,
+                    store_timestamp: m.store_timestamp,
+                    store_host: m.store_host,
+                    reconsume_times: m.reconsume_times,
+                })
+            }
+            Err(e) => tracing::warn!(error = %e, "undecodable record in a message body"),
+        }
+    }
+    out
+}
+
+fn inflate(data: &[u8]) -> Option<Bytes> {
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(Bytes::from(out))
+}
+
+/// zlib at level 5, as the Java producer compresses.
+pub fn deflate(data: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
+    e.write_all(data).ok()?;
+    e.finish().ok().map(Bytes::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::message::MessageToStore;
+
+    #[test]
+    fn stored_records_decode_into_messages_with_their_properties_and_bodies() {
+        let compressed = deflate(&[b'z'; 5000]).unwrap();
+        let mut buf = Vec::new();
+        for (body, flag) in [
+            (Bytes::from_static(b"plain"), 0),
+            (compressed, sysflag::COMPRESSED),
+        ] {
+            let m = MessageToStore {
+                topic: "T".into(),
+                queue_id: 1,
+                flag: 0,
+                body,
+                properties: Message::new("T", "")
+                    .with_tags("A")
+                    .with_keys(["k1", "k2"])
+                    .properties_string(),
+                sys_flag: flag,
+                born_timestamp: 1,
+                born_host: "127.0.0.1:1".parse().unwrap(),
+                store_host: "127.0.0.1:10911".parse().unwrap(),
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+            };
+            let mut rec = vec![0u8; m.encoded_len()];
+            m.encode_into(&mut rec, 7, 100, 9).unwrap();
+            buf.extend_from_slice(&rec);
+        }
+        let msgs = decode_messages(&Bytes::from(buf));
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].body.as_ref(), b"plain");
+        assert_eq!(msgs[0].tags(), Some("A"));
+        assert_eq!(msgs[0].keys(), vec!["k1", "k2"]);
+        assert_eq!(msgs[1].body.len(), 5000, "compressed bodies are inflated");
+    }
+}

@@ -1,0 +1,13 @@
+//! The Rust client: a [`ClientInstance`](instance::ClientInstance) per process caching
+//! routes and heartbeating brokers, a [`Producer`](producer::Producer), messages, and the
+//! queue allocation strategies consumers rebalance with.
+
+pub mod error;
+pub mod instance;
+pub mod message;
+pub mod producer;
+
+pub use error::{ClientError, ClientResult};
+pub use instance::{ClientConfig, ClientInstance};
+pub use message::{Message, MessageExt};
+pub use producer::{HashSelector, Producer, ProducerConfig, QueueSelector, SendResult, SendStatus};
