@@ -2,11 +2,18 @@
 //! routes and heartbeating brokers, a [`Producer`](producer::Producer), messages, and the
 //! queue allocation strategies consumers rebalance with.
 
+pub mod allocate;
+pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod message;
+pub mod offset_store;
 pub mod producer;
 
+pub use consumer::{
+    ConsumeFromWhere, ConsumeResult, MessageListener, MessageModel, PushConsumer,
+    PushConsumerConfig,
+};
 pub use error::{ClientError, ClientResult};
 pub use instance::{ClientConfig, ClientInstance};
 pub use message::{Message, MessageExt};

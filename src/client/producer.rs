@@ -176,6 +176,7 @@ impl Producer {
         Ok((m, id))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn command(
         &self,
         m: &Message,
@@ -184,6 +185,7 @@ impl Producer {
         batch: bool,
         body: Bytes,
         sys_flag: i32,
+        reconsume_times: i32,
     ) -> RemotingCommand {
         let header = SendMessageRequestHeader {
             producer_group: self.config.group.clone(),
@@ -195,7 +197,8 @@ impl Producer {
             born_timestamp: now_millis(),
             flag: m.flag,
             properties: Some(m.properties_string()),
-            reconsume_times: Some(0),
+            reconsume_times: Some(reconsume_times),
+            max_reconsume_times: Some(16),
             unit_mode: Some(false),
             batch: Some(batch),
             ..Default::default()
@@ -250,6 +253,24 @@ impl Producer {
     /// Sends and waits for the broker's answer, retrying on another broker (up to
     /// `retryTimesWhenSendFailed` more times) when the failure is worth it.
     pub async fn send(&self, msg: &Message) -> ClientResult<SendResult> {
+        self.send_reconsumed(msg, 0).await
+    }
+
+    /// A consumer's fallback when the broker cannot take a failed message back: resend it
+    /// to the retry topic carrying how often it was consumed.
+    pub(crate) async fn send_retry(
+        &self,
+        msg: &Message,
+        reconsume_times: i32,
+    ) -> ClientResult<SendResult> {
+        self.send_reconsumed(msg, reconsume_times).await
+    }
+
+    async fn send_reconsumed(
+        &self,
+        msg: &Message,
+        reconsume_times: i32,
+    ) -> ClientResult<SendResult> {
         let (m, id) = self.prepare(msg)?;
         let (body, sys_flag) = self.body_of(&m);
         let deadline = Instant::now() + self.config.send_msg_timeout;
@@ -267,7 +288,15 @@ impl Producer {
                 Err(e) => return Err(e),
             };
             let queue = self.pick(&queues, last_broker.as_deref());
-            let cmd = self.command(&m, &queue, via_template, false, body.clone(), sys_flag);
+            let cmd = self.command(
+                &m,
+                &queue,
+                via_template,
+                false,
+                body.clone(),
+                sys_flag,
+                reconsume_times,
+            );
             match self.send_once(cmd, &queue, &id, left).await {
                 Ok(r) => {
                     if via_template {
@@ -307,7 +336,7 @@ impl Producer {
         let (queues, via_template) = self.queues(&m.topic).await?;
         let queue = self.pick(&queues, None);
         let (body, sys_flag) = self.body_of(&m);
-        let cmd = self.command(&m, &queue, via_template, false, body, sys_flag);
+        let cmd = self.command(&m, &queue, via_template, false, body, sys_flag, 0);
         let addr = self
             .client
             .master_addr(&queue.broker_name)
@@ -323,7 +352,7 @@ impl Producer {
     ) -> ClientResult<SendResult> {
         let (m, id) = self.prepare(msg)?;
         let (body, sys_flag) = self.body_of(&m);
-        let cmd = self.command(&m, queue, false, false, body, sys_flag);
+        let cmd = self.command(&m, queue, false, false, body, sys_flag, 0);
         self.send_once(cmd, queue, &id, self.config.send_msg_timeout)
             .await
     }
@@ -380,6 +409,7 @@ impl Producer {
             via_template,
             true,
             encode_batch(&items),
+            0,
             0,
         );
         self.send_once(cmd, &queue, &ids.join(","), self.config.send_msg_timeout)

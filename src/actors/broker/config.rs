@@ -57,6 +57,11 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// How often consumer offsets are written to consumerOffset.json, ms (5 s).
     pub flush_consumer_offset_interval: u64,
+    /// How long an orderly consumer's queue lock lasts without renewal, ms (60 s; RocketMQ's
+    /// `rocketmq.broker.rebalance.lockMaxLiveTime`). Java clients renew every 20 s, so
+    /// shorter values drop locks of live consumers; longer ones keep a dead consumer's
+    /// queues blocked for longer.
+    pub rebalance_lock_max_live_time: u64,
     pub region_id: String,
     pub trace_on: bool,
     /// The process's metrics endpoint (when the broker runs on its own).
@@ -86,6 +91,7 @@ impl Default for BrokerConfig {
             register_name_server_period: 30_000,
             channel_expired_timeout: 120_000,
             flush_consumer_offset_interval: 5_000,
+            rebalance_lock_max_live_time: 60_000,
             region_id: "DefaultRegion".into(),
             trace_on: true,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 5557))),
@@ -105,6 +111,9 @@ impl BrokerConfig {
         }
         if self.default_topic_queue_nums <= 0 {
             return Err("defaultTopicQueueNums must be positive".into());
+        }
+        if self.rebalance_lock_max_live_time == 0 {
+            return Err("rebalanceLockMaxLiveTime must be positive".into());
         }
         self.store.validate()?;
         self.server.validate()

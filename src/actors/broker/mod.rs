@@ -9,7 +9,7 @@
 //!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
 //!   │         IndexService, CheckpointKeeper, FileCleaner)
 //!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
-//!   ├─ ClientManager, PullHold
+//!   ├─ ClientManager, PullHold, QueueLockManager
 //!   └─ Registrar
 //! ```
 //!
@@ -26,6 +26,7 @@ pub mod flush_service;
 pub mod index_actor;
 pub mod processor;
 pub mod pull_hold;
+pub mod queue_locks;
 pub mod registrar;
 pub mod reput_dispatcher;
 pub mod store;
@@ -51,6 +52,7 @@ use clients::ClientManager;
 use consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
 use processor::BrokerContext;
 use pull_hold::PullHold;
+use queue_locks::QueueLockManager;
 use registrar::{Registrar, UnregisterAll};
 use reput_dispatcher::Dispatched;
 use subscription_group::SubscriptionGroupManager;
@@ -201,6 +203,17 @@ impl BrokerBuilder {
         let pull_hold =
             start_supervised(&registry, "broker/PullHold", 100_000, None, PullHold::new);
         store.subscribe_arrivals(pull_hold.addr().clone().recipient());
+        // Full: LOCK/UNLOCK_BATCH_MQ answer SYSTEM_BUSY; Java consumers lock again within 20 s.
+        let queue_locks = {
+            let lifetime = Duration::from_millis(config.rebalance_lock_max_live_time);
+            start_supervised(
+                &registry,
+                "broker/QueueLockManager",
+                10_000,
+                None,
+                move |sup| QueueLockManager::new(sup, lifetime),
+            )
+        };
 
         let context = Arc::new(BrokerContext {
             config: config.clone(),
@@ -213,6 +226,7 @@ impl BrokerBuilder {
             clients,
             consumers,
             pull_hold,
+            queue_locks,
             store_host,
             uniq_ids: Mutex::new(UniqIdGenerator::new(config.broker_ip1)),
             registry: registry.clone(),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod client;
+mod lock;
 mod offset;
 mod pull;
 mod query;
@@ -17,6 +18,7 @@ use super::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::config::BrokerConfig;
 use super::consumer_offsets::ConsumerOffsets;
 use super::pull_hold::PullHold;
+use super::queue_locks::QueueLockManager;
 use super::store::StoreHandle;
 use super::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::topic_config::{TopicConfigManager, TopicView};
@@ -39,6 +41,7 @@ pub struct BrokerContext {
     pub clients: Mailbox<ClientManager>,
     pub consumers: ConsumerViews,
     pub pull_hold: Mailbox<PullHold>,
+    pub queue_locks: Mailbox<QueueLockManager>,
     /// brokerIP1:listenPort, written into stored messages and offset message ids.
     pub store_host: SocketAddr,
     pub uniq_ids: Mutex<UniqIdGenerator>,
@@ -49,7 +52,7 @@ pub struct BrokerContext {
 pub(crate) use crate::actors::dispatch::Reply;
 type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
-fn registry() -> [(i32, HandlerFn); 25] {
+fn registry() -> [(i32, HandlerFn); 27] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
@@ -106,6 +109,8 @@ fn registry() -> [(i32, HandlerFn); 25] {
             request::GET_CONSUMER_CONNECTION_LIST,
             client::get_consumer_connection_list,
         ),
+        (request::LOCK_BATCH_MQ, lock::lock_batch_mq),
+        (request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq),
     ]
 }
 

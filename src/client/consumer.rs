@@ -1,0 +1,622 @@
+//! The push consumer: subscribe with tag expressions, rebalance the topic's queues among
+//! the group's consumers (clustering) or take them all (broadcasting), pull each queue in
+//! its own task with long polling and flow control (pullThresholdForQueue), hand messages
+//! to the listener on a bounded number of concurrent consume tasks (consumeThreadMax), and
+//! commit offsets (the lowest message still being consumed). A message the listener asks
+//! to see again goes back to the broker (CONSUMER_SEND_MSG_BACK), or, if the broker cannot
+//! take it back, is sent to `%RETRY%<group>` by this client, as Java's client falls back.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::allocate::{AllocateAveragely, AllocateStrategy};
+use super::error::{ClientError, ClientResult};
+use super::instance::{ClientInstance, ConsumerRegistration};
+use super::message::{decode_messages, Message, MessageExt};
+use super::offset_store::OffsetStore;
+use crate::protocol::body::broker::{ConsumerList, MessageQueue};
+use crate::protocol::body::fastjson::from_json;
+use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
+use crate::protocol::code::{request, response};
+use crate::protocol::header::broker::{
+    ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
+    GetMaxOffsetRequestHeader, PullMessageRequestHeader,
+};
+use crate::protocol::RemotingCommand;
+use crate::store::message::java_string_hash;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageModel {
+    Clustering,
+    Broadcasting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeFromWhere {
+    LastOffset,
+    FirstOffset,
+}
+
+/// What a listener decides for the messages it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeResult {
+    Success,
+    ReconsumeLater,
+}
+
+/// Consumes messages concurrently (RocketMQ's MessageListenerConcurrently).
+pub trait MessageListener: Send + Sync + 'static {
+    fn consume(&self, msgs: Vec<MessageExt>) -> BoxFuture<'static, ConsumeResult>;
+}
+
+impl<F> MessageListener for F
+where
+    F: Fn(Vec<MessageExt>) -> BoxFuture<'static, ConsumeResult> + Send + Sync + 'static,
+{
+    fn consume(&self, msgs: Vec<MessageExt>) -> BoxFuture<'static, ConsumeResult> {
+        self(msgs)
+    }
+}
+
+pub struct PushConsumerConfig {
+    pub group: String,
+    pub message_model: MessageModel,
+    pub consume_from_where: ConsumeFromWhere,
+    pub allocate: Arc<dyn AllocateStrategy>,
+    pub pull_batch_size: i32,
+    pub pull_threshold_for_queue: usize,
+    pub consume_thread_max: usize,
+    pub max_reconsume_times: i32,
+    /// Long-polling hold the broker is asked for.
+    pub broker_suspend_max: Duration,
+    /// Broadcasting offsets live here (one directory per group).
+    pub offset_store_dir: PathBuf,
+}
+
+impl Default for PushConsumerConfig {
+    fn default() -> Self {
+        PushConsumerConfig {
+            group: "DEFAULT_CONSUMER".into(),
+            message_model: MessageModel::Clustering,
+            consume_from_where: ConsumeFromWhere::LastOffset,
+            allocate: Arc::new(AllocateAveragely),
+            pull_batch_size: 32,
+            pull_threshold_for_queue: 1000,
+            consume_thread_max: 20,
+            max_reconsume_times: 16,
+            broker_suspend_max: Duration::from_secs(15),
+            offset_store_dir: std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(".rocketmq_offsets"),
+        }
+    }
+}
+
+/// A queue being consumed: messages pulled but not yet acknowledged, by queue offset.
+struct ProcessQueue {
+    inflight: Mutex<BTreeMap<i64, ()>>,
+    stop: CancellationToken,
+}
+
+struct Inner {
+    config: PushConsumerConfig,
+    client: ClientInstance,
+    listener: Arc<dyn MessageListener>,
+    subscriptions: Mutex<BTreeMap<String, SubscriptionData>>,
+    queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    offsets: OffsetStore,
+    consume_slots: Arc<Semaphore>,
+    stop: CancellationToken,
+    started: AtomicBool,
+}
+
+#[derive(Clone)]
+pub struct PushConsumer {
+    inner: Arc<Inner>,
+}
+
+fn subscription(topic: &str, expression: &str) -> SubscriptionData {
+    let expr = expression.trim();
+    let tags: BTreeSet<String> = if expr.is_empty() || expr == "*" {
+        BTreeSet::new()
+    } else {
+        expr.split("||")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    SubscriptionData {
+        topic: topic.to_owned(),
+        sub_string: if tags.is_empty() {
+            "*".into()
+        } else {
+            expr.to_owned()
+        },
+        code_set: tags.iter().map(|t| java_string_hash(t)).collect(),
+        tags_set: tags,
+        sub_version: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+        ..Default::default()
+    }
+}
+
+impl ConsumerRegistration for Inner {
+    fn consumer_data(&self) -> ConsumerData {
+        ConsumerData {
+            group_name: self.config.group.clone(),
+            consume_type: "CONSUME_PASSIVELY".into(),
+            message_model: match self.config.message_model {
+                MessageModel::Clustering => "CLUSTERING".into(),
+                MessageModel::Broadcasting => "BROADCASTING".into(),
+            },
+            consume_from_where: match self.config.consume_from_where {
+                ConsumeFromWhere::LastOffset => "CONSUME_FROM_LAST_OFFSET".into(),
+                ConsumeFromWhere::FirstOffset => "CONSUME_FROM_FIRST_OFFSET".into(),
+            },
+            subscription_data_set: self
+                .subscriptions
+                .lock()
+                .map(|s| s.values().cloned().collect())
+                .unwrap_or_default(),
+            unit_mode: false,
+        }
+    }
+}
+
+impl PushConsumer {
+    pub fn new(
+        config: PushConsumerConfig,
+        client: ClientInstance,
+        listener: impl MessageListener,
+    ) -> Self {
+        let offsets = match config.message_model {
+            MessageModel::Clustering => OffsetStore::remote(&config.group),
+            MessageModel::Broadcasting => OffsetStore::local(
+                config
+                    .offset_store_dir
+                    .join(client.client_id().replace(['@', '#', ':'], "_")),
+                &config.group,
+            ),
+        };
+        let slots = Arc::new(Semaphore::new(config.consume_thread_max.max(1)));
+        PushConsumer {
+            inner: Arc::new(Inner {
+                config,
+                client,
+                listener: Arc::new(listener),
+                subscriptions: Mutex::new(BTreeMap::new()),
+                queues: Mutex::new(HashMap::new()),
+                offsets,
+                consume_slots: slots,
+                stop: CancellationToken::new(),
+                started: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// `expression`: `*`, or tags joined by `||`.
+    pub fn subscribe(&self, topic: &str, expression: &str) {
+        if let Ok(mut s) = self.inner.subscriptions.lock() {
+            s.insert(topic.to_owned(), subscription(topic, expression));
+        }
+    }
+
+    pub async fn start(&self) -> ClientResult<()> {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if self.inner.config.message_model == MessageModel::Clustering {
+            self.subscribe(&format!("%RETRY%{}", self.inner.config.group), "*");
+        }
+        let topics: Vec<String> = self
+            .inner
+            .subscriptions
+            .lock()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        for t in &topics {
+            if let Err(e) = self.inner.client.route(t).await {
+                tracing::debug!(topic = %t, error = %e, "no route yet; rebalance retries");
+            }
+        }
+        self.inner
+            .client
+            .register_consumer(&self.inner.config.group, self.inner.clone());
+        self.inner.client.start();
+        self.inner.client.heartbeat_all().await;
+        let me = self.clone();
+        tokio::spawn(async move { me.background().await });
+        Ok(())
+    }
+
+    async fn background(&self) {
+        let signal = self.inner.client.rebalance_signal();
+        let mut rebalance = tokio::time::interval(self.inner.client.config().rebalance_interval);
+        let mut persist =
+            tokio::time::interval(self.inner.client.config().persist_consumer_offset_interval);
+        loop {
+            tokio::select! {
+                _ = self.inner.stop.cancelled() => break,
+                _ = rebalance.tick() => self.rebalance().await,
+                _ = signal.notified() => self.rebalance().await,
+                _ = persist.tick() => self.persist_offsets().await,
+            }
+        }
+    }
+
+    async fn persist_offsets(&self) {
+        let queues: Vec<MessageQueue> = self
+            .inner
+            .queues
+            .lock()
+            .map(|q| q.keys().cloned().collect())
+            .unwrap_or_default();
+        self.inner
+            .offsets
+            .persist(&self.inner.client, &queues)
+            .await;
+    }
+
+    /// Stops pulling, commits what was consumed, and leaves the group.
+    pub async fn shutdown(&self) {
+        self.inner.stop.cancel();
+        let queues: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
+            .inner
+            .queues
+            .lock()
+            .map(|mut q| q.drain().collect())
+            .unwrap_or_default();
+        for (_, pq) in &queues {
+            pq.stop.cancel();
+        }
+        let mqs: Vec<MessageQueue> = queues.into_iter().map(|(q, _)| q).collect();
+        self.inner.offsets.persist(&self.inner.client, &mqs).await;
+        self.inner
+            .client
+            .unregister_consumer(&self.inner.config.group);
+        let cmd_for = |addr: &str| {
+            (addr.to_owned(), {
+                let mut c = RemotingCommand::request(request::UNREGISTER_CLIENT);
+                c.put_ext("clientID", self.inner.client.client_id());
+                c.put_ext("consumerGroup", self.inner.config.group.clone());
+                c
+            })
+        };
+        for addr in self.inner.client.all_masters() {
+            let (a, cmd) = cmd_for(&addr);
+            let _ = self.inner.client.invoke(&a, cmd).await;
+        }
+    }
+
+    /// The queues this consumer holds now.
+    pub fn assigned(&self) -> BTreeSet<MessageQueue> {
+        self.inner
+            .queues
+            .lock()
+            .map(|q| q.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    async fn consumer_ids(&self, topic: &str) -> Vec<String> {
+        let Ok(route) = self.inner.client.route(topic).await else {
+            return Vec::new();
+        };
+        for b in &route.broker_datas {
+            let Some(addr) = b.broker_addrs.get(&0) else {
+                continue;
+            };
+            let cmd = RemotingCommand::request_with(
+                request::GET_CONSUMER_LIST_BY_GROUP,
+                &GetConsumerListByGroupRequestHeader {
+                    consumer_group: self.inner.config.group.clone(),
+                },
+            );
+            if let Ok(r) = self.inner.client.invoke(addr, cmd).await {
+                if r.code == response::SUCCESS {
+                    if let Ok(list) = from_json::<ConsumerList>(&r.body) {
+                        let mut ids = list.consumer_id_list;
+                        ids.sort();
+                        return ids;
+                    }
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    async fn rebalance(&self) {
+        let topics: Vec<String> = self
+            .inner
+            .subscriptions
+            .lock()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut wanted = BTreeSet::new();
+        for topic in &topics {
+            let Ok(route) = self.inner.client.fetch_route(topic).await else {
+                continue;
+            };
+            let mut all: Vec<MessageQueue> = route
+                .queue_datas
+                .iter()
+                .filter(|q| q.perm & 0x4 != 0)
+                .flat_map(|q| {
+                    (0..q.read_queue_nums)
+                        .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
+                })
+                .collect();
+            all.sort();
+            let mine = match self.inner.config.message_model {
+                MessageModel::Broadcasting => all,
+                MessageModel::Clustering => {
+                    let ids = self.consumer_ids(topic).await;
+                    self.inner.config.allocate.allocate(
+                        &self.inner.config.group,
+                        self.inner.client.client_id(),
+                        &all,
+                        &ids,
+                    )
+                }
+            };
+            wanted.extend(mine);
+        }
+        let current = self.assigned();
+        for gone in current.difference(&wanted) {
+            let pq = self
+                .inner
+                .queues
+                .lock()
+                .ok()
+                .and_then(|mut q| q.remove(gone));
+            if let Some(pq) = pq {
+                pq.stop.cancel();
+                self.inner
+                    .offsets
+                    .persist(&self.inner.client, std::slice::from_ref(gone))
+                    .await;
+                self.inner.offsets.remove(gone);
+                tracing::debug!(queue = ?gone, "queue released in rebalance");
+            }
+        }
+        for new in wanted.difference(&current) {
+            match self.start_offset(new).await {
+                Ok(offset) => {
+                    let pq = Arc::new(ProcessQueue {
+                        inflight: Mutex::new(BTreeMap::new()),
+                        stop: self.inner.stop.child_token(),
+                    });
+                    if let Ok(mut q) = self.inner.queues.lock() {
+                        q.insert(new.clone(), pq.clone());
+                    }
+                    self.inner.offsets.update(new, offset);
+                    let (me, mq) = (self.clone(), new.clone());
+                    tokio::spawn(async move { me.pull_loop(mq, pq, offset).await });
+                }
+                Err(e) => tracing::debug!(queue = ?new, error = %e, "cannot start a queue yet"),
+            }
+        }
+    }
+
+    async fn start_offset(&self, mq: &MessageQueue) -> ClientResult<i64> {
+        if let Some(o) = self.inner.offsets.read(&self.inner.client, mq).await? {
+            if o >= 0 {
+                return Ok(o);
+            }
+        }
+        let from_first = mq.topic.starts_with("%RETRY%")
+            || self.inner.config.consume_from_where == ConsumeFromWhere::FirstOffset;
+        if from_first {
+            return Ok(0);
+        }
+        let addr = self
+            .inner
+            .client
+            .master_addr(&mq.broker_name)
+            .ok_or_else(|| ClientError::NoRoute(mq.topic.clone()))?;
+        let cmd = RemotingCommand::request_with(
+            request::GET_MAX_OFFSET,
+            &GetMaxOffsetRequestHeader {
+                topic: mq.topic.clone(),
+                queue_id: mq.queue_id,
+                committed: None,
+            },
+        );
+        let r = self.inner.client.invoke(&addr, cmd).await?;
+        Ok(r.ext("offset").and_then(|o| o.parse().ok()).unwrap_or(0))
+    }
+
+    async fn pull_loop(self, mq: MessageQueue, pq: Arc<ProcessQueue>, mut offset: i64) {
+        let sub = self
+            .inner
+            .subscriptions
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&mq.topic).cloned());
+        let Some(sub) = sub else { return };
+        let hold = self.inner.config.broker_suspend_max;
+        while !pq.stop.is_cancelled() {
+            let cached = pq.inflight.lock().map(|m| m.len()).unwrap_or(0);
+            if cached >= self.inner.config.pull_threshold_for_queue {
+                tokio::time::sleep(Duration::from_millis(50)).await; // flow control
+                continue;
+            }
+            let Some(addr) = self.inner.client.master_addr(&mq.broker_name) else {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            };
+            let header = PullMessageRequestHeader {
+                consumer_group: self.inner.config.group.clone(),
+                topic: mq.topic.clone(),
+                queue_id: mq.queue_id,
+                queue_offset: offset,
+                max_msg_nums: self.inner.config.pull_batch_size,
+                sys_flag: 0x2 | 0x4,
+                commit_offset: 0,
+                suspend_timeout_millis: hold.as_millis() as i64,
+                subscription: Some(sub.sub_string.clone()),
+                sub_version: sub.sub_version,
+                expression_type: Some("TAG".into()),
+                ..Default::default()
+            };
+            let cmd = RemotingCommand::request_with(request::PULL_MESSAGE, &header);
+            let pulled = tokio::select! {
+                _ = pq.stop.cancelled() => break,
+                r = self.inner.client.invoke_timeout(&addr, cmd, hold + Duration::from_secs(15)) => r,
+            };
+            let r = match pulled {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::debug!(queue = ?mq, error = %e, "pull failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let next = r
+                .ext("nextBeginOffset")
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(offset);
+            match r.code {
+                response::SUCCESS => {
+                    let msgs: Vec<MessageExt> = decode_messages(&r.body)
+                        .into_iter()
+                        .filter(|m| {
+                            sub.tags_set.is_empty()
+                                || m.tags().is_some_and(|t| sub.tags_set.contains(t))
+                        })
+                        .collect();
+                    if let Ok(mut f) = pq.inflight.lock() {
+                        for m in &msgs {
+                            f.insert(m.queue_offset, ());
+                        }
+                    }
+                    for m in msgs {
+                        self.dispatch(mq.clone(), pq.clone(), m, next).await;
+                    }
+                    offset = next;
+                    self.commit_progress(&mq, &pq, offset);
+                }
+                response::PULL_NOT_FOUND | response::PULL_RETRY_IMMEDIATELY => {
+                    offset = next;
+                    self.commit_progress(&mq, &pq, offset);
+                }
+                response::PULL_OFFSET_MOVED => {
+                    tracing::warn!(queue = ?mq, from = offset, to = next, "offset moved");
+                    offset = next;
+                    self.inner.offsets.update(&mq, offset);
+                }
+                code => {
+                    tracing::debug!(queue = ?mq, code, remark = ?r.remark, "pull refused; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// The committed offset: the lowest message still being consumed, or `pulled_to`.
+    fn commit_progress(&self, mq: &MessageQueue, pq: &ProcessQueue, pulled_to: i64) {
+        let lowest = pq
+            .inflight
+            .lock()
+            .ok()
+            .and_then(|f| f.keys().next().copied());
+        self.inner.offsets.update(mq, lowest.unwrap_or(pulled_to));
+    }
+
+    async fn dispatch(
+        &self,
+        mq: MessageQueue,
+        pq: Arc<ProcessQueue>,
+        mut msg: MessageExt,
+        pulled_to: i64,
+    ) {
+        let Ok(permit) = self.inner.consume_slots.clone().acquire_owned().await else {
+            return;
+        };
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let offset = msg.queue_offset;
+            if let Some(real) = msg.property("RETRY_TOPIC").map(str::to_owned) {
+                if msg.topic.starts_with("%RETRY%") {
+                    msg.topic = real; // the application sees the topic it subscribed to
+                }
+            }
+            let result = me.inner.listener.consume(vec![msg.clone()]).await;
+            if result == ConsumeResult::ReconsumeLater && !pq.stop.is_cancelled() {
+                if let Err(e) = me.send_back(&msg, &mq).await {
+                    tracing::warn!(error = %e, "could not send a failed message back; it will be redelivered");
+                    return; // stays in flight: the offset does not pass it
+                }
+            }
+            if let Ok(mut f) = pq.inflight.lock() {
+                f.remove(&offset);
+            }
+            me.commit_progress(&mq, &pq, pulled_to);
+        });
+    }
+
+    /// CONSUMER_SEND_MSG_BACK, or (broker refused) a plain send to the retry topic.
+    async fn send_back(&self, msg: &MessageExt, mq: &MessageQueue) -> ClientResult<()> {
+        let group = &self.inner.config.group;
+        let addr = self
+            .inner
+            .client
+            .master_addr(&mq.broker_name)
+            .ok_or_else(|| ClientError::NoRoute(mq.topic.clone()))?;
+        let header = ConsumerSendMsgBackRequestHeader {
+            offset: msg.commit_log_offset,
+            group: group.clone(),
+            delay_level: 0,
+            origin_msg_id: Some(msg.msg_id().to_owned()),
+            origin_topic: Some(msg.topic.clone()),
+            unit_mode: Some(false),
+            max_reconsume_times: Some(self.inner.config.max_reconsume_times),
+        };
+        let cmd = RemotingCommand::request_with(request::CONSUMER_SEND_MSG_BACK, &header);
+        if let Ok(r) = self.inner.client.invoke(&addr, cmd).await {
+            if r.code == response::SUCCESS {
+                return Ok(());
+            }
+        }
+        let times = msg.reconsume_times + 1;
+        let retry_topic = if times > self.inner.config.max_reconsume_times {
+            format!("%DLQ%{group}")
+        } else {
+            format!("%RETRY%{group}")
+        };
+        let mut m = Message::new(retry_topic, msg.body.clone());
+        m.properties = msg.properties.clone();
+        m.properties.remove("UNIQ_KEY");
+        m.properties
+            .entry("RETRY_TOPIC".into())
+            .or_insert_with(|| msg.topic.clone());
+        m.properties
+            .entry("ORIGIN_MESSAGE_ID".into())
+            .or_insert_with(|| msg.msg_id().to_owned());
+        m.properties
+            .insert("RECONSUME_TIME".into(), times.to_string());
+        m.properties.insert(
+            "DELAY".into(),
+            (3 + msg.reconsume_times).min(18).to_string(),
+        );
+        let producer = super::producer::Producer::new(
+            super::producer::ProducerConfig {
+                group: "CLIENT_INNER_PRODUCER".into(),
+                ..Default::default()
+            },
+            self.inner.client.clone(),
+        );
+        producer.send_retry(&m, times).await.map(|_| ())
+    }
+}

@@ -1,0 +1,331 @@
+//! The Rust push consumer against a real name server and broker: clustering with tag
+//! filters, a second consumer joining (queues split, nothing lost), broadcasting, a retry
+//! after a failed consume, and offsets resumed after a restart.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::broker::*;
+use common::*;
+use ferrocket::client::message::MessageExt;
+use ferrocket::client::*;
+use futures_util::FutureExt;
+
+fn client(ns: &str, name: &str) -> ClientInstance {
+    ClientInstance::new(ClientConfig {
+        namesrv_addr: ns.to_owned(),
+        instance_name: name.to_owned(),
+        rebalance_interval: Duration::from_millis(300),
+        persist_consumer_offset_interval: Duration::from_millis(200),
+        heartbeat_broker_interval: Duration::from_millis(300),
+        poll_name_server_interval: Duration::from_millis(500),
+        ..Default::default()
+    })
+}
+
+type Seen = Arc<Mutex<Vec<MessageExt>>>;
+
+fn consumer(
+    ns: &str,
+    name: &str,
+    group: &str,
+    model: MessageModel,
+    seen: Seen,
+    fail_first: bool,
+    dir: &std::path::Path,
+) -> PushConsumer {
+    let failed = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let listener = move |msgs: Vec<MessageExt>| {
+        let (seen, failed) = (seen.clone(), failed.clone());
+        async move {
+            let mut result = ConsumeResult::Success;
+            for m in msgs {
+                if fail_first && failed.lock().unwrap().insert(m.msg_id().to_owned()) {
+                    result = ConsumeResult::ReconsumeLater;
+                }
+                seen.lock().unwrap().push(m);
+            }
+            result
+        }
+        .boxed()
+    };
+    let config = PushConsumerConfig {
+        group: group.to_owned(),
+        message_model: model,
+        consume_from_where: ConsumeFromWhere::FirstOffset,
+        broker_suspend_max: Duration::from_millis(500),
+        offset_store_dir: dir.to_owned(),
+        ..Default::default()
+    };
+    PushConsumer::new(config, client(ns, name), listener)
+}
+
+fn producer(ns: &str) -> Producer {
+    let p = Producer::new(
+        ProducerConfig {
+            group: "PG".into(),
+            ..Default::default()
+        },
+        client(ns, "producer"),
+    );
+    p.start();
+    p
+}
+
+async fn topic(b: &TestBroker, name: &str, queues: i32) {
+    b.call(create_topic(name, queues)).await;
+    let ok = wait_until(Duration::from_secs(5), || {
+        let (c, addr) = (
+            ferrocket::actors::remoting::RemotingClient::default(),
+            b.ns.addr.clone(),
+        );
+        let t = name.to_owned();
+        async move {
+            c.invoke(&addr, route_request(&t, 409), TIMEOUT)
+                .await
+                .map(|r| r.code == 0)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    assert!(ok);
+}
+
+async fn wait_count(seen: &Seen, n: usize) -> bool {
+    wait_until(Duration::from_secs(15), || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= n }
+    })
+    .await
+}
+
+fn bodies(seen: &Seen) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for msg in seen.lock().unwrap().iter() {
+        *m.entry(String::from_utf8_lossy(&msg.body).to_string())
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+#[actix_rt::test]
+async fn a_clustering_consumer_receives_its_tags_once() {
+    let b = start_broker().await;
+    topic(&b, "CT", 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let c = consumer(
+        &b.ns.addr,
+        "c1",
+        "CG1",
+        MessageModel::Clustering,
+        seen.clone(),
+        false,
+        dir.path(),
+    );
+    c.subscribe("CT", "A");
+    c.start().await.unwrap();
+    let p = producer(&b.ns.addr);
+    for i in 0..40 {
+        let tag = if i % 2 == 0 { "A" } else { "B" };
+        p.send(&Message::new("CT", format!("m{i}")).with_tags(tag))
+            .await
+            .unwrap();
+    }
+    assert!(
+        wait_count(&seen, 20).await,
+        "got {}",
+        seen.lock().unwrap().len()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = bodies(&seen);
+    assert_eq!(got.len(), 20);
+    assert!(got.values().all(|n| *n == 1));
+    assert!(seen.lock().unwrap().iter().all(|m| m.tags() == Some("A")));
+    c.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_second_consumer_splits_the_queues_and_nothing_is_lost() {
+    let b = start_broker().await;
+    topic(&b, "RB", 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2): (Seen, Seen) = Default::default();
+    let c1 = consumer(
+        &b.ns.addr,
+        "c1",
+        "CG2",
+        MessageModel::Clustering,
+        s1.clone(),
+        false,
+        dir.path(),
+    );
+    c1.subscribe("RB", "*");
+    c1.start().await.unwrap();
+    let c2 = consumer(
+        &b.ns.addr,
+        "c2",
+        "CG2",
+        MessageModel::Clustering,
+        s2.clone(),
+        false,
+        dir.path(),
+    );
+    c2.subscribe("RB", "*");
+    c2.start().await.unwrap();
+    let split = wait_until(Duration::from_secs(10), || {
+        let (a, b) = (c1.assigned(), c2.assigned());
+        async move {
+            let a: Vec<_> = a.into_iter().filter(|q| q.topic == "RB").collect();
+            let b: Vec<_> = b.into_iter().filter(|q| q.topic == "RB").collect();
+            a.len() == 2 && b.len() == 2 && a.iter().all(|q| !b.contains(q))
+        }
+    })
+    .await;
+    assert!(split, "c1 {:?} c2 {:?}", c1.assigned(), c2.assigned());
+    let p = producer(&b.ns.addr);
+    for i in 0..40 {
+        p.send(&Message::new("RB", format!("m{i}"))).await.unwrap();
+    }
+    let all = wait_until(Duration::from_secs(15), || {
+        let (s1, s2) = (s1.clone(), s2.clone());
+        async move { s1.lock().unwrap().len() + s2.lock().unwrap().len() >= 40 }
+    })
+    .await;
+    assert!(all);
+    assert!(
+        !s1.lock().unwrap().is_empty() && !s2.lock().unwrap().is_empty(),
+        "both consumers got messages"
+    );
+    c1.shutdown().await;
+    c2.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn broadcasting_consumers_each_receive_everything() {
+    let b = start_broker().await;
+    topic(&b, "BC", 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2): (Seen, Seen) = Default::default();
+    let c1 = consumer(
+        &b.ns.addr,
+        "c1",
+        "CG3",
+        MessageModel::Broadcasting,
+        s1.clone(),
+        false,
+        dir.path(),
+    );
+    let c2 = consumer(
+        &b.ns.addr,
+        "c2",
+        "CG3",
+        MessageModel::Broadcasting,
+        s2.clone(),
+        false,
+        dir.path(),
+    );
+    for c in [&c1, &c2] {
+        c.subscribe("BC", "*");
+        c.start().await.unwrap();
+    }
+    let p = producer(&b.ns.addr);
+    for i in 0..20 {
+        p.send(&Message::new("BC", format!("m{i}"))).await.unwrap();
+    }
+    assert!(wait_count(&s1, 20).await && wait_count(&s2, 20).await);
+    c1.shutdown().await;
+    c2.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_failed_message_comes_back_as_a_retry() {
+    let b = start_broker().await;
+    topic(&b, "RT", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let c = consumer(
+        &b.ns.addr,
+        "c1",
+        "CG4",
+        MessageModel::Clustering,
+        seen.clone(),
+        true,
+        dir.path(),
+    );
+    c.subscribe("RT", "*");
+    c.start().await.unwrap();
+    let p = producer(&b.ns.addr);
+    p.send(&Message::new("RT", "once-failed").with_keys(["k9"]))
+        .await
+        .unwrap();
+    assert!(
+        wait_count(&seen, 2).await,
+        "the failed message must come back"
+    );
+    let second = seen.lock().unwrap()[1].clone();
+    assert_eq!(second.body.as_ref(), b"once-failed");
+    assert_eq!(
+        second.topic, "RT",
+        "the retry is delivered under its original topic"
+    );
+    assert_eq!(second.reconsume_times, 1);
+    c.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_restarted_consumer_resumes_from_its_committed_offset() {
+    let b = start_broker().await;
+    topic(&b, "OF", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = producer(&b.ns.addr);
+    let first: Seen = Default::default();
+    let c = consumer(
+        &b.ns.addr,
+        "c1",
+        "CG5",
+        MessageModel::Clustering,
+        first.clone(),
+        false,
+        dir.path(),
+    );
+    c.subscribe("OF", "*");
+    c.start().await.unwrap();
+    for i in 0..10 {
+        p.send(&Message::new("OF", format!("old{i}")))
+            .await
+            .unwrap();
+    }
+    assert!(wait_count(&first, 10).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    c.shutdown().await;
+
+    for i in 0..5 {
+        p.send(&Message::new("OF", format!("new{i}")))
+            .await
+            .unwrap();
+    }
+    let second: Seen = Default::default();
+    let c = consumer(
+        &b.ns.addr,
+        "c2",
+        "CG5",
+        MessageModel::Clustering,
+        second.clone(),
+        false,
+        dir.path(),
+    );
+    c.subscribe("OF", "*");
+    c.start().await.unwrap();
+    assert!(wait_count(&second, 5).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = bodies(&second);
+    assert!(
+        got.keys().all(|k| k.starts_with("new")),
+        "no mass redelivery after a restart: {got:?}"
+    );
+    c.shutdown().await;
+}
