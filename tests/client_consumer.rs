@@ -329,3 +329,127 @@ async fn a_restarted_consumer_resumes_from_its_committed_offset() {
     );
     c.shutdown().await;
 }
+
+/// Orderly consumption: 10 keys × 50 steps, two consumer instances; every key's steps
+/// arrive in order, each queue consumed by the instance holding its broker lock.
+#[actix_rt::test]
+async fn ordered_messages_arrive_in_order_per_key_across_two_instances() {
+    let b = start_broker().await;
+    topic(&b, "ORD", 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2): (Seen, Seen) = Default::default();
+    let orderly = |name: &str, seen: Seen| {
+        let listener = move |msgs: Vec<MessageExt>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().extend(msgs);
+                ConsumeResult::Success
+            }
+            .boxed()
+        };
+        let config = PushConsumerConfig {
+            group: "CGO".into(),
+            consume_from_where: ConsumeFromWhere::FirstOffset,
+            broker_suspend_max: Duration::from_millis(500),
+            offset_store_dir: dir.path().to_owned(),
+            orderly: true,
+            lock_renew_interval: Duration::from_millis(500),
+            ..Default::default()
+        };
+        PushConsumer::new(config, client(&b.ns.addr, name), listener)
+    };
+    let c1 = orderly("o1", s1.clone());
+    let c2 = orderly("o2", s2.clone());
+    for c in [&c1, &c2] {
+        c.subscribe("ORD", "*");
+        c.start().await.unwrap();
+    }
+    let p = producer(&b.ns.addr);
+    for step in 0..50 {
+        for key in 0..10 {
+            let m = Message::new("ORD", format!("k{key}:{step}")).with_keys([format!("k{key}")]);
+            p.send_with_selector(&m, &HashSelector, &format!("k{key}"))
+                .await
+                .unwrap();
+        }
+    }
+    let all = wait_until(Duration::from_secs(20), || {
+        let (s1, s2) = (s1.clone(), s2.clone());
+        async move { s1.lock().unwrap().len() + s2.lock().unwrap().len() >= 500 }
+    })
+    .await;
+    assert!(
+        all,
+        "got {} + {}",
+        s1.lock().unwrap().len(),
+        s2.lock().unwrap().len()
+    );
+    for seen in [&s1, &s2] {
+        let mut last: BTreeMap<String, i32> = BTreeMap::new();
+        for m in seen.lock().unwrap().iter() {
+            let text = String::from_utf8_lossy(&m.body).to_string();
+            let (key, step) = text.split_once(':').unwrap();
+            let step: i32 = step.parse().unwrap();
+            let prev = last.insert(key.to_owned(), step);
+            assert!(
+                prev.is_none_or(|p| p < step),
+                "{key}: step {step} after {prev:?}"
+            );
+        }
+    }
+    c1.shutdown().await;
+    c2.shutdown().await;
+}
+
+/// An orderly consumer that fails a message suspends the queue and retries that same
+/// message before any later one.
+#[actix_rt::test]
+async fn an_orderly_failure_suspends_the_queue_and_retries_in_place() {
+    let b = start_broker().await;
+    topic(&b, "ORF", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let failed_once = Arc::new(Mutex::new(false));
+    let listener = {
+        let (seen, failed_once) = (seen.clone(), failed_once.clone());
+        move |msgs: Vec<MessageExt>| {
+            let (seen, failed_once) = (seen.clone(), failed_once.clone());
+            async move {
+                let body = String::from_utf8_lossy(&msgs[0].body).to_string();
+                seen.lock().unwrap().extend(msgs);
+                let mut f = failed_once.lock().unwrap();
+                if body == "s1" && !*f {
+                    *f = true;
+                    return ConsumeResult::ReconsumeLater;
+                }
+                ConsumeResult::Success
+            }
+            .boxed()
+        }
+    };
+    let config = PushConsumerConfig {
+        group: "CGOF".into(),
+        consume_from_where: ConsumeFromWhere::FirstOffset,
+        broker_suspend_max: Duration::from_millis(500),
+        offset_store_dir: dir.path().to_owned(),
+        orderly: true,
+        suspend_current_queue_time: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let c = PushConsumer::new(config, client(&b.ns.addr, "of"), listener);
+    c.subscribe("ORF", "*");
+    c.start().await.unwrap();
+    let p = producer(&b.ns.addr);
+    for i in 0..3 {
+        p.send(&Message::new("ORF", format!("s{i}"))).await.unwrap();
+    }
+    assert!(wait_count(&seen, 4).await);
+    let order: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.body).to_string())
+        .collect();
+    assert_eq!(order, vec!["s0", "s1", "s1", "s2"]);
+    c.shutdown().await;
+}

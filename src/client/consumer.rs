@@ -21,8 +21,10 @@ use super::error::{ClientError, ClientResult};
 use super::instance::{ClientInstance, ConsumerRegistration};
 use super::message::{decode_messages, Message, MessageExt};
 use super::offset_store::OffsetStore;
-use crate::protocol::body::broker::{ConsumerList, MessageQueue};
-use crate::protocol::body::fastjson::from_json;
+use crate::protocol::body::broker::{
+    ConsumerList, LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
+};
+use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
@@ -78,6 +80,13 @@ pub struct PushConsumerConfig {
     pub broker_suspend_max: Duration,
     /// Broadcasting offsets live here (one directory per group).
     pub offset_store_dir: PathBuf,
+    /// Orderly consumption: each queue is locked at the broker (LOCK_BATCH_MQ, renewed every
+    /// `lock_renew_interval`) and its messages are consumed one at a time, in order; a
+    /// failed message suspends the queue a moment and is retried, not skipped.
+    pub orderly: bool,
+    pub lock_renew_interval: Duration,
+    /// How long an orderly queue pauses after a failed consume.
+    pub suspend_current_queue_time: Duration,
 }
 
 impl Default for PushConsumerConfig {
@@ -96,6 +105,9 @@ impl Default for PushConsumerConfig {
                 .map(PathBuf::from)
                 .unwrap_or_default()
                 .join(".rocketmq_offsets"),
+            orderly: false,
+            lock_renew_interval: Duration::from_secs(20),
+            suspend_current_queue_time: Duration::from_secs(1),
         }
     }
 }
@@ -282,6 +294,11 @@ impl PushConsumer {
         }
         let mqs: Vec<MessageQueue> = queues.into_iter().map(|(q, _)| q).collect();
         self.inner.offsets.persist(&self.inner.client, &mqs).await;
+        if self.is_orderly_clustering() {
+            for q in &mqs {
+                self.unlock(q).await;
+            }
+        }
         self.inner
             .client
             .unregister_consumer(&self.inner.config.group);
@@ -306,6 +323,58 @@ impl PushConsumer {
             .lock()
             .map(|q| q.keys().cloned().collect())
             .unwrap_or_default()
+    }
+
+    fn is_orderly_clustering(&self) -> bool {
+        self.inner.config.orderly && self.inner.config.message_model == MessageModel::Clustering
+    }
+
+    /// LOCK_BATCH_MQ per broker; answers the queues this client now holds.
+    async fn lock(&self, queues: &[MessageQueue]) -> BTreeSet<MessageQueue> {
+        let mut locked = BTreeSet::new();
+        let mut by_broker: BTreeMap<String, BTreeSet<MessageQueue>> = BTreeMap::new();
+        for q in queues {
+            by_broker
+                .entry(q.broker_name.clone())
+                .or_default()
+                .insert(q.clone());
+        }
+        for (broker, mq_set) in by_broker {
+            let Some(addr) = self.inner.client.master_addr(&broker) else {
+                continue;
+            };
+            let body = LockBatchRequestBody {
+                client_id: self.inner.client.client_id().to_owned(),
+                consumer_group: self.inner.config.group.clone(),
+                mq_set,
+                only_this_broker: false,
+            };
+            let cmd = RemotingCommand::request(request::LOCK_BATCH_MQ).with_body(to_json(&body));
+            match self.inner.client.invoke(&addr, cmd).await {
+                Ok(r) if r.code == response::SUCCESS => {
+                    if let Ok(b) = from_json::<LockBatchResponseBody>(&r.body) {
+                        locked.extend(b.lock_ok_mq_set);
+                    }
+                }
+                Ok(r) => tracing::debug!(code = r.code, remark = ?r.remark, "lock refused"),
+                Err(e) => tracing::debug!(error = %e, "lock failed"),
+            }
+        }
+        locked
+    }
+
+    async fn unlock(&self, queue: &MessageQueue) {
+        let Some(addr) = self.inner.client.master_addr(&queue.broker_name) else {
+            return;
+        };
+        let body = UnlockBatchRequestBody {
+            client_id: self.inner.client.client_id().to_owned(),
+            consumer_group: self.inner.config.group.clone(),
+            mq_set: std::iter::once(queue.clone()).collect(),
+            only_this_broker: false,
+        };
+        let cmd = RemotingCommand::request(request::UNLOCK_BATCH_MQ).with_body(to_json(&body));
+        let _ = self.inner.client.invoke(&addr, cmd).await;
     }
 
     async fn consumer_ids(&self, topic: &str) -> Vec<String> {
@@ -386,10 +455,22 @@ impl PushConsumer {
                     .persist(&self.inner.client, std::slice::from_ref(gone))
                     .await;
                 self.inner.offsets.remove(gone);
+                if self.is_orderly_clustering() {
+                    self.unlock(gone).await;
+                }
                 tracing::debug!(queue = ?gone, "queue released in rebalance");
             }
         }
-        for new in wanted.difference(&current) {
+        let new: Vec<MessageQueue> = wanted.difference(&current).cloned().collect();
+        // An orderly consumer only consumes queues it holds the broker's lock for; the
+        // others are tried again at the next rebalance.
+        let startable: Vec<MessageQueue> = if self.is_orderly_clustering() {
+            let locked = self.lock(&new).await;
+            new.into_iter().filter(|q| locked.contains(q)).collect()
+        } else {
+            new
+        };
+        for new in &startable {
             match self.start_offset(new).await {
                 Ok(offset) => {
                     let pq = Arc::new(ProcessQueue {
@@ -500,8 +581,19 @@ impl PushConsumer {
                             f.insert(m.queue_offset, ());
                         }
                     }
-                    for m in msgs {
-                        self.dispatch(mq.clone(), pq.clone(), m, next).await;
+                    if self.inner.config.orderly {
+                        for m in msgs {
+                            if !self.consume_in_order(&mq, &pq, m).await {
+                                break;
+                            }
+                        }
+                        if pq.stop.is_cancelled() {
+                            break;
+                        }
+                    } else {
+                        for m in msgs {
+                            self.dispatch(mq.clone(), pq.clone(), m, next).await;
+                        }
                     }
                     offset = next;
                     self.commit_progress(&mq, &pq, offset);
@@ -521,6 +613,54 @@ impl PushConsumer {
                 }
             }
         }
+    }
+
+    /// Orderly: consume one message, retrying it after a pause until it succeeds (or, past
+    /// maxReconsumeTimes, sending it to the DLQ). False when the queue was taken away.
+    async fn consume_in_order(
+        &self,
+        mq: &MessageQueue,
+        pq: &ProcessQueue,
+        mut msg: MessageExt,
+    ) -> bool {
+        let offset = msg.queue_offset;
+        if let Some(real) = msg.property("RETRY_TOPIC").map(str::to_owned) {
+            if msg.topic.starts_with("%RETRY%") {
+                msg.topic = real;
+            }
+        }
+        let mut attempts = 0;
+        loop {
+            if pq.stop.is_cancelled() {
+                return false;
+            }
+            let Ok(_slot) = self.inner.consume_slots.acquire().await else {
+                return false;
+            };
+            let result = self.inner.listener.consume(vec![msg.clone()]).await;
+            drop(_slot);
+            if result == ConsumeResult::Success {
+                break;
+            }
+            attempts += 1;
+            msg.reconsume_times += 1;
+            if attempts > self.inner.config.max_reconsume_times {
+                if let Err(e) = self.send_back(&msg, mq).await {
+                    tracing::warn!(error = %e, "could not move an orderly message to the DLQ; retrying it");
+                    continue;
+                }
+                break;
+            }
+            tokio::select! {
+                _ = pq.stop.cancelled() => return false,
+                _ = tokio::time::sleep(self.inner.config.suspend_current_queue_time) => {}
+            }
+        }
+        if let Ok(mut f) = pq.inflight.lock() {
+            f.remove(&offset);
+        }
+        self.commit_progress(mq, pq, offset + 1);
+        true
     }
 
     /// The committed offset: the lowest message still being consumed, or `pulled_to`.
