@@ -72,6 +72,7 @@ struct Inner {
     consumers: Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>,
     /// Woken by NOTIFY_CONSUMER_IDS_CHANGED and when a consumer starts.
     rebalance: Arc<Notify>,
+    handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
     stop: CancellationToken,
     started: AtomicBool,
 }
@@ -82,8 +83,14 @@ pub struct ClientInstance {
     inner: Arc<Inner>,
 }
 
+/// Handles a oneway request a broker sends (e.g. CHECK_TRANSACTION_STATE); gets the
+/// broker's address to answer to.
+pub type BrokerRequestHandler =
+    Arc<dyn Fn(RemotingCommand, String) -> BoxFuture<'static, ()> + Send + Sync>;
+
 struct BrokerRequests {
     rebalance: Arc<Notify>,
+    handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
 }
 
 impl ServerRequestHandler for BrokerRequests {
@@ -97,6 +104,14 @@ impl ServerRequestHandler for BrokerRequests {
             self.rebalance.notify_one();
             return futures_util::future::ready(None).boxed();
         }
+        if let Some(h) = self.handlers.get(&req.code).map(|h| h.value().clone()) {
+            let fut = h(req, from.to_owned());
+            return async move {
+                fut.await;
+                None
+            }
+            .boxed();
+        }
         let answer = RemotingCommand::response(
             response::REQUEST_CODE_NOT_SUPPORTED,
             Some(format!(" request type {} not supported", req.code)),
@@ -108,8 +123,10 @@ impl ServerRequestHandler for BrokerRequests {
 impl ClientInstance {
     pub fn new(config: ClientConfig) -> Self {
         let rebalance = Arc::new(Notify::new());
+        let handlers: Arc<DashMap<i32, BrokerRequestHandler>> = Arc::new(DashMap::new());
         let handler = Arc::new(BrokerRequests {
             rebalance: rebalance.clone(),
+            handlers: handlers.clone(),
         });
         let remoting = RemotingClient::new(RemotingConfig::default(), Some(handler));
         let client_id = format!("{}@{}", config.client_ip, config.instance_name);
@@ -122,6 +139,7 @@ impl ClientInstance {
                 producers: Mutex::new(BTreeMap::new()),
                 consumers: Mutex::new(BTreeMap::new()),
                 rebalance,
+                handlers,
                 stop: CancellationToken::new(),
                 started: AtomicBool::new(false),
             }),
@@ -166,6 +184,11 @@ impl ClientInstance {
     pub async fn shutdown(&self) {
         self.inner.stop.cancel();
         self.inner.remoting.close_all();
+    }
+
+    /// Handles requests with `code` that brokers send to this client.
+    pub fn register_request_handler(&self, code: i32, handler: BrokerRequestHandler) {
+        self.inner.handlers.insert(code, handler);
     }
 
     pub fn register_producer(&self, group: &str) {

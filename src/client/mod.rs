@@ -9,6 +9,7 @@ pub mod instance;
 pub mod message;
 pub mod offset_store;
 pub mod producer;
+pub mod transaction;
 
 pub use consumer::{
     ConsumeFromWhere, ConsumeResult, MessageListener, MessageModel, PushConsumer,
@@ -18,3 +19,6 @@ pub use error::{ClientError, ClientResult};
 pub use instance::{ClientConfig, ClientInstance};
 pub use message::{Message, MessageExt};
 pub use producer::{HashSelector, Producer, ProducerConfig, QueueSelector, SendResult, SendStatus};
+pub use transaction::{
+    TransactionListener, TransactionProducer, TransactionSendResult, TransactionState,
+};

@@ -253,7 +253,13 @@ impl Producer {
     /// Sends and waits for the broker's answer, retrying on another broker (up to
     /// `retryTimesWhenSendFailed` more times) when the failure is worth it.
     pub async fn send(&self, msg: &Message) -> ClientResult<SendResult> {
-        self.send_reconsumed(msg, 0).await
+        self.send_inner(msg, 0, 0).await
+    }
+
+    /// A transactional half message: PREPARED in the sysflag.
+    pub(crate) async fn send_prepared(&self, msg: &Message) -> ClientResult<SendResult> {
+        self.send_inner(msg, 0, sysflag::TRANSACTION_PREPARED_TYPE)
+            .await
     }
 
     /// A consumer's fallback when the broker cannot take a failed message back: resend it
@@ -263,16 +269,18 @@ impl Producer {
         msg: &Message,
         reconsume_times: i32,
     ) -> ClientResult<SendResult> {
-        self.send_reconsumed(msg, reconsume_times).await
+        self.send_inner(msg, reconsume_times, 0).await
     }
 
-    async fn send_reconsumed(
+    async fn send_inner(
         &self,
         msg: &Message,
         reconsume_times: i32,
+        extra_sys_flag: i32,
     ) -> ClientResult<SendResult> {
         let (m, id) = self.prepare(msg)?;
         let (body, sys_flag) = self.body_of(&m);
+        let sys_flag = sys_flag | extra_sys_flag;
         let deadline = Instant::now() + self.config.send_msg_timeout;
         let attempts = 1 + self.config.retry_times_when_send_failed;
         let mut last_broker: Option<String> = None;
