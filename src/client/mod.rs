@@ -2,21 +2,25 @@
 //! routes and heartbeating brokers, a [`Producer`](producer::Producer), messages, and the
 //! queue allocation strategies consumers rebalance with.
 
+pub mod admin;
 pub mod allocate;
 pub mod consumer;
 pub mod error;
 pub mod instance;
+pub mod lite_pull;
 pub mod message;
 pub mod offset_store;
 pub mod producer;
 pub mod transaction;
 
+pub use admin::AdminClient;
 pub use consumer::{
     ConsumeFromWhere, ConsumeResult, MessageListener, MessageModel, PushConsumer,
     PushConsumerConfig,
 };
 pub use error::{ClientError, ClientResult};
 pub use instance::{ClientConfig, ClientInstance};
+pub use lite_pull::LitePullConsumer;
 pub use message::{Message, MessageExt};
 pub use producer::{HashSelector, Producer, ProducerConfig, QueueSelector, SendResult, SendStatus};
 pub use transaction::{

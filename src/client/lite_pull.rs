@@ -1,0 +1,167 @@
+//! The lite pull consumer: the application drives consumption. `assign` queues (or
+//! `subscribe` a topic to take all its queues), `poll` for what arrived, `commit` the
+//! offsets of what was polled; offsets live on the broker, so a new instance of the group
+//! resumes where the last one committed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::error::{ClientError, ClientResult};
+use super::instance::ClientInstance;
+use super::message::{decode_messages, MessageExt};
+use super::offset_store::OffsetStore;
+use crate::protocol::body::broker::MessageQueue;
+use crate::protocol::code::{request, response};
+use crate::protocol::header::broker::PullMessageRequestHeader;
+use crate::protocol::RemotingCommand;
+
+pub struct LitePullConsumer {
+    group: String,
+    client: ClientInstance,
+    offsets: OffsetStore,
+    /// Next offset to pull per assigned queue.
+    positions: Mutex<BTreeMap<MessageQueue, i64>>,
+    /// Offsets of what `poll` returned, committed by `commit`.
+    polled: Mutex<BTreeMap<MessageQueue, i64>>,
+    pull_batch_size: i32,
+}
+
+impl LitePullConsumer {
+    pub fn new(group: &str, client: ClientInstance) -> Self {
+        client.start();
+        LitePullConsumer {
+            group: group.to_owned(),
+            offsets: OffsetStore::remote(group),
+            client,
+            positions: Mutex::new(BTreeMap::new()),
+            polled: Mutex::new(BTreeMap::new()),
+            pull_batch_size: 32,
+        }
+    }
+
+    /// Consumes exactly these queues, from the group's committed offsets (or 0).
+    pub async fn assign(&self, queues: BTreeSet<MessageQueue>) -> ClientResult<()> {
+        for q in &queues {
+            self.client.route(&q.topic).await?;
+        }
+        let mut start = BTreeMap::new();
+        for q in queues {
+            let o = self
+                .offsets
+                .read(&self.client, &q)
+                .await?
+                .unwrap_or(0)
+                .max(0);
+            start.insert(q, o);
+        }
+        if let Ok(mut p) = self.positions.lock() {
+            *p = start;
+        }
+        Ok(())
+    }
+
+    /// Consumes every readable queue of `topic`.
+    pub async fn subscribe(&self, topic: &str) -> ClientResult<()> {
+        let route = self.client.fetch_route(topic).await?;
+        let queues = route
+            .queue_datas
+            .iter()
+            .filter(|q| q.perm & 0x4 != 0)
+            .flat_map(|q| {
+                (0..q.read_queue_nums)
+                    .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
+            })
+            .collect();
+        self.assign(queues).await
+    }
+
+    /// Moves a queue's position.
+    pub fn seek(&self, queue: &MessageQueue, offset: i64) {
+        if let Ok(mut p) = self.positions.lock() {
+            p.insert(queue.clone(), offset);
+        }
+    }
+
+    /// Whatever the assigned queues hold past their positions, waiting up to `timeout` for
+    /// something to arrive.
+    pub async fn poll(&self, timeout: Duration) -> ClientResult<Vec<MessageExt>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let positions: Vec<(MessageQueue, i64)> = self
+                .positions
+                .lock()
+                .map(|p| p.iter().map(|(q, o)| (q.clone(), *o)).collect())
+                .unwrap_or_default();
+            let mut out = Vec::new();
+            for (q, offset) in positions {
+                let addr = self
+                    .client
+                    .master_addr(&q.broker_name)
+                    .ok_or_else(|| ClientError::NoRoute(q.topic.clone()))?;
+                let header = PullMessageRequestHeader {
+                    consumer_group: self.group.clone(),
+                    topic: q.topic.clone(),
+                    queue_id: q.queue_id,
+                    queue_offset: offset,
+                    max_msg_nums: self.pull_batch_size,
+                    sys_flag: 0x4,
+                    commit_offset: 0,
+                    suspend_timeout_millis: 0,
+                    subscription: Some("*".into()),
+                    sub_version: 0,
+                    expression_type: Some("TAG".into()),
+                    ..Default::default()
+                };
+                let r = self
+                    .client
+                    .invoke(
+                        &addr,
+                        RemotingCommand::request_with(request::PULL_MESSAGE, &header),
+                    )
+                    .await?;
+                let next = r
+                    .ext("nextBeginOffset")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(offset);
+                if r.code == response::SUCCESS {
+                    let msgs = decode_messages(&r.body);
+                    if let Ok(mut polled) = self.polled.lock() {
+                        polled.insert(q.clone(), next);
+                    }
+                    out.extend(msgs);
+                }
+                if matches!(
+                    r.code,
+                    response::SUCCESS
+                        | response::PULL_RETRY_IMMEDIATELY
+                        | response::PULL_OFFSET_MOVED
+                ) {
+                    self.seek(&q, next);
+                }
+            }
+            if !out.is_empty() || Instant::now() >= deadline {
+                return Ok(out);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Commits the offsets of everything polled so far to the brokers.
+    pub async fn commit(&self) {
+        let polled: Vec<(MessageQueue, i64)> = self
+            .polled
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p).into_iter().collect())
+            .unwrap_or_default();
+        let queues: Vec<MessageQueue> = polled.iter().map(|(q, _)| q.clone()).collect();
+        for (q, o) in polled {
+            self.offsets.update(&q, o);
+        }
+        self.offsets.persist(&self.client, &queues).await;
+    }
+
+    pub async fn shutdown(&self) {
+        self.client.shutdown().await;
+    }
+}
