@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::broker::*;
-use common::*;
 use ferrocket::client::*;
 use ferrocket::protocol::body::broker::MessageQueue;
 
