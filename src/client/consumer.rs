@@ -44,6 +44,8 @@ pub enum MessageModel {
 pub enum ConsumeFromWhere {
     LastOffset,
     FirstOffset,
+    /// The first message stored at or after this time (ms since the epoch).
+    Timestamp(i64),
 }
 
 /// What a listener decides for the messages it was given.
@@ -74,6 +76,8 @@ pub struct PushConsumerConfig {
     pub allocate: Arc<dyn AllocateStrategy>,
     pub pull_batch_size: i32,
     pub pull_threshold_for_queue: usize,
+    /// Bytes of message bodies a queue may hold unconsumed before its pulls pause (100 MiB).
+    pub pull_threshold_size_for_queue: usize,
     pub consume_thread_max: usize,
     pub max_reconsume_times: i32,
     /// Long-polling hold the broker is asked for.
@@ -98,6 +102,7 @@ impl Default for PushConsumerConfig {
             allocate: Arc::new(AllocateAveragely),
             pull_batch_size: 32,
             pull_threshold_for_queue: 1000,
+            pull_threshold_size_for_queue: 100 * 1024 * 1024,
             consume_thread_max: 20,
             max_reconsume_times: 16,
             broker_suspend_max: Duration::from_secs(15),
@@ -114,7 +119,8 @@ impl Default for PushConsumerConfig {
 
 /// A queue being consumed: messages pulled but not yet acknowledged, by queue offset.
 struct ProcessQueue {
-    inflight: Mutex<BTreeMap<i64, ()>>,
+    /// Queue offset → body size of messages pulled but not yet consumed.
+    inflight: Mutex<BTreeMap<i64, usize>>,
     stop: CancellationToken,
 }
 
@@ -175,6 +181,7 @@ impl ConsumerRegistration for Inner {
             consume_from_where: match self.config.consume_from_where {
                 ConsumeFromWhere::LastOffset => "CONSUME_FROM_LAST_OFFSET".into(),
                 ConsumeFromWhere::FirstOffset => "CONSUME_FROM_FIRST_OFFSET".into(),
+                ConsumeFromWhere::Timestamp(_) => "CONSUME_FROM_TIMESTAMP".into(),
             },
             subscription_data_set: self
                 .subscriptions
@@ -214,6 +221,16 @@ impl PushConsumer {
                 stop: CancellationToken::new(),
                 started: AtomicBool::new(false),
             }),
+        }
+    }
+
+    /// An SQL92 selector over message properties, evaluated by the broker.
+    pub fn subscribe_sql(&self, topic: &str, expression: &str) {
+        let mut sub = subscription(topic, "*");
+        sub.sub_string = expression.to_owned();
+        sub.expression_type = "SQL92".into();
+        if let Ok(mut s) = self.inner.subscriptions.lock() {
+            s.insert(topic.to_owned(), sub);
         }
     }
 
@@ -505,14 +522,23 @@ impl PushConsumer {
             .client
             .master_addr(&mq.broker_name)
             .ok_or_else(|| ClientError::NoRoute(mq.topic.clone()))?;
-        let cmd = RemotingCommand::request_with(
-            request::GET_MAX_OFFSET,
-            &GetMaxOffsetRequestHeader {
-                topic: mq.topic.clone(),
-                queue_id: mq.queue_id,
-                committed: None,
-            },
-        );
+        let cmd = match self.inner.config.consume_from_where {
+            ConsumeFromWhere::Timestamp(ts) => {
+                let mut c = RemotingCommand::request(request::SEARCH_OFFSET_BY_TIMESTAMP);
+                c.put_ext("topic", mq.topic.clone());
+                c.put_ext("queueId", mq.queue_id.to_string());
+                c.put_ext("timestamp", ts.to_string());
+                c
+            }
+            _ => RemotingCommand::request_with(
+                request::GET_MAX_OFFSET,
+                &GetMaxOffsetRequestHeader {
+                    topic: mq.topic.clone(),
+                    queue_id: mq.queue_id,
+                    committed: None,
+                },
+            ),
+        };
         let r = self.inner.client.invoke(&addr, cmd).await?;
         Ok(r.ext("offset").and_then(|o| o.parse().ok()).unwrap_or(0))
     }
@@ -527,8 +553,14 @@ impl PushConsumer {
         let Some(sub) = sub else { return };
         let hold = self.inner.config.broker_suspend_max;
         while !pq.stop.is_cancelled() {
-            let cached = pq.inflight.lock().map(|m| m.len()).unwrap_or(0);
-            if cached >= self.inner.config.pull_threshold_for_queue {
+            let (cached, cached_bytes) = pq
+                .inflight
+                .lock()
+                .map(|m| (m.len(), m.values().sum::<usize>()))
+                .unwrap_or((0, 0));
+            if cached >= self.inner.config.pull_threshold_for_queue
+                || cached_bytes >= self.inner.config.pull_threshold_size_for_queue
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await; // flow control
                 continue;
             }
@@ -547,7 +579,7 @@ impl PushConsumer {
                 suspend_timeout_millis: hold.as_millis() as i64,
                 subscription: Some(sub.sub_string.clone()),
                 sub_version: sub.sub_version,
-                expression_type: Some("TAG".into()),
+                expression_type: Some(sub.expression_type.clone()),
                 ..Default::default()
             };
             let cmd = RemotingCommand::request_with(request::PULL_MESSAGE, &header);
@@ -578,7 +610,7 @@ impl PushConsumer {
                         .collect();
                     if let Ok(mut f) = pq.inflight.lock() {
                         for m in &msgs {
-                            f.insert(m.queue_offset, ());
+                            f.insert(m.queue_offset, m.body.len());
                         }
                     }
                     if self.inner.config.orderly {

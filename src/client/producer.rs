@@ -65,6 +65,8 @@ pub struct ProducerConfig {
     pub compress_msg_body_over_howmuch: usize,
     pub default_topic_queue_nums: i32,
     pub create_topic_key: String,
+    /// Avoid brokers that were slow or failing (RocketMQ's sendLatencyFaultEnable).
+    pub send_latency_fault_enable: bool,
 }
 
 impl Default for ProducerConfig {
@@ -76,11 +78,48 @@ impl Default for ProducerConfig {
             compress_msg_body_over_howmuch: 4096,
             default_topic_queue_nums: 4,
             create_topic_key: "TBW102".into(),
+            send_latency_fault_enable: false,
         }
     }
 }
 
+/// Latency-based fault avoidance: a broker that answered slowly, or failed, is avoided for a
+/// while (RocketMQ's MQFaultStrategy: latencies 50/100/550/1000/2000/3000/15000 ms earn
+/// 0/0/30/60/120/180/600 s; a failure earns 30 s).
+#[derive(Default)]
+pub struct LatencyFaults {
+    until: Mutex<std::collections::HashMap<String, Instant>>,
+}
+
+const LATENCY_MAX_MS: [u64; 7] = [50, 100, 550, 1000, 2000, 3000, 15000];
+const NOT_AVAILABLE_MS: [u64; 7] = [0, 0, 30_000, 60_000, 120_000, 180_000, 600_000];
+
+impl LatencyFaults {
+    /// Records a send's latency (`None`: it failed).
+    pub fn record(&self, broker: &str, latency: Option<Duration>) {
+        let pause = match latency {
+            None => Duration::from_secs(30),
+            Some(l) => {
+                let ms = l.as_millis() as u64;
+                let i = LATENCY_MAX_MS.iter().rposition(|max| ms >= *max);
+                Duration::from_millis(i.map(|i| NOT_AVAILABLE_MS[i]).unwrap_or(0))
+            }
+        };
+        if let Ok(mut u) = self.until.lock() {
+            u.insert(broker.to_owned(), Instant::now() + pause);
+        }
+    }
+
+    pub fn is_available(&self, broker: &str) -> bool {
+        self.until
+            .lock()
+            .map(|u| u.get(broker).is_none_or(|t| Instant::now() >= *t))
+            .unwrap_or(true)
+    }
+}
+
 pub struct Producer {
+    faults: LatencyFaults,
     config: ProducerConfig,
     client: ClientInstance,
     uniq: Mutex<UniqIdGenerator>,
@@ -117,6 +156,7 @@ impl Producer {
             .parse()
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
         Producer {
+            faults: LatencyFaults::default(),
             config,
             client,
             uniq: Mutex::new(UniqIdGenerator::new(ip)),
@@ -305,7 +345,13 @@ impl Producer {
                 sys_flag,
                 reconsume_times,
             );
-            match self.send_once(cmd, &queue, &id, left).await {
+            let started = Instant::now();
+            let sent = self.send_once(cmd, &queue, &id, left).await;
+            if self.config.send_latency_fault_enable {
+                let latency = sent.as_ref().ok().map(|_| started.elapsed());
+                self.faults.record(&queue.broker_name, latency);
+            }
+            match sent {
                 Ok(r) => {
                     if via_template {
                         // The broker created the topic; learn its real route next time.
@@ -437,12 +483,62 @@ impl Producer {
     fn pick(&self, queues: &[MessageQueue], avoid: Option<&str>) -> MessageQueue {
         let n = queues.len().max(1);
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            let q = &queues[(start + i) % n];
-            if Some(q.broker_name.as_str()) != avoid {
-                return q.clone();
-            }
+        let usable = |q: &MessageQueue| {
+            Some(q.broker_name.as_str()) != avoid
+                && (!self.config.send_latency_fault_enable
+                    || self.faults.is_available(&q.broker_name))
+        };
+        (0..n)
+            .map(|i| &queues[(start + i) % n])
+            .find(|q| usable(q))
+            .or_else(|| {
+                (0..n)
+                    .map(|i| &queues[(start + i) % n])
+                    .find(|q| Some(q.broker_name.as_str()) != avoid)
+            })
+            .unwrap_or(&queues[start % n])
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_and_failing_brokers_are_avoided_for_a_while() {
+        let f = LatencyFaults::default();
+        f.record("fast", Some(Duration::from_millis(20)));
+        f.record("slow", Some(Duration::from_millis(600)));
+        f.record("down", None);
+        assert!(f.is_available("fast"));
+        assert!(!f.is_available("slow"));
+        assert!(!f.is_available("down"));
+        assert!(f.is_available("unknown"));
+    }
+
+    #[test]
+    fn the_picker_skips_an_unavailable_broker_while_another_is_usable() {
+        let client = ClientInstance::new(Default::default());
+        let p = Producer::new(
+            ProducerConfig {
+                send_latency_fault_enable: true,
+                ..Default::default()
+            },
+            client,
+        );
+        p.faults.record("b1", None);
+        let queues = vec![
+            MessageQueue::new("T", "b1", 0),
+            MessageQueue::new("T", "b2", 0),
+        ];
+        for _ in 0..4 {
+            assert_eq!(p.pick(&queues, None).broker_name, "b2");
         }
-        queues[start % n].clone()
+        assert_eq!(
+            p.pick(&queues[..1], None).broker_name,
+            "b1",
+            "with no other broker, use the one there is"
+        );
     }
 }
