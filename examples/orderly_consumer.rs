@@ -1,6 +1,6 @@
 //! Orderly consumption: each queue is locked at the broker and its messages arrive one at a
 //! time, in order. Run `ferrocket`, then `cargo run --example orderly_producer` and this.
-//! NAMESRV_ADDR overrides 127.0.0.1:9876; it stops after 100 messages or 60 s.
+//! NAMESRV_ADDR overrides 127.0.0.1:9876; it stops after 20 messages (the orderly producer sends 5 orders x 4 steps) or 60 s.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,10 +42,10 @@ async fn main() -> Result<(), ClientError> {
         ..Default::default()
     });
     let consumer = PushConsumer::new(config, client, listener);
-    consumer.subscribe("OrderedTopic", "*");
+    consumer.subscribe("ExampleOrderTopic", "*");
     consumer.start().await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while count.load(Ordering::Relaxed) < 100 && tokio::time::Instant::now() < deadline {
+    while count.load(Ordering::Relaxed) < 20 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     consumer.shutdown().await;

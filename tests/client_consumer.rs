@@ -453,3 +453,50 @@ async fn an_orderly_failure_suspends_the_queue_and_retries_in_place() {
     assert_eq!(order, vec!["s0", "s1", "s1", "s2"]);
     c.shutdown().await;
 }
+
+/// A consumer started before its topic exists gets messages as soon as the topic appears,
+/// not at the next 30 s heartbeat.
+#[actix_rt::test]
+async fn a_consumer_started_before_its_topic_exists_is_not_left_waiting_for_a_heartbeat() {
+    let b = start_broker().await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let listener = {
+        let seen = seen.clone();
+        move |msgs: Vec<MessageExt>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().extend(msgs);
+                ConsumeResult::Success
+            }
+            .boxed()
+        }
+    };
+    let config = PushConsumerConfig {
+        group: "CGLATE".into(),
+        consume_from_where: ConsumeFromWhere::FirstOffset,
+        broker_suspend_max: Duration::from_millis(500),
+        offset_store_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    let slow_heartbeats = ClientInstance::new(ClientConfig {
+        namesrv_addr: b.ns.addr.clone(),
+        instance_name: "late".into(),
+        heartbeat_broker_interval: Duration::from_secs(30),
+        rebalance_interval: Duration::from_millis(300),
+        ..Default::default()
+    });
+    let c = PushConsumer::new(config, slow_heartbeats, listener);
+    c.subscribe("LATE", "*");
+    c.start().await.unwrap();
+    topic(&b, "LATE", 1).await;
+    producer(&b.ns.addr)
+        .send(&Message::new("LATE", "hello"))
+        .await
+        .unwrap();
+    assert!(
+        wait_count(&seen, 1).await,
+        "delivered well before the next heartbeat tick"
+    );
+    c.shutdown().await;
+}

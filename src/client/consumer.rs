@@ -446,7 +446,13 @@ impl PushConsumer {
             let mine = match self.inner.config.message_model {
                 MessageModel::Broadcasting => all,
                 MessageModel::Clustering => {
-                    let ids = self.consumer_ids(topic).await;
+                    let mut ids = self.consumer_ids(topic).await;
+                    if !ids.iter().any(|id| id == self.inner.client.client_id()) {
+                        // The broker has not heard from us yet (the route arrived after our
+                        // last heartbeat): heartbeat now rather than wait for the next tick.
+                        self.inner.client.heartbeat_all().await;
+                        ids = self.consumer_ids(topic).await;
+                    }
                     self.inner.config.allocate.allocate(
                         &self.inner.config.group,
                         self.inner.client.client_id(),
