@@ -52,7 +52,11 @@ pub enum ConsumeFromWhere {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumeResult {
     Success,
+    /// Concurrent consumers: send the message back to be redelivered later.
     ReconsumeLater,
+    /// Orderly consumers: pause the queue a moment and retry this message (RocketMQ's
+    /// SUSPEND_CURRENT_QUEUE_A_MOMENT). A concurrent consumer treats it as ReconsumeLater.
+    SuspendCurrentQueueAMoment,
 }
 
 /// Consumes messages concurrently (RocketMQ's MessageListenerConcurrently).
@@ -731,7 +735,7 @@ impl PushConsumer {
                 }
             }
             let result = me.inner.listener.consume(vec![msg.clone()]).await;
-            if result == ConsumeResult::ReconsumeLater && !pq.stop.is_cancelled() {
+            if result != ConsumeResult::Success && !pq.stop.is_cancelled() {
                 if let Err(e) = me.send_back(&msg, &mq).await {
                     tracing::warn!(error = %e, "could not send a failed message back; it will be redelivered");
                     return; // stays in flight: the offset does not pass it

@@ -67,6 +67,9 @@ pub struct ProducerConfig {
     pub create_topic_key: String,
     /// Avoid brokers that were slow or failing (RocketMQ's sendLatencyFaultEnable).
     pub send_latency_fault_enable: bool,
+    /// Retry on another broker when a send was stored but not confirmed durable
+    /// (FLUSH_DISK_TIMEOUT and the like; RocketMQ's retryAnotherBrokerWhenNotStoreOK).
+    pub retry_another_broker_when_not_store_ok: bool,
 }
 
 impl Default for ProducerConfig {
@@ -79,6 +82,7 @@ impl Default for ProducerConfig {
             default_topic_queue_nums: 4,
             create_topic_key: "TBW102".into(),
             send_latency_fault_enable: false,
+            retry_another_broker_when_not_store_ok: false,
         }
     }
 }
@@ -352,6 +356,17 @@ impl Producer {
                 self.faults.record(&queue.broker_name, latency);
             }
             match sent {
+                Ok(r)
+                    if r.status != SendStatus::SendOk
+                        && self.config.retry_another_broker_when_not_store_ok
+                        && attempt + 1 < attempts =>
+                {
+                    last_broker = Some(queue.broker_name.clone());
+                    last_err = ClientError::Broker {
+                        code: response::FLUSH_DISK_TIMEOUT,
+                        remark: format!("{:?}", r.status),
+                    };
+                }
                 Ok(r) => {
                     if via_template {
                         // The broker created the topic; learn its real route next time.
