@@ -9,17 +9,9 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::interop::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-fn skip() -> bool {
-    std::env::var("FERROCKET_SKIP_INTEROP").is_ok_and(|v| v == "1")
-}
 
 struct Namesrv {
     child: Child,

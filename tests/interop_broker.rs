@@ -7,19 +7,13 @@
 //! `.ci/run` installs both clients. Without them these tests fail, unless
 //! FERROCKET_SKIP_INTEROP=1 is set to skip them on purpose.
 
+mod common;
+
+use common::interop::*;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-fn skip() -> bool {
-    std::env::var("FERROCKET_SKIP_INTEROP").is_ok_and(|v| v == "1")
-}
 
 fn python() -> String {
     std::env::var("FERROCKET_PYTHON").unwrap_or_else(|_| "python3".into())
@@ -35,25 +29,6 @@ fn require_clients() {
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(ok, "PyPI rocketmq 0.4.4 is not installed: run `pip install -r tests/interop/requirements.txt` (or .ci/run)");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A port p with p and p-2 (the VIP port) both free.
-fn broker_port() -> u16 {
-    for _ in 0..100 {
-        let p = free_port();
-        if p > 1026 && TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
-            return p;
-        }
-    }
-    panic!("no free port pair for the broker");
 }
 
 fn wait_listening(port: u16) {

@@ -8,9 +8,10 @@
 //! `.ci/run` installs ali-ons. Without it these tests fail, unless FERROCKET_SKIP_INTEROP=1
 //! is set to skip them on purpose.
 
+mod common;
+
+use common::interop::*;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,14 +27,6 @@ use tokio::process::{Child, Command};
 
 const COUNT: usize = 100;
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-fn skip() -> bool {
-    std::env::var("FERROCKET_SKIP_INTEROP").is_ok_and(|v| v == "1")
-}
 
 fn require_ali_ons() {
     assert!(
@@ -53,25 +46,6 @@ fn tag_of(i: usize) -> &'static str {
 
 fn note_of(i: usize) -> String {
     format!("ünï-{i} ✓")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A port p with p and p-2 (the VIP port) both free.
-fn broker_port() -> u16 {
-    for _ in 0..100 {
-        let p = free_port();
-        if p > 1026 && TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
-            return p;
-        }
-    }
-    panic!("no free port pair for the broker");
 }
 
 fn wait_listening(port: u16) {

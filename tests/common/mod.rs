@@ -179,3 +179,4 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 pub mod broker;
+pub mod interop;

@@ -1,0 +1,43 @@
+//! What the interoperability tests share: where the scripts live, the deliberate skip, and
+//! free loopback ports for server processes.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+/// FERROCKET_SKIP_INTEROP=1 skips the interoperability tests on purpose.
+pub fn skip() -> bool {
+    std::env::var("FERROCKET_SKIP_INTEROP").is_ok_and(|v| v == "1")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A port p with p and p-2 (the broker's VIP port) both free.
+pub fn broker_port() -> u16 {
+    for _ in 0..100 {
+        let p = free_port();
+        if p > 1026 && TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free port pair for the broker");
+}
+
+pub fn wait_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
