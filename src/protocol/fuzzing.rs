@@ -65,6 +65,8 @@ pub fn stored_record(data: &[u8]) {
     }
     let _ = decode_record(data);
     let _ = decode_batch(&Bytes::copy_from_slice(data));
+    // The client's view of a PULL body: records back to back, compressed bodies inflated.
+    let _ = crate::client::message::decode_messages(&Bytes::copy_from_slice(data));
 }
 
 /// Broker requests: every frame that decodes is read with each broker header type, and
