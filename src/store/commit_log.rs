@@ -192,6 +192,11 @@ impl CommitLog {
     }
 
     /// Forgets a deleted topic's counters.
+    /// A clean stop: the file prepared ahead is removed now rather than at drop.
+    pub fn discard_prepared(&mut self) {
+        self.writer.discard_prepared();
+    }
+
     pub fn remove_topic(&mut self, topic: &str) {
         let prefix = format!("{topic}-");
         self.queue_offsets

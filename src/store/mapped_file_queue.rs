@@ -299,16 +299,25 @@ impl QueueWriter {
     }
 }
 
-impl Drop for QueueWriter {
-    fn drop(&mut self) {
+impl QueueWriter {
+    /// Waits for the file being prepared ahead and deletes it if nothing was written to
+    /// it. Called at a clean stop, so that no deletion is left for a later drop that could
+    /// race with the next process loading the directory.
+    pub fn discard_prepared(&mut self) {
         if let Some(h) = self.next.take() {
-            // A prepared file nobody wrote to: keep nothing half-made behind.
             if let Ok(Ok(f)) = h.join() {
                 if f.wrote() == 0 {
                     let _ = f.delete();
                 }
             }
         }
+    }
+}
+
+impl Drop for QueueWriter {
+    fn drop(&mut self) {
+        // A prepared file nobody wrote to: keep nothing half-made behind.
+        self.discard_prepared();
         self.shared.writer_taken.store(false, Ordering::Release);
     }
 }

@@ -220,6 +220,7 @@ impl Handler<CloseWriter> for CommitLogWriter {
 
     fn handle(&mut self, _: CloseWriter, _: &mut Context<Self>) {
         self.closed = true;
+        self.log.discard_prepared();
     }
 }
 

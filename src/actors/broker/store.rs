@@ -458,10 +458,28 @@ impl StoreHandle {
         } else {
             tracing::error!(?flushed, ?checkpoint, "shutdown could not make everything durable; the abort marker stays so the next start recovers");
         }
-        if let Ok(mut arbiters) = self.inner.arbiters.lock() {
-            for a in arbiters.drain(..) {
-                a.stop();
+        let arbiters: Vec<Arbiter> = self
+            .inner
+            .arbiters
+            .lock()
+            .map(|mut a| a.drain(..).collect())
+            .unwrap_or_default();
+        for a in &arbiters {
+            a.stop();
+        }
+        // Wait for the store's threads to end, so that what their actors do when dropped
+        // (removing files prepared ahead) is finished before a new store opens the same
+        // directory. Bounded: a stuck thread is reported, not waited on forever.
+        let joined = tokio::task::spawn_blocking(move || {
+            for a in arbiters {
+                let _ = a.join();
             }
+        });
+        if tokio::time::timeout(Duration::from_secs(10), joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: the store's threads did not end within 10 s");
         }
         match flushed {
             Ok(Ok(())) => Ok(()),
