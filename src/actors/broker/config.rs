@@ -57,6 +57,9 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// How often consumer offsets are written to consumerOffset.json, ms (5 s).
     pub flush_consumer_offset_interval: u64,
+    /// How often delay-level progress is written to delayOffset.json, ms (10 s; RocketMQ's
+    /// flushDelayOffsetInterval).
+    pub flush_delay_offset_interval: u64,
     /// How long an orderly consumer's queue lock lasts without renewal, ms (60 s; RocketMQ's
     /// `rocketmq.broker.rebalance.lockMaxLiveTime`). Java clients renew every 20 s, so
     /// shorter values drop locks of live consumers; longer ones keep a dead consumer's
@@ -91,6 +94,7 @@ impl Default for BrokerConfig {
             register_name_server_period: 30_000,
             channel_expired_timeout: 120_000,
             flush_consumer_offset_interval: 5_000,
+            flush_delay_offset_interval: 10_000,
             rebalance_lock_max_live_time: 60_000,
             region_id: "DefaultRegion".into(),
             trace_on: true,

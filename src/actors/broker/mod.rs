@@ -9,7 +9,7 @@
 //!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
 //!   │         IndexService, CheckpointKeeper, FileCleaner)
 //!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
-//!   ├─ ClientManager, PullHold, QueueLockManager
+//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService
 //!   └─ Registrar
 //! ```
 //!
@@ -29,6 +29,7 @@ pub mod pull_hold;
 pub mod queue_locks;
 pub mod registrar;
 pub mod reput_dispatcher;
+pub mod schedule;
 pub mod store;
 pub mod subscription_group;
 pub mod topic_config;
@@ -55,6 +56,7 @@ use pull_hold::PullHold;
 use queue_locks::QueueLockManager;
 use registrar::{Registrar, UnregisterAll};
 use reput_dispatcher::Dispatched;
+use schedule::{PersistDelayOffsets, ScheduleService};
 use subscription_group::SubscriptionGroupManager;
 use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
 
@@ -87,6 +89,7 @@ pub struct Broker {
     servers: Vec<ServerHandle>,
     registrar: Mailbox<Registrar>,
     offsets: Mailbox<ConsumerOffsetManager>,
+    schedule: Mailbox<ScheduleService>,
     stopped: Mutex<bool>,
 }
 
@@ -186,6 +189,23 @@ impl BrokerBuilder {
                 move |sup| ConsumerOffsetManager::new(sup, o, offsets_path, every),
             )
         };
+        let (delay_offsets, delay_path) = schedule::load_offsets(&root)?;
+        let schedule = {
+            let (st, every) = (
+                store.clone(),
+                Duration::from_millis(config.flush_delay_offset_interval.max(10)),
+            );
+            start_supervised(&registry, "broker/ScheduleService", 16, None, move |sup| {
+                ScheduleService::new(
+                    sup,
+                    st,
+                    delay_offsets,
+                    delay_path,
+                    Duration::from_millis(100),
+                    every,
+                )
+            })
+        };
         let consumers: clients::ConsumerViews = Default::default();
         let clients = {
             let (views, expiry) = (
@@ -227,6 +247,7 @@ impl BrokerBuilder {
             consumers,
             pull_hold,
             queue_locks,
+            schedule: schedule.clone(),
             store_host,
             uniq_ids: Mutex::new(UniqIdGenerator::new(config.broker_ip1)),
             registry: registry.clone(),
@@ -290,6 +311,7 @@ impl BrokerBuilder {
             servers,
             registrar,
             offsets: offsets_manager,
+            schedule,
             stopped: Mutex::new(false),
         })
     }
@@ -330,6 +352,9 @@ impl Broker {
             }
             Err(e) => tracing::error!(error = %e, "the offset manager is gone"),
             Ok(Ok(())) => {}
+        }
+        if let Err(e) = self.schedule.addr().send(PersistDelayOffsets).await {
+            tracing::error!(error = %e, "the schedule service is gone");
         }
         self.store.shutdown().await
     }

@@ -40,7 +40,7 @@ use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
 use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
 use crate::store::index::QueryResult;
-use crate::store::message::MessageToStore;
+use crate::store::message::{property, MessageToStore};
 use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
 use crate::store::{StoreError, StoreResult};
@@ -277,6 +277,13 @@ impl StoreHandle {
         wait_store_ok: bool,
         deadline: Option<Instant>,
     ) -> Result<PutResult, PutError> {
+        let mut msgs = msgs;
+        for m in &mut msgs {
+            if property(&m.properties, "DELAY").is_some() {
+                let levels = self.inner.config.delay_level_millis().len();
+                super::schedule::to_schedule_topic(m, levels);
+            }
+        }
         let result = self
             .inner
             .writer

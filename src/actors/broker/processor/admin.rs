@@ -299,3 +299,24 @@ pub(super) fn get_broker_config(
     }
     .boxed()
 }
+
+/// GET_ALL_DELAY_OFFSET (45): the ScheduleService's progress, as delayOffset.json holds it.
+pub(super) fn get_all_delay_offset(
+    cx: Arc<BrokerContext>,
+    _: RemotingCommand,
+    _: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let table = cx
+            .schedule
+            .ask(crate::actors::broker::schedule::DelayOffsets)
+            .await?;
+        let body = crate::protocol::body::broker::DelayOffsetWrapper {
+            offset_table: table,
+            ..Default::default()
+        }
+        .encode();
+        Ok(RemotingCommand::success().with_body(body))
+    }
+    .boxed()
+}

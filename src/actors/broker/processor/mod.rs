@@ -42,6 +42,7 @@ pub struct BrokerContext {
     pub consumers: ConsumerViews,
     pub pull_hold: Mailbox<PullHold>,
     pub queue_locks: Mailbox<QueueLockManager>,
+    pub schedule: Mailbox<super::schedule::ScheduleService>,
     /// brokerIP1:listenPort, written into stored messages and offset message ids.
     pub store_host: SocketAddr,
     pub uniq_ids: Mutex<UniqIdGenerator>,
@@ -52,11 +53,16 @@ pub struct BrokerContext {
 pub(crate) use crate::actors::dispatch::Reply;
 type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
-fn registry() -> [(i32, HandlerFn); 27] {
+fn registry() -> [(i32, HandlerFn); 29] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
         (request::SEND_BATCH_MESSAGE, send::send_message),
+        (
+            request::CONSUMER_SEND_MSG_BACK,
+            send::consumer_send_msg_back,
+        ),
+        (request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset),
         (request::PULL_MESSAGE, pull::pull_message),
         (
             request::QUERY_CONSUMER_OFFSET,

@@ -13,6 +13,7 @@ use futures_util::FutureExt;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::commit_log_writer::PutStatus;
 use crate::actors::broker::store::PutError;
+use crate::actors::broker::subscription_group::EnsureGroup;
 use crate::actors::broker::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
     PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
@@ -23,10 +24,14 @@ use crate::actors::runtime::ActorError;
 use crate::protocol::body::register::TopicConfig;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
-    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+    ConsumerSendMsgBackRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
+    SendMessageResponseHeader,
 };
 use crate::protocol::RemotingCommand;
-use crate::store::message::{decode_batch, encode_properties, property, MessageToStore};
+use crate::store::message::{
+    decode_batch, decode_properties, decode_record_shared, encode_properties, property,
+    MessageToStore,
+};
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
 const V3_4_9: i32 = 121;
@@ -263,4 +268,131 @@ fn fastrand_u32() -> u32 {
         s.set(x);
         (x >> 32) as u32
     })
+}
+
+/// CONSUMER_SEND_MSG_BACK (36): a message the consumer could not process goes to
+/// `%RETRY%group` with delay level 3 + reconsumeTimes (or the level asked for), or, past
+/// the group's maxReconsumeTimes or with a negative level, to `%DLQ%group`. The copy keeps
+/// the original's body and properties plus RETRY_TOPIC and ORIGIN_MESSAGE_ID, and counts
+/// one more reconsume (Java's `SendMessageProcessor.consumerSendMsgBack`).
+pub(super) fn consumer_send_msg_back(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    _conn: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let h: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
+        let group = match cx.groups.get(&h.group) {
+            Some(g) => g,
+            None if cx.config.auto_create_subscription_group => cx
+                .group_manager
+                .ask(EnsureGroup(h.group.clone()))
+                .await??,
+            None => {
+                return Err(refuse(
+                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!("subscription group not exist, {} {FAQ}", h.group),
+                ))
+            }
+        };
+        if cx.config.broker_permission & PERM_WRITE == 0 {
+            return Err(refuse(
+                response::NO_PERMISSION,
+                format!(
+                    "the broker[{}] sending message is forbidden",
+                    cx.store_host.ip()
+                ),
+            ));
+        }
+        if group.retry_queue_nums <= 0 {
+            return Ok(RemotingCommand::response(response::SUCCESS, None));
+        }
+        let original = cx
+            .store
+            .message_at(h.offset)
+            .and_then(|raw| decode_record_shared(&raw).ok())
+            .ok_or_else(|| {
+                refuse(
+                    response::SYSTEM_ERROR,
+                    format!("look message by offset failed, {}", h.offset),
+                )
+            })?;
+
+        let max_reconsume = if req.version >= V3_4_9 {
+            h.max_reconsume_times.unwrap_or(group.retry_max_times)
+        } else {
+            group.retry_max_times
+        };
+        let to_dlq = original.reconsume_times >= max_reconsume || h.delay_level < 0;
+        let (topic, queues, perm) = if to_dlq {
+            (format!("{DLQ_GROUP_TOPIC_PREFIX}{}", h.group), 1, PERM_WRITE | PERM_READ)
+        } else {
+            (
+                format!("{RETRY_GROUP_TOPIC_PREFIX}{}", h.group),
+                group.retry_queue_nums,
+                PERM_WRITE | PERM_READ,
+            )
+        };
+        let created = cx
+            .topic_manager
+            .ask(EnsureTopic::Exact(topic_config::topic(&topic, queues, perm)))
+            .await??
+            .ok_or_else(|| refuse(response::SYSTEM_ERROR, format!("topic[{topic}] not exist")))?;
+        if created.perm & PERM_WRITE == 0 {
+            return Err(refuse(
+                response::NO_PERMISSION,
+                format!("the topic[{topic}] sending message is forbidden"),
+            ));
+        }
+
+        let origin_id = original
+            .property(property::ORIGIN_MESSAGE_ID)
+            .map(str::to_owned)
+            .unwrap_or_else(|| original.msg_id());
+        let mut props: Vec<(String, String)> = decode_properties(&original.properties)
+            .into_iter()
+            .filter(|(k, _)| {
+                k != property::DELAY && k != property::ORIGIN_MESSAGE_ID && k != property::WAIT
+            })
+            .collect();
+        if original.property(property::RETRY_TOPIC).is_none() {
+            props.push((property::RETRY_TOPIC.into(), original.topic.clone()));
+        }
+        props.push((property::ORIGIN_MESSAGE_ID.into(), origin_id));
+        props.push((property::WAIT.into(), "false".into()));
+        if !to_dlq {
+            let level = if h.delay_level == 0 {
+                3 + original.reconsume_times
+            } else {
+                h.delay_level
+            };
+            props.push((property::DELAY.into(), level.to_string()));
+        }
+        let msg = MessageToStore {
+            queue_id: (fastrand_u32() % created.write_queue_nums.max(1) as u32) as i32,
+            topic,
+            flag: original.flag,
+            body: original.body.clone(),
+            properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            sys_flag: original.sys_flag,
+            born_timestamp: original.born_timestamp,
+            born_host: original.born_host,
+            store_host: cx.store_host,
+            reconsume_times: original.reconsume_times + 1,
+            prepared_transaction_offset: 0,
+        };
+        if to_dlq {
+            tracing::info!(group = %h.group, msg_id = %original.msg_id(), reconsume = original.reconsume_times, "message moved to the dead-letter queue");
+        }
+        cx.store.put(vec![msg], false).await.map_err(|e| match e {
+            PutError::Busy(ActorError::MailboxFull(_)) => refuse(
+                response::SYSTEM_BUSY,
+                "[REJECTREQUEST]system busy, start flow control for a while",
+            ),
+            PutError::Busy(other) => ServiceError::Actor(other),
+            PutError::Store(s) => ServiceError::Store(s),
+        })?;
+        Ok(RemotingCommand::response(response::SUCCESS, None))
+    }
+    .boxed()
 }

@@ -1,0 +1,365 @@
+//! Delay levels, as RocketMQ 4.x's ScheduleMessageService does them.
+//!
+//! A put with `DELAY` = n (1..=levels; larger is capped at the last level) that is not a
+//! prepared or rolled-back transaction is rewritten by [`to_schedule_topic`]: stored in
+//! `SCHEDULE_TOPIC_XXXX` queue n − 1 with `REAL_TOPIC` and `REAL_QID` recording where it
+//! belongs. Its consume-queue unit carries the delivery time in place of the tag hash
+//! (see `cq_tags_code`). The ScheduleService actor walks each level's queue on a short
+//! timer, re-stores every due message on its real topic and queue (without `DELAY`), and
+//! keeps its progress in `config/delayOffset.json` (the broker's fastjson form), written
+//! every `flushDelayOffsetInterval` and at shutdown. A crash between a delivery and the
+//! next write of the file delivers that message again: at least once, never lost.
+//!
+//! Mailbox: 16 (ticks are timers, not messages; only the shutdown persist is sent).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::commit_log_writer::now_millis;
+use super::store::StoreHandle;
+use crate::actors::json_file;
+use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::protocol::body::broker::DelayOffsetWrapper;
+use crate::store::message::{
+    decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
+    StoredMessage, SCHEDULE_TOPIC,
+};
+use crate::store::StoreResult;
+
+/// Most messages one level delivers per tick before yielding to the next level.
+const BATCH_PER_TICK: usize = 2_000;
+
+/// Rewrites a message with a delay level to the schedule topic, as Java's
+/// `CommitLog.asyncPutMessage` does; `levels` is the number of configured delay levels.
+/// Returns whether it was rewritten.
+pub fn to_schedule_topic(msg: &mut MessageToStore, levels: usize) -> bool {
+    let tran = sysflag::transaction_value(msg.sys_flag);
+    if tran != sysflag::TRANSACTION_NOT_TYPE && tran != sysflag::TRANSACTION_COMMIT_TYPE {
+        return false;
+    }
+    let Some(level) = property(&msg.properties, "DELAY").and_then(|d| d.trim().parse::<i32>().ok())
+    else {
+        return false;
+    };
+    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC {
+        return false;
+    }
+    let level = level.min(levels as i32);
+    let mut props: Vec<(String, String)> = decode_properties(&msg.properties)
+        .into_iter()
+        .filter(|(k, _)| k != "DELAY" && k != "REAL_TOPIC" && k != "REAL_QID")
+        .collect();
+    props.push(("DELAY".into(), level.to_string()));
+    props.push(("REAL_TOPIC".into(), std::mem::take(&mut msg.topic)));
+    props.push(("REAL_QID".into(), msg.queue_id.to_string()));
+    msg.properties = encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    msg.topic = SCHEDULE_TOPIC.to_owned();
+    msg.queue_id = level - 1;
+    true
+}
+
+/// The message a due scheduled record becomes: its real topic and queue, `DELAY` removed
+/// (Java's `messageTimeup`). `None` when the record lacks `REAL_TOPIC`.
+pub fn from_schedule_topic(m: &StoredMessage) -> Option<MessageToStore> {
+    let topic = m.property("REAL_TOPIC")?.to_owned();
+    let queue_id = m
+        .property("REAL_QID")
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    let props: Vec<(String, String)> = decode_properties(&m.properties)
+        .into_iter()
+        .filter(|(k, _)| k != "DELAY")
+        .collect();
+    Some(MessageToStore {
+        topic,
+        queue_id,
+        flag: m.flag,
+        body: m.body.clone(),
+        properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        sys_flag: m.sys_flag,
+        born_timestamp: m.born_timestamp,
+        born_host: m.born_host,
+        store_host: m.store_host,
+        reconsume_times: m.reconsume_times,
+        prepared_transaction_offset: m.prepared_transaction_offset,
+    })
+}
+
+/// Loads `config/delayOffset.json` (written by us, or by a 4.9 or 5.x broker).
+pub fn load_offsets(root: &Path) -> StoreResult<(BTreeMap<i32, i64>, PathBuf)> {
+    let path = root.join("config").join("delayOffset.json");
+    let table = json_file::load(&path, |b| {
+        DelayOffsetWrapper::decode(b).map_err(|e| e.to_string())
+    })?
+    .map(|w| w.offset_table)
+    .unwrap_or_default();
+    Ok((table, path))
+}
+
+fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
+    let w = DelayOffsetWrapper {
+        offset_table: table.clone(),
+        ..Default::default()
+    };
+    json_file::store(path, &w.encode())
+}
+
+/// Delivers one level's due messages from `offset`; returns the next offset.
+async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: i64) -> i64 {
+    let Some(cq) = store.consume_queue(SCHEDULE_TOPIC, level - 1) else {
+        return offset;
+    };
+    offset = offset.max(cq.min_offset());
+    for _ in 0..BATCH_PER_TICK {
+        let Some(unit) = cq.unit(offset) else { break };
+        let now = now_millis();
+        // A delivery time beyond now + delay means the clock went back: deliver now.
+        let due = if unit.tags_code > now + delay {
+            now
+        } else {
+            unit.tags_code
+        };
+        if due > now {
+            break;
+        }
+        let record = store
+            .message_at(unit.phys_offset)
+            .map(|raw| decode_record_shared(&raw));
+        match record {
+            Some(Ok(m)) => match from_schedule_topic(&m) {
+                Some(msg) => {
+                    if let Err(e) = store.put(vec![msg], false).await {
+                        tracing::warn!(level, offset, error = %e, "delivering a scheduled message failed; retrying next tick");
+                        break;
+                    }
+                }
+                None => tracing::warn!(
+                    level,
+                    offset,
+                    "scheduled message without REAL_TOPIC skipped"
+                ),
+            },
+            Some(Err(e)) => {
+                tracing::warn!(level, offset, error = %e, "undecodable scheduled record skipped")
+            }
+            None => tracing::warn!(
+                level,
+                offset,
+                "scheduled record no longer in the commit log; skipped"
+            ),
+        }
+        offset += 1;
+    }
+    offset
+}
+
+/// Walks the delay levels' queues and delivers what is due.
+pub struct ScheduleService {
+    sup: Supervision,
+    store: StoreHandle,
+    delays: Vec<i64>,
+    offsets: BTreeMap<i32, i64>,
+    path: PathBuf,
+    tick: Duration,
+    flush_every: Duration,
+    running: bool,
+    /// Set at broker shutdown: no more deliveries.
+    stopped: bool,
+}
+
+impl ScheduleService {
+    pub fn new(
+        sup: Supervision,
+        store: StoreHandle,
+        offsets: BTreeMap<i32, i64>,
+        path: PathBuf,
+        tick: Duration,
+        flush_every: Duration,
+    ) -> Self {
+        let delays = store.config().delay_level_millis();
+        ScheduleService {
+            sup,
+            store,
+            delays,
+            offsets,
+            path,
+            tick,
+            flush_every,
+            running: false,
+            stopped: false,
+        }
+    }
+
+    fn deliver(&mut self, ctx: &mut Context<Self>) {
+        if self.running || self.stopped {
+            return;
+        }
+        self.running = true;
+        let (store, delays, mut offsets) = (
+            self.store.clone(),
+            self.delays.clone(),
+            self.offsets.clone(),
+        );
+        ctx.spawn(
+            async move {
+                for (i, delay) in delays.iter().enumerate() {
+                    let level = i as i32 + 1;
+                    let from = offsets.get(&level).copied().unwrap_or(0);
+                    let to = deliver_level(&store, level, from, *delay).await;
+                    if to != from || offsets.contains_key(&level) {
+                        offsets.insert(level, to);
+                    }
+                }
+                offsets
+            }
+            .into_actor(self)
+            .map(|offsets, act, _| {
+                act.offsets = offsets;
+                act.running = false;
+            }),
+        );
+    }
+
+    fn persist(&self) {
+        if let Err(e) = persist_offsets(&self.path, &self.offsets) {
+            tracing::error!(error = %e, "persisting delayOffset.json failed");
+        }
+    }
+
+    /// The timer's write, off the event loop.
+    fn persist_in_background(&self, ctx: &mut Context<Self>) {
+        let (path, table) = (self.path.clone(), self.offsets.clone());
+        ctx.spawn(
+            async move {
+                match tokio::task::spawn_blocking(move || persist_offsets(&path, &table)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "persisting delayOffset.json failed"),
+                    Err(e) => tracing::error!(error = %e, "delay offset writer failed"),
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Actor for ScheduleService {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.tick, |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.deliver(ctx));
+        });
+        ctx.run_interval(self.flush_every, |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+        });
+    }
+}
+
+crate::supervised_actor!(ScheduleService);
+
+/// Broker shutdown: stop delivering and write delayOffset.json now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PersistDelayOffsets;
+
+impl Handler<PersistDelayOffsets> for ScheduleService {
+    type Result = ();
+    fn handle(&mut self, _: PersistDelayOffsets, _: &mut Context<Self>) {
+        self.sup.metrics.dequeued();
+        self.stopped = true;
+        self.persist();
+    }
+}
+
+/// The current progress table (GET_ALL_DELAY_OFFSET).
+#[derive(Message)]
+#[rtype(result = "BTreeMap<i32, i64>")]
+pub struct DelayOffsets;
+
+impl Handler<DelayOffsets> for ScheduleService {
+    type Result = MessageResult<DelayOffsets>;
+    fn handle(&mut self, _: DelayOffsets, _: &mut Context<Self>) -> Self::Result {
+        self.sup.metrics.dequeued();
+        MessageResult(self.offsets.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn msg(props: &str, sys_flag: i32) -> MessageToStore {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        MessageToStore {
+            topic: "TopicTest".into(),
+            queue_id: 3,
+            flag: 0,
+            body: bytes::Bytes::from_static(b"x"),
+            properties: props.into(),
+            sys_flag,
+            born_timestamp: 1,
+            born_host: host,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
+    #[test]
+    fn a_delayed_put_moves_to_its_levels_queue_with_the_real_destination() {
+        let mut m = msg(&encode_properties([("DELAY", "2"), ("TAGS", "a")]), 0);
+        assert!(to_schedule_topic(&mut m, 18));
+        assert_eq!((m.topic.as_str(), m.queue_id), (SCHEDULE_TOPIC, 1));
+        assert_eq!(property(&m.properties, "REAL_TOPIC"), Some("TopicTest"));
+        assert_eq!(property(&m.properties, "REAL_QID"), Some("3"));
+        assert_eq!(property(&m.properties, "TAGS"), Some("a"));
+    }
+
+    #[test]
+    fn levels_past_the_last_are_capped_and_zero_prepared_or_rollback_stay_put() {
+        let mut m = msg(&encode_properties([("DELAY", "40")]), 0);
+        assert!(to_schedule_topic(&mut m, 18));
+        assert_eq!(m.queue_id, 17);
+        assert_eq!(property(&m.properties, "DELAY"), Some("18"));
+        for (props, flag) in [
+            (encode_properties([("DELAY", "0")]), 0),
+            (encode_properties([("DELAY", "x")]), 0),
+            (String::new(), 0),
+            (
+                encode_properties([("DELAY", "3")]),
+                sysflag::TRANSACTION_PREPARED_TYPE,
+            ),
+            (
+                encode_properties([("DELAY", "3")]),
+                sysflag::TRANSACTION_ROLLBACK_TYPE,
+            ),
+        ] {
+            let mut m = msg(&props, flag);
+            assert!(!to_schedule_topic(&mut m, 18), "{props:?} {flag}");
+            assert_eq!(m.topic, "TopicTest");
+        }
+        let mut committed = msg(
+            &encode_properties([("DELAY", "1")]),
+            sysflag::TRANSACTION_COMMIT_TYPE,
+        );
+        assert!(to_schedule_topic(&mut committed, 18));
+    }
+
+    #[test]
+    fn offsets_round_trip_through_delay_offset_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, path) = load_offsets(dir.path()).unwrap();
+        assert!(t.is_empty());
+        let table: BTreeMap<i32, i64> = [(1, 5), (3, 9)].into_iter().collect();
+        persist_offsets(&path, &table).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("1:5"), "{text}");
+        assert_eq!(load_offsets(dir.path()).unwrap().0, table);
+    }
+}
