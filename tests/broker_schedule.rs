@@ -250,3 +250,50 @@ async fn pending_delayed_messages_survive_a_restart_and_are_delivered_once() {
     );
     third.shutdown().await.unwrap();
 }
+
+/// ali-ons: a delayTimeLevel-2 message arrives no earlier than 5 s after sending, and a
+/// message whose first consumption throws comes back through %RETRY%group with
+/// reconsumeTimes 1 (tests/interop/ali_ons_delay_retry.js).
+#[actix_rt::test]
+async fn ali_ons_delays_and_retries_go_through_the_broker() {
+    if common::interop::skip() {
+        return;
+    }
+    let dir = common::interop::interop_dir();
+    assert!(
+        dir.join("node_modules/ali-ons").is_dir(),
+        "ali-ons is not installed: run `npm ci --prefix tests/interop` (or .ci/run)"
+    );
+    let b = fast_broker().await;
+    topic(&b, "OnsDelay").await;
+    // The script waits 3 s for its first rebalance before sending: by then the broker
+    // (registering every second here) has published the topic's route.
+    let out = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::process::Command::new("node")
+            .arg(dir.join("ali_ons_delay_retry.js"))
+            .args([b.ns.addr.as_str(), "OnsDelay", "OnsDelayGroup"])
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("ali_ons_delay_retry.js did not finish")
+    .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_default();
+    assert!(
+        result.starts_with("RESULT ok"),
+        "ali_ons_delay_retry.js: {stdout}"
+    );
+    eprintln!("ali_ons_delay_retry.js: {result}");
+    assert_eq!(
+        b.broker.store.queue_offsets("%RETRY%OnsDelayGroup", 0).1,
+        1,
+        "the failed message went through the group's retry topic"
+    );
+}
