@@ -63,7 +63,31 @@ pub fn stored_record(data: &[u8]) {
             }
         }
     }
-    let _ = decode_record(data);
+    // A stored record as the ScheduleService re-stores it, and its properties as a put with
+    // DELAY rewrites them (the producer's property string is client input).
+    if let Ok(m) = decode_record(data) {
+        use crate::actors::broker::schedule::{from_schedule_topic, to_schedule_topic};
+        let _ = from_schedule_topic(&m);
+        let msg = crate::store::message::MessageToStore {
+            topic: m.topic.clone(),
+            queue_id: m.queue_id,
+            flag: m.flag,
+            body: m.body.clone(),
+            properties: m.properties.clone(),
+            sys_flag: m.sys_flag,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            store_host: m.store_host,
+            reconsume_times: m.reconsume_times,
+            prepared_transaction_offset: m.prepared_transaction_offset,
+        };
+        for levels in [0, 1, 18] {
+            let mut copy = msg.clone();
+            if to_schedule_topic(&mut copy, levels) {
+                assert!(copy.queue_id >= 0 && copy.queue_id < levels as i32);
+            }
+        }
+    }
     let _ = decode_batch(&Bytes::copy_from_slice(data));
     // The client's view of a PULL body: records back to back, compressed bodies inflated.
     let _ = crate::client::message::decode_messages(&Bytes::copy_from_slice(data));
