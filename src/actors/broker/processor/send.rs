@@ -41,6 +41,18 @@ fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
     ServiceError::refused(code, remark)
 }
 
+/// A failed put as the client sees it: a full writer mailbox is flow control.
+fn put_refused(e: PutError) -> ServiceError {
+    match e {
+        PutError::Busy(ActorError::MailboxFull(_)) => refuse(
+            response::SYSTEM_BUSY,
+            "[REJECTREQUEST]system busy, start flow control for a while",
+        ),
+        PutError::Busy(other) => ServiceError::Actor(other),
+        PutError::Store(s) => ServiceError::Store(s),
+    }
+}
+
 /// Finds the topic, creating it as RocketMQ does when it is missing.
 pub(super) async fn ensure_topic(
     cx: &BrokerContext,
@@ -218,14 +230,7 @@ pub(super) fn send_message(
             .store
             .put_within(msgs, wait, deadline)
             .await
-            .map_err(|e| match e {
-                PutError::Busy(ActorError::MailboxFull(_)) => refuse(
-                    response::SYSTEM_BUSY,
-                    "[REJECTREQUEST]system busy, start flow control for a while",
-                ),
-                PutError::Busy(other) => ServiceError::Actor(other),
-                PutError::Store(s) => ServiceError::Store(s),
-            })?;
+            .map_err(put_refused)?;
 
         cx.registry
             .counter("rocketmq_messages_in_total", &[("topic", &h.topic)])
@@ -384,14 +389,10 @@ pub(super) fn consumer_send_msg_back(
         if to_dlq {
             tracing::info!(group = %h.group, msg_id = %original.msg_id(), reconsume = original.reconsume_times, "message moved to the dead-letter queue");
         }
-        cx.store.put(vec![msg], false).await.map_err(|e| match e {
-            PutError::Busy(ActorError::MailboxFull(_)) => refuse(
-                response::SYSTEM_BUSY,
-                "[REJECTREQUEST]system busy, start flow control for a while",
-            ),
-            PutError::Busy(other) => ServiceError::Actor(other),
-            PutError::Store(s) => ServiceError::Store(s),
-        })?;
+        cx.store
+            .put(vec![msg], false)
+            .await
+            .map_err(put_refused)?;
         Ok(RemotingCommand::response(response::SUCCESS, None))
     }
     .boxed()
