@@ -28,54 +28,11 @@
 // logs on stderr), INTEROP_KEEP_HOME=1 (keep the temp HOME).
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-
 const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS || 60000);
 const VERBOSE = process.env.INTEROP_VERBOSE === '1';
 const SETTLE_MS = 1000;
-const T0 = Date.now();
-
-// ali-ons computes its offset-store path from HOME when it is loaded: give it a private HOME.
-const tmpHome = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrocket-interop-ons-'));
-process.env.HOME = tmpHome;
-
-function log(msg) {
-  process.stderr.write(`[ali_ons_consume_only +${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
-}
-
-let finished = false;
-function finish(ok, text) {
-  if (finished) return;
-  finished = true;
-  if (process.env.INTEROP_KEEP_HOME !== '1') {
-    try {
-      fs.rmSync(tmpHome, { recursive: true, force: true });
-    } catch (_) { /* ignore */ }
-  }
-  const code = ok ? 0 : 1;
-  const line = String(text).replace(/\s+/g, ' ').trim();
-  process.stdout.write(`RESULT ${ok ? 'ok' : 'fail'}: ${line}\n`, () => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
-}
-
-function describe(err) {
-  if (!err) return String(err);
-  return `${err.name || 'Error'}${err.code !== undefined ? ` code=${err.code}` : ''}: ${err.message}`;
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-
-function verboseLogger() {
-  const fmt = (...a) => require('util').format(...a);
-  return {
-    info: (...a) => log(`[info] ${fmt(...a)}`),
-    debug() {},
-    warn: (...a) => log(`[warn] ${fmt(...a)}`),
-    error: (...a) => log(`[error] ${fmt(...a)}`),
-  };
-}
+const { T0, log, finish, describe, sleep, verboseLogger, state } =
+  require('./script_common').script('ali_ons_consume_only', { privateHome: true });
 
 function tagOf(i) {
   if (i % 10 === 9) return 'TagC';

@@ -11,37 +11,11 @@
 // Environment: INTEROP_TIMEOUT_MS (overall bound, default 60000), INTEROP_VERBOSE=1.
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-
 const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS || 60000);
 const VERBOSE = process.env.INTEROP_VERBOSE === '1';
 const LEVEL2_MS = 5000;
-const T0 = Date.now();
-
-const tmpHome = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrocket-interop-ons-'));
-process.env.HOME = tmpHome;
-
-function log(msg) {
-  process.stderr.write(`[ali_ons_delay_retry +${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
-}
-
-let finished = false;
-function finish(ok, text) {
-  if (finished) return;
-  finished = true;
-  try {
-    fs.rmSync(tmpHome, { recursive: true, force: true });
-  } catch (_) { /* ignore */ }
-  const code = ok ? 0 : 1;
-  const line = String(text).replace(/\s+/g, ' ').trim();
-  process.stdout.write(`RESULT ${ok ? 'ok' : 'fail'}: ${line}\n`, () => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-const describe = err => (err ? `${err.name || 'Error'}: ${err.message}` : String(err));
+const { T0, log, finish, describe, sleep } =
+  require('./script_common').script('ali_ons_delay_retry', { privateHome: true });
 
 async function main() {
   const [ addr, topic, group ] = process.argv.slice(2);

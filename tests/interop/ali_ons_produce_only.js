@@ -24,38 +24,7 @@
 const TIMEOUT_MS = Number(process.env.INTEROP_TIMEOUT_MS || 60000);
 const VERBOSE = process.env.INTEROP_VERBOSE === '1';
 const TOPIC_QUEUES = Number(process.env.INTEROP_TOPIC_QUEUES || 8);
-const T0 = Date.now();
-
-function log(msg) {
-  process.stderr.write(`[ali_ons_produce_only +${((Date.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
-}
-
-let finished = false;
-function finish(ok, text) {
-  if (finished) return;
-  finished = true;
-  const code = ok ? 0 : 1;
-  const line = String(text).replace(/\s+/g, ' ').trim();
-  process.stdout.write(`RESULT ${ok ? 'ok' : 'fail'}: ${line}\n`, () => process.exit(code));
-  setTimeout(() => process.exit(code), 1000).unref();
-}
-
-function describe(err) {
-  if (!err) return String(err);
-  return `${err.name || 'Error'}${err.code !== undefined ? ` code=${err.code}` : ''}: ${err.message}`;
-}
-
-const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-
-function verboseLogger() {
-  const fmt = (...a) => require('util').format(...a);
-  return {
-    info: (...a) => log(`[info] ${fmt(...a)}`),
-    debug() {},
-    warn: (...a) => log(`[warn] ${fmt(...a)}`),
-    error: (...a) => log(`[error] ${fmt(...a)}`),
-  };
-}
+const { T0, log, finish, describe, sleep, verboseLogger, state } = require('./script_common').script('ali_ons_produce_only');
 
 function tagOf(i) {
   if (i % 10 === 9) return 'TagC';
@@ -137,7 +106,7 @@ async function main() {
     const how = await ensureTopic(producer._mqClient, topic, TOPIC_QUEUES, deadline);
     log(`producer started; topic ${topic} ${how}; sending ${count} messages`);
     for (let i = 0; i < count; i++) {
-      if (finished) return;
+      if (state.finished) return;
       const msg = new Message(topic, tagOf(i), Buffer.from(`body-${i}`));
       msg.keys = [ `k-${i}`, `u-${i}` ];
       msg.properties.idx = String(i);
