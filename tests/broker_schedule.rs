@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::broker::*;
+use common::client::*;
 use ferrocket::actors::broker::BrokerBuilder;
 use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
@@ -16,18 +17,6 @@ use futures_util::FutureExt;
 
 /// Level 2 keeps RocketMQ's 5 s; every other level is 1 s so retries are quick.
 const LEVELS: &str = "1s 5s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
-
-fn client(ns: &str, name: &str) -> ClientInstance {
-    ClientInstance::new(ClientConfig {
-        namesrv_addr: ns.to_owned(),
-        instance_name: name.to_owned(),
-        rebalance_interval: Duration::from_millis(300),
-        persist_consumer_offset_interval: Duration::from_millis(200),
-        heartbeat_broker_interval: Duration::from_millis(300),
-        poll_name_server_interval: Duration::from_millis(500),
-        ..Default::default()
-    })
-}
 
 type Seen = Arc<Mutex<Vec<(Instant, MessageExt)>>>;
 
@@ -63,23 +52,11 @@ fn consumer(
             max_reconsume_times: max,
             ..Default::default()
         },
-        client(ns, group),
+        fast_client(ns, group),
         listener,
     );
     c.subscribe(topic, "*");
     c
-}
-
-fn producer(ns: &str) -> Producer {
-    let p = Producer::new(
-        ProducerConfig {
-            group: "PG".into(),
-            ..Default::default()
-        },
-        client(ns, "producer"),
-    );
-    p.start();
-    p
 }
 
 async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
@@ -106,7 +83,7 @@ async fn a_level_two_message_arrives_five_to_seven_seconds_after_sending() {
     let seen: Seen = Default::default();
     let c = consumer(&b.ns.addr, "CGD", "DT", seen.clone(), true, 16, dir.path());
     c.start().await.unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     let sent = Instant::now();
     let r = p
         .send(&Message::new("DT", "later").with_delay_level(2))
@@ -150,7 +127,7 @@ async fn failed_messages_retry_then_go_to_the_dead_letter_queue() {
     let seen: Seen = Default::default();
     let c = consumer(&b.ns.addr, "CGR", "RDT", seen.clone(), false, 2, dir.path());
     c.start().await.unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     p.send(&Message::new("RDT", "poison").with_keys(["pk"]))
         .await
         .unwrap();
@@ -211,7 +188,7 @@ async fn failed_messages_retry_then_go_to_the_dead_letter_queue() {
 async fn pending_delayed_messages_survive_a_restart_and_are_delivered_once() {
     let b = fast_broker().await;
     topic(&b, "ST").await;
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for i in 0..3 {
         p.send(&Message::new("ST", format!("d{i}")).with_delay_level(2))
             .await

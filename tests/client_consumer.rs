@@ -9,22 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::broker::*;
+use common::client::*;
 use common::*;
 use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use futures_util::FutureExt;
-
-fn client(ns: &str, name: &str) -> ClientInstance {
-    ClientInstance::new(ClientConfig {
-        namesrv_addr: ns.to_owned(),
-        instance_name: name.to_owned(),
-        rebalance_interval: Duration::from_millis(300),
-        persist_consumer_offset_interval: Duration::from_millis(200),
-        heartbeat_broker_interval: Duration::from_millis(300),
-        poll_name_server_interval: Duration::from_millis(500),
-        ..Default::default()
-    })
-}
 
 type Seen = Arc<Mutex<Vec<MessageExt>>>;
 
@@ -60,19 +49,7 @@ fn consumer(
         offset_store_dir: dir.to_owned(),
         ..Default::default()
     };
-    PushConsumer::new(config, client(ns, name), listener)
-}
-
-fn producer(ns: &str) -> Producer {
-    let p = Producer::new(
-        ProducerConfig {
-            group: "PG".into(),
-            ..Default::default()
-        },
-        client(ns, "producer"),
-    );
-    p.start();
-    p
+    PushConsumer::new(config, fast_client(ns, name), listener)
 }
 
 async fn topic(b: &TestBroker, name: &str, queues: i32) {
@@ -128,7 +105,7 @@ async fn a_clustering_consumer_receives_its_tags_once() {
     );
     c.subscribe("CT", "A");
     c.start().await.unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for i in 0..40 {
         let tag = if i % 2 == 0 { "A" } else { "B" };
         p.send(&Message::new("CT", format!("m{i}")).with_tags(tag))
@@ -186,7 +163,7 @@ async fn a_second_consumer_splits_the_queues_and_nothing_is_lost() {
     })
     .await;
     assert!(split, "c1 {:?} c2 {:?}", c1.assigned(), c2.assigned());
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for i in 0..40 {
         p.send(&Message::new("RB", format!("m{i}"))).await.unwrap();
     }
@@ -232,7 +209,7 @@ async fn broadcasting_consumers_each_receive_everything() {
         c.subscribe("BC", "*");
         c.start().await.unwrap();
     }
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for i in 0..20 {
         p.send(&Message::new("BC", format!("m{i}"))).await.unwrap();
     }
@@ -258,7 +235,7 @@ async fn a_failed_message_comes_back_as_a_retry() {
     );
     c.subscribe("RT", "*");
     c.start().await.unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     p.send(&Message::new("RT", "once-failed").with_keys(["k9"]))
         .await
         .unwrap();
@@ -281,7 +258,7 @@ async fn a_restarted_consumer_resumes_from_its_committed_offset() {
     let b = start_broker().await;
     topic(&b, "OF", 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     let first: Seen = Default::default();
     let c = consumer(
         &b.ns.addr,
@@ -356,7 +333,7 @@ async fn ordered_messages_arrive_in_order_per_key_across_two_instances() {
             lock_renew_interval: Duration::from_millis(500),
             ..Default::default()
         };
-        PushConsumer::new(config, client(&b.ns.addr, name), listener)
+        PushConsumer::new(config, fast_client(&b.ns.addr, name), listener)
     };
     let c1 = orderly("o1", s1.clone());
     let c2 = orderly("o2", s2.clone());
@@ -364,7 +341,7 @@ async fn ordered_messages_arrive_in_order_per_key_across_two_instances() {
         c.subscribe("ORD", "*");
         c.start().await.unwrap();
     }
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for step in 0..50 {
         for key in 0..10 {
             let m = Message::new("ORD", format!("k{key}:{step}")).with_keys([format!("k{key}")]);
@@ -436,10 +413,10 @@ async fn an_orderly_failure_suspends_the_queue_and_retries_in_place() {
         suspend_current_queue_time: Duration::from_millis(100),
         ..Default::default()
     };
-    let c = PushConsumer::new(config, client(&b.ns.addr, "of"), listener);
+    let c = PushConsumer::new(config, fast_client(&b.ns.addr, "of"), listener);
     c.subscribe("ORF", "*");
     c.start().await.unwrap();
-    let p = producer(&b.ns.addr);
+    let p = started_producer(&b.ns.addr);
     for i in 0..3 {
         p.send(&Message::new("ORF", format!("s{i}"))).await.unwrap();
     }
@@ -490,7 +467,7 @@ async fn a_consumer_started_before_its_topic_exists_is_not_left_waiting_for_a_he
     c.subscribe("LATE", "*");
     c.start().await.unwrap();
     topic(&b, "LATE", 1).await;
-    producer(&b.ns.addr)
+    started_producer(&b.ns.addr)
         .send(&Message::new("LATE", "hello"))
         .await
         .unwrap();

@@ -179,4 +179,5 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 pub mod broker;
+pub mod client;
 pub mod interop;
