@@ -5,67 +5,15 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::broker::*;
 use common::client::*;
 use ferrocket::actors::broker::BrokerBuilder;
-use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
-use futures_util::FutureExt;
 
 /// Level 2 keeps RocketMQ's 5 s; every other level is 1 s so retries are quick.
 const LEVELS: &str = "1s 5s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
-
-type Seen = Arc<Mutex<Vec<(Instant, MessageExt)>>>;
-
-fn consumer(
-    ns: &str,
-    group: &str,
-    topic: &str,
-    seen: Seen,
-    ok: bool,
-    max: i32,
-    dir: &std::path::Path,
-) -> PushConsumer {
-    let listener = move |msgs: Vec<MessageExt>| {
-        let seen = seen.clone();
-        async move {
-            for m in msgs {
-                seen.lock().unwrap().push((Instant::now(), m));
-            }
-            if ok {
-                ConsumeResult::Success
-            } else {
-                ConsumeResult::ReconsumeLater
-            }
-        }
-        .boxed()
-    };
-    let c = PushConsumer::new(
-        PushConsumerConfig {
-            group: group.to_owned(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            broker_suspend_max: Duration::from_millis(500),
-            offset_store_dir: dir.to_owned(),
-            max_reconsume_times: max,
-            ..Default::default()
-        },
-        fast_client(ns, group),
-        listener,
-    );
-    c.subscribe(topic, "*");
-    c
-}
-
-async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
-    wait_until(limit, || {
-        let seen = seen.clone();
-        async move { seen.lock().unwrap().len() >= n }
-    })
-    .await
-}
 
 async fn fast_broker() -> TestBroker {
     start_broker_with(|c| c.store.message_delay_level = LEVELS.into()).await
@@ -81,7 +29,7 @@ async fn a_level_two_message_arrives_five_to_seven_seconds_after_sending() {
     topic(&b, "DT").await;
     let dir = tempfile::tempdir().unwrap();
     let seen: Seen = Default::default();
-    let c = consumer(&b.ns.addr, "CGD", "DT", seen.clone(), true, 16, dir.path());
+    let c = recording_consumer(&b.ns.addr, "CGD", "DT", seen.clone(), true, 16, dir.path());
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     let sent = Instant::now();
@@ -125,7 +73,7 @@ async fn failed_messages_retry_then_go_to_the_dead_letter_queue() {
     topic(&b, "RDT").await;
     let dir = tempfile::tempdir().unwrap();
     let seen: Seen = Default::default();
-    let c = consumer(&b.ns.addr, "CGR", "RDT", seen.clone(), false, 2, dir.path());
+    let c = recording_consumer(&b.ns.addr, "CGR", "RDT", seen.clone(), false, 2, dir.path());
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     p.send(&Message::new("RDT", "poison").with_keys(["pk"]))

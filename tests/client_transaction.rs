@@ -1,5 +1,5 @@
-//! The transactional producer against a test broker (the real broker's transaction support
-//! is a later issue): half messages carry PREPARED, TRAN_MSG and PGROUP; the local outcome
+//! The transactional producer against a fake broker that records what it is sent (the real
+//! broker's side is tests/broker_transaction.rs): half messages carry PREPARED, TRAN_MSG and PGROUP; the local outcome
 //! ends the transaction with END_TRANSACTION; a CHECK_TRANSACTION_STATE from the broker is
 //! answered with the check listener's outcome.
 

@@ -482,6 +482,38 @@ pub struct MessageToStore {
 }
 
 impl MessageToStore {
+    /// A stored record as a new message to store: body, flags, hosts, born time, reconsume
+    /// count and properties kept, so the broker can re-store it elsewhere (a due delayed
+    /// message, a committed half message, a half message put back for its next check).
+    pub fn from_stored(m: &StoredMessage) -> Self {
+        MessageToStore {
+            topic: m.topic.clone(),
+            queue_id: m.queue_id,
+            flag: m.flag,
+            body: m.body.clone(),
+            properties: m.properties.clone(),
+            sys_flag: m.sys_flag,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            store_host: m.store_host,
+            reconsume_times: m.reconsume_times,
+            prepared_transaction_offset: m.prepared_transaction_offset,
+        }
+    }
+
+    /// Replaces the properties: `drop` removed, then `set` added (an existing key replaced).
+    pub fn edit_properties(&mut self, drop: &[&str], set: &[(&str, &str)]) {
+        let kept = decode_properties(&self.properties)
+            .into_iter()
+            .filter(|(k, _)| !drop.contains(&k.as_str()) && !set.iter().any(|(s, _)| s == k))
+            .collect::<Vec<_>>();
+        self.properties = encode_properties(
+            kept.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .chain(set.iter().copied()),
+        );
+    }
+
     /// Tag code for the consume queue; see [`tags_code_from`].
     pub fn tags_code(&self) -> i64 {
         tags_code_from(&self.properties)

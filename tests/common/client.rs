@@ -1,10 +1,16 @@
 //! The Rust client as tests use it: a ClientInstance with short rebalance, heartbeat,
-//! route and offset intervals, and a started producer of group PG.
+//! route and offset intervals, a started producer of group PG, and a push consumer that
+//! records what it receives.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
+use futures_util::FutureExt;
+
+use super::broker::wait_until;
 
 pub fn fast_client(ns: &str, name: &str) -> ClientInstance {
     ClientInstance::new(ClientConfig {
@@ -28,4 +34,56 @@ pub fn started_producer(ns: &str) -> Producer {
     );
     p.start();
     p
+}
+
+/// What a recording consumer received, with arrival times.
+pub type Seen = Arc<Mutex<Vec<(Instant, MessageExt)>>>;
+
+/// A push consumer from the first offset that records every message and answers
+/// success, or RECONSUME_LATER when `ok` is false.
+pub fn recording_consumer(
+    ns: &str,
+    group: &str,
+    topic: &str,
+    seen: Seen,
+    ok: bool,
+    max: i32,
+    dir: &std::path::Path,
+) -> PushConsumer {
+    let listener = move |msgs: Vec<MessageExt>| {
+        let seen = seen.clone();
+        async move {
+            for m in msgs {
+                seen.lock().unwrap().push((Instant::now(), m));
+            }
+            if ok {
+                ConsumeResult::Success
+            } else {
+                ConsumeResult::ReconsumeLater
+            }
+        }
+        .boxed()
+    };
+    let c = PushConsumer::new(
+        PushConsumerConfig {
+            group: group.to_owned(),
+            consume_from_where: ConsumeFromWhere::FirstOffset,
+            broker_suspend_max: Duration::from_millis(500),
+            offset_store_dir: dir.to_owned(),
+            max_reconsume_times: max,
+            ..Default::default()
+        },
+        fast_client(ns, group),
+        listener,
+    );
+    c.subscribe(topic, "*");
+    c
+}
+
+pub async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
+    wait_until(limit, || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().len() >= n }
+    })
+    .await
 }

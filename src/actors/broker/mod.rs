@@ -9,7 +9,7 @@
 //!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
 //!   │         IndexService, CheckpointKeeper, FileCleaner)
 //!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
-//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService
+//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService, TransactionChecker
 //!   └─ Registrar
 //! ```
 //!
@@ -33,6 +33,7 @@ pub mod schedule;
 pub mod store;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,7 @@ use reput_dispatcher::Dispatched;
 use schedule::{PersistDelayOffsets, ScheduleService};
 use subscription_group::SubscriptionGroupManager;
 use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
+use transaction::{CheckSettings, CheckerParts, StopChecking, TransactionChecker};
 
 /// Why a broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,7 @@ pub struct Broker {
     registrar: Mailbox<Registrar>,
     offsets: Mailbox<ConsumerOffsetManager>,
     schedule: Mailbox<ScheduleService>,
+    checker: Mailbox<TransactionChecker>,
     stopped: Mutex<bool>,
 }
 
@@ -234,6 +237,29 @@ impl BrokerBuilder {
                 move |sup| QueueLockManager::new(sup, lifetime),
             )
         };
+        let checker = {
+            let parts = CheckerParts {
+                store: store.clone(),
+                offsets: offsets.clone(),
+                clients: clients.clone(),
+                topics: topic_manager.clone(),
+                settings: CheckSettings {
+                    timeout_ms: config.transaction_time_out,
+                    check_max: config.transaction_check_max,
+                    retention_ms: (config.store.file_reserved_time as i64)
+                        .saturating_mul(3_600_000),
+                    broker_name: config.broker_name.clone(),
+                },
+            };
+            let every = Duration::from_millis(config.transaction_check_interval);
+            start_supervised(
+                &registry,
+                "broker/TransactionChecker",
+                16,
+                None,
+                move |sup| TransactionChecker::new(sup, parts.clone(), every),
+            )
+        };
 
         let context = Arc::new(BrokerContext {
             config: config.clone(),
@@ -312,6 +338,7 @@ impl BrokerBuilder {
             registrar,
             offsets: offsets_manager,
             schedule,
+            checker,
             stopped: Mutex::new(false),
         })
     }
@@ -345,6 +372,9 @@ impl Broker {
         let _ = self.registrar.addr().send(UnregisterAll).await;
         for s in &self.servers {
             s.shutdown().await;
+        }
+        if let Err(e) = self.checker.addr().send(StopChecking).await {
+            tracing::error!(error = %e, "the transaction checker is gone");
         }
         match self.offsets.addr().send(PersistOffsets).await {
             Ok(Err(e)) => {

@@ -20,12 +20,12 @@ use actix::prelude::*;
 
 use super::commit_log_writer::now_millis;
 use super::store::StoreHandle;
+use super::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
 use crate::store::message::{
-    decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
-    StoredMessage, SCHEDULE_TOPIC,
+    decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
 };
 use crate::store::StoreResult;
 
@@ -44,18 +44,20 @@ pub fn to_schedule_topic(msg: &mut MessageToStore, levels: usize) -> bool {
     else {
         return false;
     };
-    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC {
+    // A half message keeps its level until it is committed (transaction.rs).
+    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC || msg.topic == TRANS_HALF_TOPIC {
         return false;
     }
     let level = level.min(levels as i32);
-    let mut props: Vec<(String, String)> = decode_properties(&msg.properties)
-        .into_iter()
-        .filter(|(k, _)| k != "DELAY" && k != "REAL_TOPIC" && k != "REAL_QID")
-        .collect();
-    props.push(("DELAY".into(), level.to_string()));
-    props.push(("REAL_TOPIC".into(), std::mem::take(&mut msg.topic)));
-    props.push(("REAL_QID".into(), msg.queue_id.to_string()));
-    msg.properties = encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let (real_topic, real_qid) = (std::mem::take(&mut msg.topic), msg.queue_id.to_string());
+    msg.edit_properties(
+        &[],
+        &[
+            ("DELAY", &level.to_string()),
+            ("REAL_TOPIC", &real_topic),
+            ("REAL_QID", &real_qid),
+        ],
+    );
     msg.topic = SCHEDULE_TOPIC.to_owned();
     msg.queue_id = level - 1;
     true
@@ -69,23 +71,11 @@ pub fn from_schedule_topic(m: &StoredMessage) -> Option<MessageToStore> {
         .property("REAL_QID")
         .and_then(|q| q.parse().ok())
         .unwrap_or(0);
-    let props: Vec<(String, String)> = decode_properties(&m.properties)
-        .into_iter()
-        .filter(|(k, _)| k != "DELAY")
-        .collect();
-    Some(MessageToStore {
-        topic,
-        queue_id,
-        flag: m.flag,
-        body: m.body.clone(),
-        properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        sys_flag: m.sys_flag,
-        born_timestamp: m.born_timestamp,
-        born_host: m.born_host,
-        store_host: m.store_host,
-        reconsume_times: m.reconsume_times,
-        prepared_transaction_offset: m.prepared_transaction_offset,
-    })
+    let mut msg = MessageToStore::from_stored(m);
+    msg.topic = topic;
+    msg.queue_id = queue_id;
+    msg.edit_properties(&["DELAY"], &[]);
+    Some(msg)
 }
 
 /// Loads `config/delayOffset.json` (written by us, or by a 4.9 or 5.x broker).
@@ -292,6 +282,7 @@ impl Handler<DelayOffsets> for ScheduleService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::message::encode_properties;
     use std::net::SocketAddr;
 
     fn msg(props: &str, sys_flag: i32) -> MessageToStore {

@@ -9,6 +9,7 @@ mod offset;
 mod pull;
 mod query;
 mod send;
+mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -53,7 +54,7 @@ pub struct BrokerContext {
 pub(crate) use crate::actors::dispatch::Reply;
 type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
-fn registry() -> [(i32, HandlerFn); 29] {
+fn registry() -> [(i32, HandlerFn); 30] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
@@ -63,6 +64,7 @@ fn registry() -> [(i32, HandlerFn); 29] {
             send::consumer_send_msg_back,
         ),
         (request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset),
+        (request::END_TRANSACTION, transaction::end_transaction),
         (request::PULL_MESSAGE, pull::pull_message),
         (
             request::QUERY_CONSUMER_OFFSET,

@@ -18,6 +18,7 @@ use crate::actors::broker::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
     PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
 };
+use crate::actors::broker::transaction;
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::ActorError;
@@ -42,7 +43,7 @@ fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
 }
 
 /// A failed put as the client sees it: a full writer mailbox is flow control.
-fn put_refused(e: PutError) -> ServiceError {
+pub(super) fn put_refused(e: PutError) -> ServiceError {
     match e {
         PutError::Busy(ActorError::MailboxFull(_)) => refuse(
             response::SYSTEM_BUSY,
@@ -217,6 +218,25 @@ pub(super) fn send_message(
             let props = h.properties.clone().unwrap_or_default();
             vec![make(h.flag, req.body.clone(), &props, next_uniq())]
         };
+        let mut msgs = msgs;
+        if msgs.iter().any(|m| transaction::is_half(&m.properties)) {
+            if batch {
+                return Err(refuse(
+                    response::MESSAGE_ILLEGAL,
+                    "batch messages cannot be transactional",
+                ));
+            }
+            if cx.config.reject_transaction_message {
+                return Err(refuse(
+                    response::NO_PERMISSION,
+                    format!(
+                        "the broker[{}] sending transaction message is forbidden",
+                        cx.store_host.ip()
+                    ),
+                ));
+            }
+            msgs.iter_mut().for_each(transaction::to_half_topic);
+        }
         let wait = msgs
             .first()
             .and_then(|m| property(&m.properties, "WAIT"))
