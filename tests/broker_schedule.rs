@@ -222,3 +222,59 @@ async fn ali_ons_delays_and_retries_go_through_the_broker() {
         "the failed message went through the group's retry topic"
     );
 }
+
+/// More due messages than one append holds: all delivered once, in their order.
+#[actix_rt::test]
+async fn a_burst_of_due_messages_is_delivered_in_order_each_once() {
+    let b = fast_broker().await;
+    topic(&b, "BURST").await;
+    // One append, so all 150 fall due at once: three delivery appends of 64, 64 and 22.
+    let host = b.broker.broker_addr();
+    let msgs = (0..150)
+        .map(|i| ferrocket::store::message::MessageToStore {
+            topic: "BURST".into(),
+            queue_id: 0,
+            flag: 0,
+            body: format!("m{i:03}").into(),
+            properties: "DELAY\u{1}1\u{2}".into(),
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: host,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        })
+        .collect();
+    b.broker.store.put(msgs, false).await.unwrap();
+    let delivered = wait_until(Duration::from_secs(10), || async {
+        b.broker.store.queue_offsets("BURST", 0).1 >= 150
+    })
+    .await;
+    assert!(delivered, "all 150 delivered");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        b.broker.store.queue_offsets("BURST", 0).1,
+        150,
+        "none twice"
+    );
+    let mut order: Vec<String> = Vec::new();
+    for _ in 0..150 {
+        let got = b.broker.store.get_message(
+            "BURST",
+            0,
+            order.len() as i64,
+            32,
+            Default::default(),
+            |_| true,
+        );
+        if got.messages.is_empty() {
+            break;
+        }
+        for raw in &got.messages {
+            let m = ferrocket::store::message::decode_record(raw).unwrap();
+            order.push(String::from_utf8_lossy(&m.body).into_owned());
+        }
+    }
+    let expected: Vec<String> = (0..150).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(order, expected);
+}

@@ -64,29 +64,25 @@ pub fn stored_record(data: &[u8]) {
         }
     }
     // A stored record as the ScheduleService re-stores it, and its properties as a put with
-    // DELAY rewrites them (the producer's property string is client input).
+    // DELAY rewrites them (the producer's property string is client input); the same record
+    // as a half message: rewritten, committed, checked back, and its body read as an op.
     if let Ok(m) = decode_record(data) {
         use crate::actors::broker::schedule::{from_schedule_topic, to_schedule_topic};
+        use crate::actors::broker::transaction;
         let _ = from_schedule_topic(&m);
-        let msg = crate::store::message::MessageToStore {
-            topic: m.topic.clone(),
-            queue_id: m.queue_id,
-            flag: m.flag,
-            body: m.body.clone(),
-            properties: m.properties.clone(),
-            sys_flag: m.sys_flag,
-            born_timestamp: m.born_timestamp,
-            born_host: m.born_host,
-            store_host: m.store_host,
-            reconsume_times: m.reconsume_times,
-            prepared_transaction_offset: m.prepared_transaction_offset,
-        };
+        let msg = crate::store::message::MessageToStore::from_stored(&m);
         for levels in [0, 1, 18] {
             let mut copy = msg.clone();
             if to_schedule_topic(&mut copy, levels) {
                 assert!(copy.queue_id >= 0 && copy.queue_id < levels as i32);
             }
         }
+        let mut half = msg.clone();
+        transaction::to_half_topic(&mut half);
+        assert_eq!(half.queue_id, 0);
+        let _ = transaction::committed_message(&m);
+        let _ = transaction::check_request(&m, "broker-a");
+        let _ = transaction::op_offsets(&m.body);
     }
     let _ = decode_batch(&Bytes::copy_from_slice(data));
     // The client's view of a PULL body: records back to back, compressed bodies inflated.

@@ -97,12 +97,21 @@ fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
     json_file::store(path, &w.encode())
 }
 
-/// Delivers one level's due messages from `offset`; returns the next offset.
-async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: i64) -> i64 {
+/// Due messages re-stored in one append (records of different topics may share one).
+const PUT_BATCH: usize = 64;
+
+/// Delivers one level's due messages from `offset`, in appends of up to [`PUT_BATCH`]
+/// records; returns the offset up to which every message is delivered (a failed append is
+/// retried from its first message on the next tick).
+pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: i64) -> i64 {
     let Some(cq) = store.consume_queue(SCHEDULE_TOPIC, level - 1) else {
         return offset;
     };
     offset = offset.max(cq.min_offset());
+    // A batch must fit one commit-log file.
+    let byte_cap = (store.config().mapped_file_size_commit_log / 4).min(1 << 20);
+    let mut batch: Vec<MessageToStore> = Vec::with_capacity(PUT_BATCH);
+    let (mut bytes, mut delivered) = (0usize, offset);
     for _ in 0..BATCH_PER_TICK {
         let Some(unit) = cq.unit(offset) else { break };
         let now = now_millis();
@@ -121,10 +130,15 @@ async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: 
         match record {
             Some(Ok(m)) => match from_schedule_topic(&m) {
                 Some(msg) => {
-                    if let Err(e) = store.put(vec![msg], false).await {
-                        tracing::warn!(level, offset, error = %e, "delivering a scheduled message failed; retrying next tick");
-                        break;
+                    let len = msg.encoded_len();
+                    if !batch.is_empty() && (batch.len() >= PUT_BATCH || bytes + len > byte_cap) {
+                        if !put_batch(store, level, &mut batch).await {
+                            return delivered;
+                        }
+                        (bytes, delivered) = (0, offset);
                     }
+                    bytes += len;
+                    batch.push(msg);
                 }
                 None => tracing::warn!(
                     level,
@@ -143,7 +157,24 @@ async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: 
         }
         offset += 1;
     }
+    if !put_batch(store, level, &mut batch).await {
+        return delivered;
+    }
     offset
+}
+
+/// Appends and empties `batch`; false when the append failed.
+async fn put_batch(store: &StoreHandle, level: i32, batch: &mut Vec<MessageToStore>) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    match store.put(std::mem::take(batch), false).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(level, error = %e, "delivering scheduled messages failed; retrying next tick");
+            false
+        }
+    }
 }
 
 /// Walks the delay levels' queues and delivers what is due.
