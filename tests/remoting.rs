@@ -25,9 +25,10 @@ const SLEEP: i32 = 1;
 const CALL_BACK: i32 = 2;
 const PANIC: i32 = 3;
 const COUNT: i32 = 4;
+const SLOW_COUNT: i32 = 5;
 
 /// Code 1 sleeps for the millis in its remark; code 2 asks the client something first;
-/// code 3 panics; code 4 counts oneway requests.
+/// code 3 panics; code 4 counts oneway requests; code 5 counts them after 300 ms.
 struct TestProcessor {
     oneways: Arc<AtomicUsize>,
 }
@@ -67,6 +68,11 @@ impl RequestProcessor for TestProcessor {
                 }
                 PANIC => panic!("processor bug"),
                 COUNT => {
+                    oneways.fetch_add(1, Ordering::SeqCst);
+                    Some(RemotingCommand::success())
+                }
+                SLOW_COUNT => {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
                     oneways.fetch_add(1, Ordering::SeqCst);
                     Some(RemotingCommand::success())
                 }
@@ -182,6 +188,34 @@ async fn oneway_requests_are_processed_and_never_answered() {
             oneways.load(Ordering::SeqCst) == 5
         })
         .await
+    );
+}
+
+/// A client that sends oneway requests and closes at once (a producer that exits) still
+/// has every one carried out: the client writes what is queued before closing, and the
+/// server finishes the requests in flight before dropping the connection.
+#[actix_rt::test]
+async fn oneway_requests_sent_just_before_the_client_closes_are_all_processed() {
+    let (srv, oneways) = server(ServerConfig::default()).await;
+    let addr = srv.local_addr().to_string();
+    let c = RemotingClient::default();
+    for _ in 0..20 {
+        c.invoke_oneway(
+            &addr,
+            RemotingCommand::request(SLOW_COUNT),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    }
+    c.close_all_flushed(Duration::from_secs(3)).await;
+    assert!(
+        common::eventually(Duration::from_secs(3), || async {
+            oneways.load(Ordering::SeqCst) == 20
+        })
+        .await,
+        "processed {} of 20",
+        oneways.load(Ordering::SeqCst)
     );
 }
 

@@ -42,6 +42,8 @@ use crate::protocol::{FrameCodec, ProtocolError, RemotingCommand};
 const WRITE_QUEUE_FRAMES: usize = 4096;
 /// Bytes the writer coalesces into one write.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
+/// Longest a closing connection waits for its requests in flight.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Who is on the other end, handed to processors with every request.
 #[derive(Clone, Debug)]
@@ -63,6 +65,9 @@ pub struct Connection {
     metrics: Arc<ActorMetrics>,
     last_activity: Instant,
     inflight: usize,
+    /// Closing once the requests in flight are answered: a peer that sends and closes
+    /// (oneway sends, then exit) still has every request it sent carried out.
+    draining: bool,
     pending: HashMap<i32, oneshot::Sender<RemotingCommand>>,
     next_opaque: i32,
     _permit: OwnedSemaphorePermit,
@@ -107,6 +112,7 @@ impl Connection {
                 metrics,
                 last_activity: Instant::now(),
                 inflight: 0,
+                draining: false,
                 pending: HashMap::new(),
                 next_opaque: 1,
                 _permit: permit,
@@ -131,8 +137,20 @@ impl Connection {
         }
     }
 
-    /// Closes after the writer has flushed everything queued so far.
+    /// Closes once the requests in flight are done (at most [`DRAIN_LIMIT`]) and the writer
+    /// has flushed everything queued so far.
     fn close(&mut self, ctx: &mut Context<Self>) {
+        if self.inflight > 0 {
+            if !self.draining {
+                self.draining = true;
+                ctx.run_later(DRAIN_LIMIT, |act, ctx| act.close_now(ctx));
+            }
+            return;
+        }
+        self.close_now(ctx);
+    }
+
+    fn close_now(&mut self, ctx: &mut Context<Self>) {
         self.tx = None;
         match self.writer_done.take() {
             Some(done) => {
@@ -149,6 +167,9 @@ impl Connection {
     }
 
     fn on_request(&mut self, request: RemotingCommand, ctx: &mut Context<Self>) {
+        if self.draining {
+            return;
+        }
         let oneway = request.is_oneway();
         if self.inflight >= self.shared.config.max_inflight_per_connection {
             if !oneway {
@@ -178,6 +199,9 @@ impl Connection {
         let fut = AssertUnwindSafe(self.shared.processor.process(request, info)).catch_unwind();
         ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
             act.inflight -= 1;
+            if act.draining && act.inflight == 0 {
+                ctx.run_later(Duration::ZERO, |act, ctx| act.close_now(ctx));
+            }
             act.metrics.dequeued();
             act.metrics.handled_in(started.elapsed());
             let answer = match outcome {
