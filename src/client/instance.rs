@@ -23,7 +23,7 @@ use crate::protocol::body::heartbeat::{ConsumerData, HeartbeatData, ProducerData
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
-use crate::protocol::RemotingCommand;
+use crate::protocol::{RemotingCommand, SerializeType};
 
 /// Client settings; names follow RocketMQ's ClientConfig.
 #[derive(Debug, Clone)]
@@ -37,6 +37,9 @@ pub struct ClientConfig {
     pub rebalance_interval: Duration,
     pub persist_consumer_offset_interval: Duration,
     pub request_timeout: Duration,
+    /// Header encoding of requests (JSON, or ROCKETMQ's binary form as RocketMQ's benchmark
+    /// tools send with `-Drocketmq.serialize.type=ROCKETMQ`).
+    pub serialize_type: SerializeType,
 }
 
 impl Default for ClientConfig {
@@ -54,6 +57,7 @@ impl Default for ClientConfig {
             rebalance_interval: Duration::from_secs(20),
             persist_consumer_offset_interval: Duration::from_secs(5),
             request_timeout: Duration::from_secs(3),
+            serialize_type: SerializeType::Json,
         }
     }
 }
@@ -128,7 +132,13 @@ impl ClientInstance {
             rebalance: rebalance.clone(),
             handlers: handlers.clone(),
         });
-        let remoting = RemotingClient::new(RemotingConfig::default(), Some(handler));
+        let remoting = RemotingClient::new(
+            RemotingConfig {
+                serialize_type: config.serialize_type,
+                ..Default::default()
+            },
+            Some(handler),
+        );
         let client_id = format!("{}@{}", config.client_ip, config.instance_name);
         ClientInstance {
             inner: Arc::new(Inner {
@@ -181,9 +191,14 @@ impl ClientInstance {
         });
     }
 
+    /// Stops the background tasks and closes the connections once what is queued on them
+    /// (oneway sends included) is written, waiting at most 3 s.
     pub async fn shutdown(&self) {
         self.inner.stop.cancel();
-        self.inner.remoting.close_all();
+        self.inner
+            .remoting
+            .close_all_flushed(Duration::from_secs(3))
+            .await;
     }
 
     /// Handles requests with `code` that brokers send to this client.

@@ -23,7 +23,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::frame::DEFAULT_MAX_FRAME_BYTES;
-use crate::protocol::{FrameCodec, ProtocolError, RemotingCommand};
+use crate::protocol::{FrameCodec, ProtocolError, RemotingCommand, SerializeType};
 
 /// Client-side failures; RocketMQ calls these RPC_* (never sent on the wire).
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,9 @@ pub struct ClientConfig {
     pub max_frame_bytes: usize,
     /// Frames queued per connection before requests are refused as busy.
     pub write_queue_frames: usize,
+    /// Header encoding of every request sent (Java's `rocketmq.serialize.type`): JSON by
+    /// default, ROCKETMQ's binary form is cheaper to encode and decode.
+    pub serialize_type: SerializeType,
 }
 
 impl Default for ClientConfig {
@@ -68,6 +71,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(3),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             write_queue_frames: 4096,
+            serialize_type: SerializeType::Json,
         }
     }
 }
@@ -80,6 +84,10 @@ struct ClientConn {
     closed: Arc<AtomicBool>,
     /// Ends both I/O tasks: on `close`, or when the last handle to the connection goes.
     shutdown: CancellationToken,
+    /// Asks the writer to write what is queued and stop (a graceful close).
+    drain: CancellationToken,
+    /// Set by the writer when it has stopped.
+    written: Arc<AtomicBool>,
 }
 
 impl Drop for ClientConn {
@@ -133,6 +141,7 @@ impl RemotingClient {
             .await
             .map_err(|_| RemotingError::ConnectTimeout(addr.to_owned()))??;
         request.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.serialize_type = self.inner.config.serialize_type;
         request.flag &= !crate::protocol::command::FLAG_ONEWAY;
         let (tx, rx) = oneshot::channel();
         conn.pending.insert(request.opaque, tx);
@@ -163,6 +172,7 @@ impl RemotingClient {
             .await
             .map_err(|_| RemotingError::ConnectTimeout(addr.to_owned()))??;
         request.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.serialize_type = self.inner.config.serialize_type;
         request.mark_oneway();
         self.queue(addr, &conn, &request)
     }
@@ -173,6 +183,25 @@ impl RemotingClient {
             if let Some(conn) = conns.remove(addr) {
                 conn.shutdown.cancel();
             }
+        }
+    }
+
+    /// Closes every connection after writing what is queued on it (oneway requests
+    /// included), waiting at most `limit` in all.
+    pub async fn close_all_flushed(&self, limit: Duration) {
+        let conns: Vec<Arc<ClientConn>> = match self.inner.conns.lock() {
+            Ok(mut conns) => conns.drain().map(|(_, c)| c).collect(),
+            Err(_) => Vec::new(),
+        };
+        for c in &conns {
+            c.drain.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        for c in &conns {
+            while !c.written.load(Ordering::Acquire) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            c.shutdown.cancel();
         }
     }
 
@@ -252,12 +281,23 @@ impl RemotingClient {
 
         let closed_w = closed.clone();
         let shutdown_w = shutdown.clone();
+        let (drain, written) = (CancellationToken::new(), Arc::new(AtomicBool::new(false)));
+        let (drain_w, written_w) = (drain.clone(), written.clone());
         tokio::spawn(async move {
             let mut buf = BytesMut::with_capacity(64 * 1024);
             loop {
                 let frame = tokio::select! {
+                    biased;
                     _ = shutdown_w.cancelled() => break,
                     f = rx.recv() => match f { Some(f) => f, None => break },
+                    _ = drain_w.cancelled() => {
+                        while let Ok(f) = rx.try_recv() {
+                            buf.extend_from_slice(&f);
+                        }
+                        let _ = write_half.write_all(&buf).await;
+                        let _ = write_half.flush().await;
+                        break;
+                    }
                 };
                 buf.extend_from_slice(&frame);
                 while let Ok(more) = rx.try_recv() {
@@ -273,6 +313,7 @@ impl RemotingClient {
             }
             closed_w.store(true, Ordering::Release);
             let _ = write_half.shutdown().await;
+            written_w.store(true, Ordering::Release);
         });
 
         let pending_r = pending.clone();
@@ -331,6 +372,8 @@ impl RemotingClient {
             pending,
             closed,
             shutdown,
+            drain,
+            written,
         }
     }
 }
