@@ -11,6 +11,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod bench;
 pub mod client;
 pub mod protocol;
 pub mod store;
