@@ -670,6 +670,9 @@ pub struct TimerStore {
     queue_offset: i64,
     /// Messages of the slot at `.0` already re-stored when a delivery stopped part-way.
     pub resume: Option<(i64, usize)>,
+    /// Messages whose slot had passed when they were linked and whose put failed: stored
+    /// first by the next step. Memory only: a crash before then loses them.
+    pub late: Vec<MessageToStore>,
 }
 
 impl TimerStore {
@@ -719,6 +722,7 @@ impl TimerStore {
             read_time_ms,
             queue_offset: ck.last_timer_queue_offset.max(logged_to),
             resume: None,
+            late: Vec::new(),
         })
     }
 

@@ -9,7 +9,8 @@
 //!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
 //!   │         IndexService, CheckpointKeeper, FileCleaner)
 //!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
-//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService
+//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService,
+//!   │  TimerWheelService (when timerWheelEnable)
 //!   └─ Registrar
 //! ```
 //!
@@ -32,6 +33,7 @@ pub mod reput_dispatcher;
 pub mod schedule;
 pub mod store;
 pub mod subscription_group;
+pub mod timer;
 pub mod topic_config;
 
 use std::net::SocketAddr;
@@ -58,6 +60,7 @@ use registrar::{Registrar, UnregisterAll};
 use reput_dispatcher::Dispatched;
 use schedule::{PersistDelayOffsets, ScheduleService};
 use subscription_group::SubscriptionGroupManager;
+use timer::{PersistTimer, TimerWheelService};
 use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
 
 /// Why a broker could not start.
@@ -90,6 +93,7 @@ pub struct Broker {
     registrar: Mailbox<Registrar>,
     offsets: Mailbox<ConsumerOffsetManager>,
     schedule: Mailbox<ScheduleService>,
+    timer: Option<Mailbox<TimerWheelService>>,
     stopped: Mutex<bool>,
 }
 
@@ -206,6 +210,30 @@ impl BrokerBuilder {
                 )
             })
         };
+        let timer = if config.store.timer_wheel_enable {
+            let (root, cfg, log) = (
+                root.clone(),
+                config.store.timer_store_config(),
+                store.commit_log().clone(),
+            );
+            let opened = tokio::task::spawn_blocking(move || {
+                let now = commit_log_writer::now_millis();
+                crate::store::timer::TimerStore::open(&root, cfg, &log, now)
+            })
+            .await
+            .map_err(|e| BrokerError::Config(format!("timer store thread failed: {e}")))??;
+            let shared = Arc::new(tokio::sync::Mutex::new(opened));
+            let (st, reg) = (store.clone(), registry.clone());
+            Some(start_supervised(
+                &registry,
+                "broker/TimerWheelService",
+                16,
+                None,
+                move |sup| TimerWheelService::new(sup, st, shared, &reg),
+            ))
+        } else {
+            None
+        };
         let consumers: clients::ConsumerViews = Default::default();
         let clients = {
             let (views, expiry) = (
@@ -312,6 +340,7 @@ impl BrokerBuilder {
             registrar,
             offsets: offsets_manager,
             schedule,
+            timer,
             stopped: Mutex::new(false),
         })
     }
@@ -355,6 +384,13 @@ impl Broker {
         }
         if let Err(e) = self.schedule.addr().send(PersistDelayOffsets).await {
             tracing::error!(error = %e, "the schedule service is gone");
+        }
+        if let Some(timer) = &self.timer {
+            match timer.addr().send(PersistTimer).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "persisting the timer store failed"),
+                Err(e) => tracing::error!(error = %e, "the timer wheel service is gone"),
+            }
         }
         self.store.shutdown().await
     }
