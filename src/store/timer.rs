@@ -395,8 +395,9 @@ pub struct TimerUnit {
 }
 
 impl TimerUnit {
+    /// Saturating: both fields come from disk.
     pub fn delayed_ms(&self) -> i64 {
-        self.enqueue_ms + self.delay_ms as i64
+        self.enqueue_ms.saturating_add(self.delay_ms as i64)
     }
 
     pub fn is_roll(&self) -> bool {
