@@ -291,9 +291,15 @@ fn end(
 }
 
 fn half_send(topic: &str) -> ferrocket::protocol::RemotingCommand {
+    half_send_with(topic, "")
+}
+
+/// A half message of group RAWPG, with `extra_props` (encoded) after the standard ones.
+fn half_send_with(topic: &str, extra_props: &str) -> ferrocket::protocol::RemotingCommand {
     let mut c = send_v2(topic, 0, b"half", "", "", "7F000001000000000000000000AA");
-    let props =
-        "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}RAWPG\u{2}UNIQ_KEY\u{1}7F000001000000000000000000AA\u{2}";
+    let props = format!(
+        "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}RAWPG\u{2}UNIQ_KEY\u{1}7F000001000000000000000000AA\u{2}{extra_props}"
+    );
     c.put_ext("i", props);
     c.put_ext("f", "4");
     c
@@ -377,4 +383,52 @@ async fn half_messages_are_refused_when_the_broker_rejects_transactions_and_slav
             .await;
     let r = slave.call(end("RAWPG", 0, 0, 8)).await;
     assert_eq!(r.code, response::SLAVE_NOT_AVAILABLE);
+}
+
+/// A half message with a delay is not delayed (or delivered) before it is committed; the
+/// committed message then waits out its delay in the timer wheel.
+#[actix_rt::test]
+async fn a_delayed_half_waits_for_its_commit_and_then_for_its_delay() {
+    let b = start_broker_with(|c| c.transaction_check_interval = 60_000).await;
+    b.call(create_topic("TXD", 1)).await;
+    for (props, delayed_topic) in [
+        ("TIMER_DELAY_SEC\u{1}1\u{2}", "rmq_sys_wheel_timer"),
+        ("DELAY\u{1}1\u{2}", "SCHEDULE_TOPIC_XXXX"),
+    ] {
+        let delayed_before = (0..18)
+            .map(|q| b.broker.store.queue_offsets(delayed_topic, q).1)
+            .sum::<i64>();
+        let visible_before = count(&b.broker, "TXD");
+        let sent = b.call(half_send_with("TXD", props)).await;
+        assert_eq!(sent.code, response::SUCCESS, "{:?}", sent.remark);
+        let qo: i64 = sent.ext("queueOffset").unwrap().parse().unwrap();
+        let (_, phys) = decode_offset_msg_id(sent.ext("msgId").unwrap()).unwrap();
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(
+            count(&b.broker, "TXD"),
+            visible_before,
+            "{props}: nothing before the commit"
+        );
+        let delayed_now = (0..18)
+            .map(|q| b.broker.store.queue_offsets(delayed_topic, q).1)
+            .sum::<i64>();
+        assert_eq!(
+            delayed_now, delayed_before,
+            "{props}: the half is not scheduled"
+        );
+
+        let committed_at = Instant::now();
+        let ok = b.call(end("RAWPG", qo, phys, 8)).await;
+        assert_eq!(ok.code, response::SUCCESS, "{:?}", ok.remark);
+        let arrived = wait_until(Duration::from_secs(10), || async {
+            count(&b.broker, "TXD") == visible_before + 1
+        })
+        .await;
+        assert!(arrived, "{props}: delivered after its delay");
+        let waited = committed_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(700),
+            "{props}: the 1 s delay starts at the commit, took {waited:?}"
+        );
+    }
 }

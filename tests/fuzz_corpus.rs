@@ -62,3 +62,12 @@ fn broker_requests_corpus_decodes_without_panics() {
         "the broker_requests corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn timer_log_corpus_decodes_without_panics() {
+    let n = replay("timer_log", ferrocket::protocol::fuzzing::timer_log);
+    assert!(
+        n >= 3,
+        "the timer_log corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

@@ -52,6 +52,23 @@ impl Message {
         self.with_property("DELAY", level.to_string())
     }
 
+    /// Deliver at this wall-clock time, ms since the epoch (RocketMQ 5.x's
+    /// `setDeliverTimeMs`; the broker's timer wheel, precise to about a second, at most
+    /// `timerMaxDelaySec` ahead). A time already past is delivered at once.
+    pub fn with_deliver_time_ms(self, epoch_ms: i64) -> Self {
+        self.with_property("TIMER_DELIVER_MS", epoch_ms.to_string())
+    }
+
+    /// Deliver this many seconds after the broker stores it (`setDelayTimeSec`).
+    pub fn with_delay_sec(self, secs: i64) -> Self {
+        self.with_property("TIMER_DELAY_SEC", secs.to_string())
+    }
+
+    /// Deliver this many milliseconds after the broker stores it (`setDelayTimeMs`).
+    pub fn with_delay_ms(self, millis: i64) -> Self {
+        self.with_property("TIMER_DELAY_MS", millis.to_string())
+    }
+
     pub fn tags(&self) -> Option<&str> {
         self.properties.get("TAGS").map(String::as_str)
     }
@@ -173,6 +190,17 @@ pub fn deflate(data: &[u8]) -> Option<Bytes> {
 mod tests {
     use super::*;
     use crate::store::message::MessageToStore;
+
+    #[test]
+    fn timer_setters_use_rocketmq_5_property_names() {
+        let m = Message::new("T", "")
+            .with_deliver_time_ms(1_700_000_000_000)
+            .with_delay_sec(5)
+            .with_delay_ms(1500);
+        assert_eq!(m.properties["TIMER_DELIVER_MS"], "1700000000000");
+        assert_eq!(m.properties["TIMER_DELAY_SEC"], "5");
+        assert_eq!(m.properties["TIMER_DELAY_MS"], "1500");
+    }
 
     #[test]
     fn stored_records_decode_into_messages_with_their_properties_and_bodies() {

@@ -83,10 +83,62 @@ pub fn stored_record(data: &[u8]) {
         let _ = transaction::committed_message(&m);
         let _ = transaction::check_request(&m, "broker-a");
         let _ = transaction::op_offsets(&m.body);
+        // The timer rewrite on the same client input, and a due record's delivery.
+        use crate::store::timer::{from_timer_topic, to_timer_topic, TimerRules, TIMER_TOPIC};
+        for rules in [
+            TimerRules {
+                enabled: true,
+                max_delay_ms: 259_200_000,
+                precision_ms: 1000,
+            },
+            TimerRules {
+                enabled: true,
+                max_delay_ms: i64::MAX,
+                precision_ms: 7,
+            },
+        ] {
+            let mut copy = msg.clone();
+            if let Ok(true) = to_timer_topic(&mut copy, &rules, m.born_timestamp) {
+                assert_eq!((copy.topic.as_str(), copy.queue_id), (TIMER_TOPIC, 0));
+                let out: i64 = crate::store::message::property(&copy.properties, "TIMER_OUT_MS")
+                    .and_then(|t| t.parse().ok())
+                    .expect("a rewritten timer carries TIMER_OUT_MS");
+                assert_eq!(out % rules.precision_ms, 0, "rounded to the precision");
+            }
+        }
+        let _ = from_timer_topic(&m, false, Some(m.store_timestamp), m.born_timestamp);
+        let _ = from_timer_topic(&m, true, None, m.born_timestamp);
     }
     let _ = decode_batch(&Bytes::copy_from_slice(data));
     // The client's view of a PULL body: records back to back, compressed bodies inflated.
     let _ = crate::client::message::decode_messages(&Bytes::copy_from_slice(data));
+}
+
+/// On-disk timer data (`timerlog/` units and blanks, `timerwheel` slots,
+/// `config/timercheck`): decoding never panics, and a decoded unit or checkpoint encodes
+/// back to the same bytes.
+pub fn timer_log(data: &[u8]) {
+    use crate::store::timer::{
+        decode_entry, decode_slot, LogEntry, TimerCheckpoint, TimerUnit, SLOT_SIZE, UNIT_SIZE,
+    };
+    for (i, chunk) in data.chunks(UNIT_SIZE).enumerate() {
+        if let LogEntry::Unit(u) = decode_entry(chunk, data.len() - i * UNIT_SIZE) {
+            let mut back = [0u8; UNIT_SIZE];
+            u.encode(&mut back);
+            let again = TimerUnit::decode(&back).expect("an encoded unit decodes");
+            assert_eq!(again, u, "unit round trip");
+            let _ = u.delayed_ms();
+        }
+    }
+    for chunk in data.chunks_exact(SLOT_SIZE) {
+        let s = decode_slot(chunk, 1000);
+        let _ = (s.time_ms, s.first_pos);
+    }
+    if let Some(ck) = TimerCheckpoint::decode(data) {
+        if data.len() >= 56 {
+            assert_eq!(&ck.encode()[..], &data[..56], "checkpoint round trip");
+        }
+    }
 }
 
 /// Broker requests: every frame that decodes is read with each broker header type, and

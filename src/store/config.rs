@@ -63,6 +63,26 @@ pub struct StoreConfig {
     pub writer_mailbox_capacity: usize,
     /// Delay of each level 1..n (units s, m, h, d), RocketMQ's messageDelayLevel.
     pub message_delay_level: String,
+    /// Accept timer messages (TIMER_DELAY_SEC/TIMER_DELAY_MS/TIMER_DELIVER_MS) and run the
+    /// timer wheel (true). Off, such sends are refused with SYSTEM_ERROR as in Java, and
+    /// the wheel's files (38 MiB sparse `timerwheel`, `timerlog/`) are not created.
+    pub timer_wheel_enable: bool,
+    /// Longest accepted timer delay, s (259,200 = 3 days). Longer delays are refused with
+    /// MESSAGE_ILLEGAL; those past `timerRollWindowSlot` are parked and rolled, costing
+    /// one more store and timer-log unit per roll.
+    pub timer_max_delay_sec: u64,
+    /// Timer granularity, ms (1,000). A timer fires within one precision after its time;
+    /// the wheel always has 7 × 86,400 slots, so a finer precision shortens its span and
+    /// makes long delays roll more often.
+    pub timer_precision_ms: u64,
+    /// Delays of at least this many slots are parked and rolled (172,800 = 2 days at 1 s);
+    /// at most 7 × 86,400 − 60 and at least 2.
+    pub timer_roll_window_slot: u64,
+    /// Timer-log file size (100 MiB, 52 bytes a pending timer).
+    pub mapped_file_size_timer_log: usize,
+    /// How often the timer log and wheel are flushed and `config/timercheck` written, ms
+    /// (1,000). A crash re-delivers timers delivered since the last write.
+    pub timer_flush_interval_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -93,6 +113,12 @@ impl Default for StoreConfig {
             writer_mailbox_capacity: 10_000,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 3 * 86_400,
+            timer_precision_ms: 1_000,
+            timer_roll_window_slot: 2 * 86_400,
+            mapped_file_size_timer_log: 100 * 1024 * 1024,
+            timer_flush_interval_ms: 1_000,
         }
     }
 }
@@ -129,7 +155,51 @@ impl StoreConfig {
                 "messageDelayLevel: {bad:?} is not a delay like 5s, 1m, 2h or 1d"
             ));
         }
+        self.validate_timer()?;
         self.delete_hours().map(|_| ())
+    }
+
+    fn validate_timer(&self) -> Result<(), String> {
+        use super::timer::{SLOTS_TOTAL, TIMER_BLANK_SLOTS, UNIT_SIZE};
+        if !(10..=60_000).contains(&self.timer_precision_ms) {
+            return Err("timerPrecisionMs must be between 10 and 60000".into());
+        }
+        if self.timer_max_delay_sec == 0 || self.timer_max_delay_sec > i32::MAX as u64 / 1000 * 1000
+        {
+            return Err("timerMaxDelaySec must be positive and fit Java's int delay".into());
+        }
+        if !(2..=(SLOTS_TOTAL - TIMER_BLANK_SLOTS) as u64).contains(&self.timer_roll_window_slot) {
+            return Err(format!(
+                "timerRollWindowSlot must be between 2 and {}",
+                SLOTS_TOTAL - TIMER_BLANK_SLOTS
+            ));
+        }
+        if self.mapped_file_size_timer_log < 4 * UNIT_SIZE {
+            return Err("mappedFileSizeTimerLog must hold a few 52-byte units".into());
+        }
+        if self.timer_flush_interval_ms == 0 {
+            return Err("timerFlushIntervalMs must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// What the put path checks timer messages against.
+    pub fn timer_rules(&self) -> super::timer::TimerRules {
+        super::timer::TimerRules {
+            enabled: self.timer_wheel_enable,
+            max_delay_ms: self.timer_max_delay_sec as i64 * 1000,
+            precision_ms: self.timer_precision_ms as i64,
+        }
+    }
+
+    /// The timer store's sizes.
+    pub fn timer_store_config(&self) -> super::timer::TimerStoreConfig {
+        super::timer::TimerStoreConfig {
+            precision_ms: self.timer_precision_ms as i64,
+            roll_window_slots: self.timer_roll_window_slot as i64,
+            slots_total: super::timer::SLOTS_TOTAL,
+            timer_log_file_size: self.mapped_file_size_timer_log,
+        }
     }
 
     /// Milliseconds of each delay level (level n at index n - 1); unparsable entries are

@@ -15,5 +15,6 @@ pub mod mapped_file_queue;
 pub mod message;
 pub mod message_store;
 pub mod poison;
+pub mod timer;
 
 pub use error::{StoreError, StoreResult};

@@ -9,7 +9,8 @@
 //!   ├─ Store (CommitLogWriter, FlushService, ReputDispatcher → ConsumeQueue × N,
 //!   │         IndexService, CheckpointKeeper, FileCleaner)
 //!   ├─ TopicConfigManager, SubscriptionGroupManager, ConsumerOffsetManager
-//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService, TransactionChecker
+//!   ├─ ClientManager, PullHold, QueueLockManager, ScheduleService, TransactionChecker,
+//!   │  TimerWheelService (when timerWheelEnable)
 //!   └─ Registrar
 //! ```
 //!
@@ -32,6 +33,7 @@ pub mod reput_dispatcher;
 pub mod schedule;
 pub mod store;
 pub mod subscription_group;
+pub mod timer;
 pub mod topic_config;
 pub mod transaction;
 
@@ -59,6 +61,7 @@ use registrar::{Registrar, UnregisterAll};
 use reput_dispatcher::Dispatched;
 use schedule::{PersistDelayOffsets, ScheduleService};
 use subscription_group::SubscriptionGroupManager;
+use timer::{PersistTimer, TimerWheelService};
 use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
 use transaction::{CheckSettings, CheckerParts, StopChecking, TransactionChecker};
 
@@ -93,6 +96,7 @@ pub struct Broker {
     offsets: Mailbox<ConsumerOffsetManager>,
     schedule: Mailbox<ScheduleService>,
     checker: Mailbox<TransactionChecker>,
+    timer: Option<Mailbox<TimerWheelService>>,
     stopped: Mutex<bool>,
 }
 
@@ -208,6 +212,30 @@ impl BrokerBuilder {
                     every,
                 )
             })
+        };
+        let timer = if config.store.timer_wheel_enable {
+            let (root, cfg, log) = (
+                root.clone(),
+                config.store.timer_store_config(),
+                store.commit_log().clone(),
+            );
+            let opened = tokio::task::spawn_blocking(move || {
+                let now = commit_log_writer::now_millis();
+                crate::store::timer::TimerStore::open(&root, cfg, &log, now)
+            })
+            .await
+            .map_err(|e| BrokerError::Config(format!("timer store thread failed: {e}")))??;
+            let shared = Arc::new(tokio::sync::Mutex::new(opened));
+            let (st, reg) = (store.clone(), registry.clone());
+            Some(start_supervised(
+                &registry,
+                "broker/TimerWheelService",
+                16,
+                None,
+                move |sup| TimerWheelService::new(sup, st, shared, &reg),
+            ))
+        } else {
+            None
         };
         let consumers: clients::ConsumerViews = Default::default();
         let clients = {
@@ -339,6 +367,7 @@ impl BrokerBuilder {
             offsets: offsets_manager,
             schedule,
             checker,
+            timer,
             stopped: Mutex::new(false),
         })
     }
@@ -385,6 +414,13 @@ impl Broker {
         }
         if let Err(e) = self.schedule.addr().send(PersistDelayOffsets).await {
             tracing::error!(error = %e, "the schedule service is gone");
+        }
+        if let Some(timer) = &self.timer {
+            match timer.addr().send(PersistTimer).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "persisting the timer store failed"),
+                Err(e) => tracing::error!(error = %e, "the timer wheel service is gone"),
+            }
         }
         self.store.shutdown().await
     }

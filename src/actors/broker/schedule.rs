@@ -20,7 +20,6 @@ use actix::prelude::*;
 
 use super::commit_log_writer::now_millis;
 use super::store::StoreHandle;
-use super::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
@@ -44,8 +43,7 @@ pub fn to_schedule_topic(msg: &mut MessageToStore, levels: usize) -> bool {
     else {
         return false;
     };
-    // A half message keeps its level until it is committed (transaction.rs).
-    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC || msg.topic == TRANS_HALF_TOPIC {
+    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC {
         return false;
     }
     let level = level.min(levels as i32);

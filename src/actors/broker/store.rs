@@ -43,6 +43,7 @@ use crate::store::index::QueryResult;
 use crate::store::message::{property, MessageToStore};
 use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
+use crate::store::timer::{to_timer_topic, TimerRefusal};
 use crate::store::{StoreError, StoreResult};
 
 /// Why a put did not happen.
@@ -53,6 +54,9 @@ pub enum PutError {
     /// The writer's mailbox is full (answer SYSTEM_BUSY) or it is gone.
     #[error(transparent)]
     Busy(#[from] ActorError),
+    /// A timer message the wheel will not take (MESSAGE_ILLEGAL or SYSTEM_ERROR).
+    #[error(transparent)]
+    Timer(#[from] TimerRefusal),
 }
 
 struct Inner {
@@ -278,7 +282,17 @@ impl StoreHandle {
         deadline: Option<Instant>,
     ) -> Result<PutResult, PutError> {
         let mut msgs = msgs;
+        let (rules, now) = (
+            self.inner.config.timer_rules(),
+            super::commit_log_writer::now_millis(),
+        );
         for m in &mut msgs {
+            // A half message keeps its delay until it is committed (transaction.rs).
+            if m.topic == super::topic_config::TRANS_HALF_TOPIC {
+                continue;
+            }
+            // Before the delay level: a level drops the timer properties.
+            to_timer_topic(m, &rules, now)?;
             if property(&m.properties, "DELAY").is_some() {
                 let levels = self.inner.config.delay_level_millis().len();
                 super::schedule::to_schedule_topic(m, levels);

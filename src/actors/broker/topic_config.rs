@@ -27,6 +27,7 @@ pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+pub use crate::store::timer::TIMER_TOPIC;
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
@@ -40,6 +41,7 @@ pub fn send_forbidden(topic: &str) -> bool {
             | TRANS_CHECK_MAX_TIME_TOPIC
             | SELF_TEST_TOPIC
             | OFFSET_MOVED_EVENT
+            | TIMER_TOPIC
     )
 }
 
@@ -118,6 +120,7 @@ pub fn system_topics(
         topic(broker, 1, PERM_READ | PERM_WRITE),
         topic(OFFSET_MOVED_EVENT, 1, PERM_READ | PERM_WRITE),
         topic(SCHEDULE_TOPIC, 18, PERM_READ | PERM_WRITE),
+        topic(TIMER_TOPIC, 1, PERM_READ | PERM_WRITE),
         topic(&format!("{cluster}_REPLY_TOPIC"), 1, PERM_READ | PERM_WRITE),
     ];
     if auto_create {
@@ -336,6 +339,7 @@ mod tests {
         assert!(validate_topic(&"t".repeat(128)).is_err());
         assert!(validate_topic(&format!("%RETRY%{}", "g".repeat(200))).is_ok());
         assert!(send_forbidden("SCHEDULE_TOPIC_XXXX") && !send_forbidden("TopicTest"));
+        assert!(send_forbidden("rmq_sys_wheel_timer"));
     }
 
     #[test]

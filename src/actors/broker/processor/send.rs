@@ -33,6 +33,7 @@ use crate::store::message::{
     decode_batch, decode_properties, decode_record_shared, encode_properties, property,
     MessageToStore,
 };
+use crate::store::timer::TimerRefusal;
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
 const V3_4_9: i32 = 121;
@@ -51,6 +52,12 @@ pub(super) fn put_refused(e: PutError) -> ServiceError {
         ),
         PutError::Busy(other) => ServiceError::Actor(other),
         PutError::Store(s) => ServiceError::Store(s),
+        PutError::Timer(t @ TimerRefusal::Illegal { .. }) => {
+            refuse(response::MESSAGE_ILLEGAL, t.to_string())
+        }
+        PutError::Timer(t @ TimerRefusal::NotEnabled) => {
+            refuse(response::SYSTEM_ERROR, t.to_string())
+        }
     }
 }
 

@@ -1,0 +1,302 @@
+//! TimerWheelService: the actor shell around [`TimerStore`] (RocketMQ 5.x's
+//! TimerMessageStore threads, folded into one actor).
+//!
+//! Every tick (a tenth of `timerPrecisionMs`, 10..100 ms) one step runs as a spawned
+//! future, never two at once: it links new records of `rmq_sys_wheel_timer` queue 0 into
+//! the wheel (at most [`ENQUEUE_BATCH`] a step), then delivers due slots, oldest first,
+//! re-storing their messages on the real topic (or back on the timer topic, to roll) in
+//! puts of [`PUT_BATCH`] messages. File work (reading the consume queue, commit log, timer
+//! log, wheel; appending units) runs on `spawn_blocking`; only the puts are awaited on the
+//! actor's thread. A slot counts as delivered only when all of its messages are stored; a
+//! put that fails for a transient reason (busy writer, shutdown) is retried next tick from
+//! the first message not yet stored. The timer log, wheel and `config/timercheck` are
+//! written every `timerFlushIntervalMs` and at shutdown, after the step in flight ends, so
+//! a clean restart delivers nothing twice; after a crash the slots delivered since the last
+//! checkpoint are delivered again (at least once, none lost).
+//!
+//! Mailbox: 16. Ticks are timers, not messages; only the shutdown persist is sent, and
+//! with `addr().send`, which waits rather than fails when full.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::commit_log_writer::now_millis;
+use super::store::{PutError, StoreHandle};
+use crate::actors::metrics::MetricsRegistry;
+use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::store::message::MessageToStore;
+use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
+use crate::store::{StoreError, StoreResult};
+
+/// Most timer-topic records linked per step.
+pub const ENQUEUE_BATCH: usize = 4_096;
+/// Messages re-stored per put.
+pub const PUT_BATCH: usize = 64;
+/// Most due slots delivered per step, so a shutdown waits for at most this many.
+const SLOTS_PER_STEP: usize = 16;
+/// Most slots looked at per step while passing empty ones (after a long stop the read time
+/// catches up at about this many seconds of wheel per tick).
+const SCAN_PER_STEP: usize = 100_000;
+/// The longest a shutdown waits for the step in flight before persisting what it has.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// The shared timer store: held by one step at a time, or by a flush.
+pub type SharedTimerStore = Arc<Mutex<TimerStore>>;
+
+/// Counters the metrics endpoint shows.
+#[derive(Clone)]
+struct Counters {
+    enqueued: Arc<AtomicU64>,
+    delivered: Arc<AtomicU64>,
+    rolled: Arc<AtomicU64>,
+}
+
+/// Delivers timer messages when they are due.
+pub struct TimerWheelService {
+    sup: Supervision,
+    store: StoreHandle,
+    timer: SharedTimerStore,
+    tick: Duration,
+    flush_every: Duration,
+    counters: Counters,
+    running: bool,
+    /// Set at broker shutdown: no more steps.
+    stopped: bool,
+}
+
+impl TimerWheelService {
+    pub fn new(
+        sup: Supervision,
+        store: StoreHandle,
+        timer: SharedTimerStore,
+        registry: &MetricsRegistry,
+    ) -> Self {
+        let cfg = store.config();
+        let tick = Duration::from_millis((cfg.timer_precision_ms / 10).clamp(10, 100));
+        let flush_every = Duration::from_millis(cfg.timer_flush_interval_ms);
+        let counters = Counters {
+            enqueued: registry.counter("rocketmq_timer_enqueue_total", &[]),
+            delivered: registry.counter("rocketmq_timer_dequeue_total", &[]),
+            rolled: registry.counter("rocketmq_timer_roll_total", &[]),
+        };
+        TimerWheelService {
+            sup,
+            store,
+            timer,
+            tick,
+            flush_every,
+            counters,
+            running: false,
+            stopped: false,
+        }
+    }
+
+    fn step(&mut self, ctx: &mut Context<Self>) {
+        if self.running || self.stopped {
+            return;
+        }
+        self.running = true;
+        let (store, timer, counters) = (
+            self.store.clone(),
+            self.timer.clone(),
+            self.counters.clone(),
+        );
+        ctx.spawn(
+            async move {
+                let guard = timer.lock_owned().await;
+                if let Err(e) = run_step(&store, guard, &counters).await {
+                    tracing::warn!(error = %e, "timer step failed; retrying next tick");
+                }
+            }
+            .into_actor(self)
+            .map(|_, act, _| act.running = false),
+        );
+    }
+
+    fn persist_in_background(&self, ctx: &mut Context<Self>) {
+        let timer = self.timer.clone();
+        ctx.spawn(
+            async move {
+                if let Err(e) = persist(timer.lock_owned().await).await {
+                    tracing::error!(error = %e, "persisting the timer store failed");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Runs `f` on the guarded store on a blocking thread and hands the guard back.
+async fn blocking<T: Send + 'static>(
+    guard: OwnedMutexGuard<TimerStore>,
+    f: impl FnOnce(&mut TimerStore) -> T + Send + 'static,
+) -> StoreResult<(OwnedMutexGuard<TimerStore>, T)> {
+    tokio::task::spawn_blocking(move || {
+        let mut g = guard;
+        let out = f(&mut g);
+        (g, out)
+    })
+    .await
+    .map_err(|e| StoreError::InvalidMessage(format!("timer thread failed: {e}")))
+}
+
+async fn persist(guard: OwnedMutexGuard<TimerStore>) -> StoreResult<()> {
+    let (_, r) = blocking(guard, |t| t.flush(now_millis()).map(|_| ())).await?;
+    r
+}
+
+/// Whether a failed put should be retried (the store or writer is momentarily unable)
+/// rather than the message dropped (it can never be stored, as Java's PUT_NO_RETRY).
+fn retryable(e: &PutError) -> bool {
+    !matches!(
+        e,
+        PutError::Timer(_)
+            | PutError::Store(
+                StoreError::InvalidMessage(_)
+                    | StoreError::MessageTooLarge { .. }
+                    | StoreError::PropertiesTooLong(_)
+                    | StoreError::TopicTooLong(_)
+            )
+    )
+}
+
+/// Stores `msgs` in batches; returns how many are done (stored, or dropped as never
+/// storable) before a retryable failure, with that failure.
+async fn put_all(store: &StoreHandle, msgs: &[MessageToStore]) -> (usize, Option<PutError>) {
+    let mut done = 0;
+    for chunk in msgs.chunks(PUT_BATCH) {
+        match store.put(chunk.to_vec(), false).await {
+            Ok(_) => done += chunk.len(),
+            Err(e) if retryable(&e) => return (done, Some(e)),
+            Err(_) => {
+                // One bad message must not hold back the rest: store them one by one.
+                for m in chunk {
+                    match store.put(vec![m.clone()], false).await {
+                        Ok(_) => {}
+                        Err(e) if retryable(&e) => return (done, Some(e)),
+                        Err(e) => {
+                            tracing::warn!(topic = %m.topic, error = %e, "timer message can never be stored; dropped")
+                        }
+                    }
+                    done += 1;
+                }
+            }
+        }
+    }
+    (done, None)
+}
+
+/// One step: link new records, deliver what they made due at once, then due slots.
+async fn run_step(
+    store: &StoreHandle,
+    guard: OwnedMutexGuard<TimerStore>,
+    counters: &Counters,
+) -> Result<(), PutError> {
+    let log = store.commit_log().clone();
+    let cq = store.consume_queue(TIMER_TOPIC, 0);
+    let now = now_millis();
+    let (guard, linked) = {
+        let log = log.clone();
+        blocking(guard, move |t| {
+            let Some(cq) = cq else {
+                return Ok((0, Vec::new()));
+            };
+            let before = t.queue_offset();
+            let due = t.enqueue_from(&cq, &log, now, ENQUEUE_BATCH)?;
+            Ok::<_, StoreError>((t.queue_offset() - before, messages_for(&due, &log, now)))
+        })
+        .await?
+    };
+    let (count, late) = linked?;
+    counters.enqueued.fetch_add(count as u64, Ordering::Relaxed);
+    // Records whose slot had passed: the queue offset already moved past them, so those a
+    // failed put leaves over wait in the store's memory and go first next step.
+    let mut guard = guard;
+    guard.late.extend(late);
+    if !guard.late.is_empty() {
+        let (done, err) = put_all(store, &guard.late).await;
+        counters.delivered.fetch_add(done as u64, Ordering::Relaxed);
+        guard.late.drain(..done);
+        if let Some(e) = err {
+            return Err(e);
+        }
+    }
+    for _ in 0..SLOTS_PER_STEP {
+        let now = now_millis();
+        let log = log.clone();
+        let (g, due) = blocking(guard, move |t| {
+            t.next_due(now, SCAN_PER_STEP).map(|(slot, units)| {
+                let skip = match t.resume {
+                    Some((s, n)) if s == slot => n,
+                    _ => 0,
+                };
+                (slot, skip, messages_for(&units, &log, now))
+            })
+        })
+        .await?;
+        guard = g;
+        let Some((slot, skip, msgs)) = due else {
+            break;
+        };
+        let todo = msgs.get(skip..).unwrap_or_default();
+        let (done, err) = put_all(store, todo).await;
+        let rolled = todo[..done]
+            .iter()
+            .filter(|m| m.topic == TIMER_TOPIC)
+            .count();
+        counters.rolled.fetch_add(rolled as u64, Ordering::Relaxed);
+        counters
+            .delivered
+            .fetch_add((done - rolled) as u64, Ordering::Relaxed);
+        if let Some(e) = err {
+            guard.resume = Some((slot, skip + done));
+            return Err(e);
+        }
+        guard.advance_past(slot);
+    }
+    Ok(())
+}
+
+impl Actor for TimerWheelService {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.tick, |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.step(ctx));
+        });
+        ctx.run_interval(self.flush_every, |act, ctx| {
+            let metrics = act.sup.metrics.clone();
+            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+        });
+    }
+}
+
+crate::supervised_actor!(TimerWheelService);
+
+/// Broker shutdown: stop stepping, wait (bounded) for the step in flight, then flush the
+/// timer log and wheel and write `config/timercheck`.
+#[derive(Message)]
+#[rtype(result = "StoreResult<()>")]
+pub struct PersistTimer;
+
+impl Handler<PersistTimer> for TimerWheelService {
+    type Result = ResponseFuture<StoreResult<()>>;
+    fn handle(&mut self, _: PersistTimer, _: &mut Context<Self>) -> Self::Result {
+        self.sup.metrics.dequeued();
+        self.stopped = true;
+        let timer = self.timer.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(SHUTDOWN_WAIT, timer.lock_owned()).await {
+                Ok(guard) => persist(guard).await,
+                Err(_) => Err(StoreError::Busy(
+                    "the timer step in flight did not end; the last checkpoint stands".into(),
+                )),
+            }
+        })
+    }
+}
