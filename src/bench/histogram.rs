@@ -29,7 +29,8 @@ fn upper(i: usize) -> u64 {
     let msb = (i - LINEAR) / SUB + 7;
     let top = (i - LINEAR) % SUB + SUB;
     let shift = msb - SUB_BITS as u64;
-    ((top + 1) << shift).saturating_sub(1)
+    let end = u128::from(top + 1) << shift;
+    u64::try_from(end - 1).unwrap_or(u64::MAX)
 }
 
 pub struct Histogram {
