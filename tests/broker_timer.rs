@@ -60,18 +60,21 @@ async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
 /// a loaded CI machine's slack late.
 fn assert_on_time(sent: Instant, at: Instant, delay: Duration) {
     let waited = at - sent;
+    eprintln!("timer: a {delay:?} delay arrived after {waited:?}");
     assert!(
         waited + Duration::from_millis(50) >= delay,
         "delivered early: {waited:?} < {delay:?}"
     );
+    // Slots are whole seconds and a slot is delivered once it has fully passed (Java's
+    // rule: never early), so arrival is up to 1 s after due, plus a tick and the pull.
     assert!(
-        waited <= delay + Duration::from_millis(1_800),
+        waited <= delay + Duration::from_millis(1_500),
         "delivered late: {waited:?} for a {delay:?} delay"
     );
 }
 
 #[actix_rt::test]
-async fn a_three_and_a_half_second_delay_arrives_within_a_second_of_due() {
+async fn a_three_and_a_half_second_delay_arrives_no_earlier_than_due_within_the_precision() {
     let b = start_broker().await;
     b.call(create_topic("TT", 1)).await;
     let dir = tempfile::tempdir().unwrap();
