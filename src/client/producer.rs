@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dashmap::DashMap;
 
 use super::error::{ClientError, ClientResult};
 use super::instance::ClientInstance;
@@ -123,11 +124,22 @@ impl LatencyFaults {
 }
 
 pub struct Producer {
+    /// Write queues per topic, rebuilt only when the cached route changes (a topic such as
+    /// BenchmarkTest has 1024 queues: building them per send dominated the send's cost).
+    publish: DashMap<String, PublishInfo>,
     faults: LatencyFaults,
     config: ProducerConfig,
     client: ClientInstance,
     uniq: Mutex<UniqIdGenerator>,
     turn: AtomicUsize,
+}
+
+/// A topic's write queues, for the route they were built from.
+#[derive(Clone)]
+struct PublishInfo {
+    route: Arc<TopicRouteData>,
+    queues: Arc<Vec<MessageQueue>>,
+    via_template: bool,
 }
 
 fn now_millis() -> i64 {
@@ -160,6 +172,7 @@ impl Producer {
             .parse()
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
         Producer {
+            publish: DashMap::new(),
             faults: LatencyFaults::default(),
             config,
             client,
@@ -179,18 +192,33 @@ impl Producer {
 
     /// The queues a topic can be written to; for a topic the name servers do not know,
     /// TBW102's queues (the broker creates the topic on the first send).
-    pub async fn queues(&self, topic: &str) -> ClientResult<(Vec<MessageQueue>, bool)> {
-        match self.client.route(topic).await {
-            Ok(route) => Ok((write_queues(topic, &route), false)),
+    pub async fn queues(&self, topic: &str) -> ClientResult<(Arc<Vec<MessageQueue>>, bool)> {
+        let (route, via_template) = match self.client.route(topic).await {
+            Ok(route) => (route, false),
             Err(ClientError::NoRoute(_)) => {
-                let tpl = self.client.route(&self.config.create_topic_key).await?;
-                let n = self.config.default_topic_queue_nums;
-                let mut qs = write_queues(topic, &tpl);
-                qs.retain(|q| q.queue_id < n);
-                Ok((qs, true))
+                (self.client.route(&self.config.create_topic_key).await?, true)
             }
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        };
+        if let Some(p) = self.publish.get(topic) {
+            if Arc::ptr_eq(&p.route, &route) && p.via_template == via_template {
+                return Ok((p.queues.clone(), via_template));
+            }
         }
+        let mut qs = write_queues(topic, &route);
+        if via_template {
+            qs.retain(|q| q.queue_id < self.config.default_topic_queue_nums);
+        }
+        let queues = Arc::new(qs);
+        self.publish.insert(
+            topic.to_owned(),
+            PublishInfo {
+                route,
+                queues: queues.clone(),
+                via_template,
+            },
+        );
+        Ok((queues, via_template))
     }
 
     fn prepare(&self, msg: &Message) -> ClientResult<(Message, String)> {
