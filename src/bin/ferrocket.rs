@@ -1,5 +1,5 @@
-//! `ferrocket`: the embedded default. Runs the name server (and, once it lands, the broker)
-//! in one process from config/standalone.ron, with data under ./data.
+//! `ferrocket`: the embedded default. Runs the name server and the broker in one process
+//! from config/standalone.ron, with data under ./data.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
