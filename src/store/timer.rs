@@ -29,8 +29,14 @@
 //! * `timerlog/`: same mapped-file queue (files named by 20-digit offsets, default
 //!   100 MiB), same 52-byte unit (size, prevPos, magic, enqueue time, delay i32, commit-log
 //!   offset, size, Java `String.hashCode` of the real topic, reserved) and the same 16-byte
-//!   blank filler at a file's end. Old timer-log files are not deleted yet (Java deletes
-//!   files whose units are all delivered).
+//!   blank filler at a file's end. Files are deleted from the front (never the newest)
+//!   once every unit in them is due before the last checkpoint's read time, so no slot
+//!   that recovery can deliver again links into them ([`TimerStore::delete_delivered_files`];
+//!   the latest due time per file is kept in memory for files this process wrote and found
+//!   by one scan for files found at open). Java instead deletes, every 30 s, a file whose
+//!   last unit's message is below the commit log's min offset: timer-log retention follows
+//!   commit-log retention there, delivery here. Recovery copes with the oldest files gone:
+//!   it starts at the first file on disk when the checkpoint's flush position is older.
 //! * `config/timercheck`: the same seven i64 at the same offsets of a 4 KiB file
 //!   (lastReadTimeMs, lastTimerLogFlushPos, lastTimerQueueOffset, masterTimerQueueOffset,
 //!   data-version state, timestamp, counter). We write it with `pwrite` + fsync, Java
@@ -42,6 +48,7 @@
 //! `reviseQueueOffset`), never before the checkpoint's. Delete markers (`TIMER_DEL_UNIQKEY`)
 //! are linked and dropped at delivery, but cancel nothing yet.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -51,6 +58,7 @@ use memmap2::MmapMut;
 use super::commit_log::CommitLogReader;
 use super::consume_queue::ConsumeQueueReader;
 use super::error::{StoreError, StoreResult};
+use super::mapped_file::MappedFile;
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
 use super::message::{
     decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
@@ -478,6 +486,10 @@ pub fn decode_entry(b: &[u8], left_in_file: usize) -> LogEntry {
 pub struct TimerLog {
     files: MappedFileQueue,
     writer: QueueWriter,
+    /// The latest `delayed_ms` of any unit in a file, by the file's first offset. Known for
+    /// files this process started (kept up to date by [`append`](Self::append)); a file
+    /// found at open is scanned once it is full, by [`delete_delivered`](Self::delete_delivered).
+    latest_due: BTreeMap<i64, i64>,
 }
 
 impl TimerLog {
@@ -505,7 +517,14 @@ impl TimerLog {
             }
         }
         writer.truncate(pos)?;
-        Ok((TimerLog { files, writer }, last))
+        Ok((
+            TimerLog {
+                files,
+                writer,
+                latest_due: BTreeMap::new(),
+            },
+            last,
+        ))
     }
 
     /// Appends a unit; returns its position. Like Java, a unit never ends closer than
@@ -532,7 +551,69 @@ impl TimerLog {
             .ok_or_else(|| {
                 StoreError::InvalidMessage("timer log file too small for a unit".into())
             })?;
+        let due = unit.delayed_ms();
+        match self.latest_due.get_mut(&file.from_offset()) {
+            Some(latest) => *latest = (*latest).max(due),
+            // Only a file this unit starts is known whole; one found at open is scanned.
+            None if at == 0 => {
+                self.latest_due.insert(file.from_offset(), due);
+            }
+            None => {}
+        }
         Ok(file.from_offset() + at as i64)
+    }
+
+    /// Deletes files from the front, never the newest, while every unit in them is due
+    /// before `delivered_before` (so its slot has been delivered), looking at no more than
+    /// `max_files` files and scanning at most `max_scans` files found at open. Returns how
+    /// many went.
+    pub fn delete_delivered(
+        &mut self,
+        delivered_before: i64,
+        max_files: usize,
+        max_scans: usize,
+    ) -> StoreResult<usize> {
+        let files = self.files.files();
+        let mut scans = 0;
+        let mut keep_from = None;
+        for f in files
+            .iter()
+            .take(files.len().saturating_sub(1))
+            .take(max_files)
+        {
+            let latest = match self.latest_due.get(&f.from_offset()) {
+                Some(&latest) => latest,
+                None if scans < max_scans => {
+                    scans += 1;
+                    let latest = latest_due_in(f);
+                    self.latest_due.insert(f.from_offset(), latest);
+                    latest
+                }
+                None => i64::MAX,
+            };
+            if latest >= delivered_before {
+                keep_from = Some(f.from_offset());
+                break;
+            }
+        }
+        let keep_from = keep_from.unwrap_or_else(|| {
+            files
+                .iter()
+                .take(files.len().saturating_sub(1))
+                .nth(max_files)
+                .map_or(i64::MAX, |f| f.from_offset())
+        });
+        let gone = self
+            .files
+            .delete_from_front(|f| f.from_offset() < keep_from)?;
+        let min = self.files.min_offset();
+        self.latest_due.retain(|&from, _| from >= min);
+        Ok(gone)
+    }
+
+    /// The first position still on disk.
+    pub fn start(&self) -> i64 {
+        self.files.min_offset()
     }
 
     pub fn read(&self, pos: i64) -> Option<TimerUnit> {
@@ -549,6 +630,34 @@ impl TimerLog {
     pub fn flush(&self) -> StoreResult<i64> {
         self.files.flush()
     }
+}
+
+/// The latest `delayed_ms` of the units of a full file; `i64::MAX` (keep it) if something
+/// other than units and the closing filler is in it, since a slot may still link past it.
+fn latest_due_in(file: &MappedFile) -> i64 {
+    let mut latest = i64::MIN;
+    let mut rel = 0;
+    while rel < file.size() {
+        let left = file.size() - rel;
+        let head = file.read(rel, left.min(UNIT_SIZE)).unwrap_or_default();
+        match decode_entry(head, left) {
+            LogEntry::Unit(u) => {
+                latest = latest.max(u.delayed_ms());
+                rel += UNIT_SIZE;
+            }
+            LogEntry::Blank(_) => return latest,
+            LogEntry::End => break,
+        }
+    }
+    if rel < file.wrote() {
+        tracing::warn!(
+            file = %file.path().display(),
+            at = rel,
+            "timer-log file holds something other than units; kept"
+        );
+        return i64::MAX;
+    }
+    latest
 }
 
 /// `config/timercheck`.
@@ -918,9 +1027,27 @@ impl TimerStore {
         Ok(ck)
     }
 
+    /// Deletes timer-log files whose units all sit in slots before the read time of the
+    /// last checkpoint written (see [`TimerLog::delete_delivered`] for the bounds). The
+    /// checkpoint's, not the current read time: recovery after a crash delivers again the
+    /// slots from the checkpoint on, so their chains must still be readable.
+    pub fn delete_delivered_files(
+        &mut self,
+        max_files: usize,
+        max_scans: usize,
+    ) -> StoreResult<usize> {
+        self.log
+            .delete_delivered(self.checkpoint.last_read_time_ms, max_files, max_scans)
+    }
+
     /// The timer-log end (bytes), for metrics and tests.
     pub fn log_end(&self) -> i64 {
         self.log.end()
+    }
+
+    /// The first timer-log position still on disk.
+    pub fn log_start(&self) -> i64 {
+        self.log.start()
     }
 }
 

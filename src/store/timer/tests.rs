@@ -431,3 +431,117 @@ fn log_entries_decode_only_when_well_formed() {
     b[15] = 9;
     assert_eq!(decode_entry(&b, 52), LogEntry::End, "unknown magic bits");
 }
+
+/// The timer-log files on disk below `end` (past it: the file prepared ahead).
+fn timer_log_files(root: &Path, end: i64) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("timerlog"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| crate::store::mapped_file::parse_file_name(n).is_some_and(|o| o < end))
+        .collect();
+    names.sort();
+    names
+}
+
+fn deliver_until(t: &mut TimerStore, now: i64) -> Vec<i64> {
+    let mut got = Vec::new();
+    while let Some((slot, units)) = t.next_due(now, 1_000) {
+        got.extend(units.iter().map(|u| u.offset_py));
+        t.advance_past(slot);
+    }
+    got
+}
+
+#[test]
+fn timer_log_files_go_once_their_timers_are_delivered_and_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_commit_log(&dir.path().join("cl"));
+    let base = NOW / 1000 * 1000;
+    let file = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+    // Three files of ten units; unit 3 (first file) waits longer than the rest.
+    for i in 0..25 {
+        let at = if i == 3 {
+            6_000
+        } else {
+            1_000 + (i / 10) * 1000
+        };
+        t.enqueue(i, 1, base + at, "T", false, NOW).unwrap();
+    }
+    assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
+    assert_eq!(deliver_until(&mut t, base + 4_000).len(), 24);
+    assert_eq!(
+        t.delete_delivered_files(16, 1).unwrap(),
+        0,
+        "nothing goes before a checkpoint names the delivery"
+    );
+    t.flush(NOW).unwrap();
+    assert_eq!(
+        t.delete_delivered_files(16, 1).unwrap(),
+        0,
+        "the first file still holds a pending unit, and files go from the front"
+    );
+    assert_eq!(deliver_until(&mut t, base + 7_000), vec![3]);
+    t.flush(NOW).unwrap();
+    assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 2);
+    assert_eq!(
+        timer_log_files(dir.path(), t.log_end()),
+        vec![crate::store::mapped_file::file_name(2 * file)],
+        "the newest file stays"
+    );
+    assert_eq!(t.log_start(), 2 * file);
+}
+
+#[test]
+fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_commit_log(&dir.path().join("cl"));
+    let base = NOW / 1000 * 1000;
+    let file = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
+    {
+        let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+        // Two full files and five units in the third; the second file's last unit waits.
+        for i in 0..25 {
+            let at = if i == 19 { 9_000 } else { 1_000 };
+            t.enqueue(i, 1, base + at, "T", false, NOW).unwrap();
+        }
+        deliver_until(&mut t, base + 3_000);
+        t.flush(NOW).unwrap();
+        assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 1);
+    }
+    assert_eq!(timer_log_files(dir.path(), i64::MAX).len(), 2);
+    // Reopened with the first file gone: files found at open are scanned, one a pass.
+    let now = NOW + 3_000;
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, now).unwrap();
+    assert_eq!(t.log_start(), file);
+    assert_eq!(t.read_time_ms(), base + 3_000);
+    // The third file, partly written before the reopen, fills up and rolls.
+    for i in 25..35 {
+        t.enqueue(i, 1, base + 5_000, "T", false, now).unwrap();
+    }
+    assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
+    assert_eq!(deliver_until(&mut t, base + 6_000).len(), 10);
+    t.flush(now).unwrap();
+    assert_eq!(
+        t.delete_delivered_files(16, 0).unwrap(),
+        0,
+        "a file found at open is not deleted unscanned"
+    );
+    assert_eq!(t.delete_delivered_files(16, 2).unwrap(), 0, "unit 19 waits");
+    assert_eq!(deliver_until(&mut t, base + 10_000), vec![19]);
+    t.flush(now).unwrap();
+    assert_eq!(t.delete_delivered_files(16, 2).unwrap(), 2);
+    assert_eq!(t.log_start(), 3 * file);
+    drop(t);
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW + 10_000).unwrap();
+    assert_eq!(t.log_start(), 3 * file);
+    let end = t.log_end();
+    t.enqueue(99, 1, base + 12_000, "T", false, NOW + 10_000)
+        .unwrap();
+    assert_eq!(
+        t.log_end(),
+        end + UNIT_SIZE as i64,
+        "appends resume at the end"
+    );
+    assert_eq!(deliver_until(&mut t, base + 13_000), vec![99]);
+}
