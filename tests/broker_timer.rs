@@ -3,7 +3,8 @@
 //! a delay past timerMaxDelaySec is refused with MESSAGE_ILLEGAL, the timer topic cannot
 //! be sent to, a delay past the roll window rolls and still arrives on time, pending
 //! timers survive a broker restart and are delivered exactly once, and delivered
-//! timer-log files are deleted without upsetting a restart.
+//! timer-log files are deleted without upsetting a restart, and a delete marker cancels
+//! its timer but not the timer sharing its slot.
 
 mod common;
 
@@ -265,4 +266,49 @@ async fn timer_log_files_are_deleted_once_their_timers_are_delivered() {
         "a restart without the oldest files delivers nothing again"
     );
     again.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_cancelled_timer_never_arrives_and_its_neighbour_in_the_slot_does() {
+    let b = start_broker().await;
+    b.call(create_topic("TC", 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let c = consumer(&b.ns.addr, "CGCancel", "TC", seen.clone(), dir.path());
+    c.start().await.unwrap();
+    let p = started_producer(&b.ns.addr);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let deliver = now_ms + 2_500;
+    let doomed = p
+        .send(&Message::new("TC", "doomed").with_deliver_time_ms(deliver))
+        .await
+        .unwrap();
+    p.send(&Message::new("TC", "kept").with_deliver_time_ms(deliver))
+        .await
+        .unwrap();
+    p.send(&Message::timer_delete_marker("TC", &doomed.msg_id, deliver))
+        .await
+        .unwrap();
+    assert!(
+        wait_count(&seen, 1, Duration::from_secs(6)).await,
+        "the neighbour arrives"
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let bodies: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.clone())
+        .collect();
+    assert_eq!(bodies, vec![bytes::Bytes::from_static(b"kept")]);
+    assert_eq!(
+        b.broker.store.queue_offsets("TC", 0).1,
+        1,
+        "neither the cancelled message nor its marker is stored on the topic"
+    );
+    c.shutdown().await;
+    p.shutdown().await;
 }

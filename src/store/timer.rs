@@ -45,10 +45,15 @@
 //! Recovery differs from Java's `recoverAndRevise`: the timer log is scanned forward from
 //! the checkpoint's flush position while units are well formed and truncated there, and
 //! the consume-queue offset resumes after the last unit's message (Java's
-//! `reviseQueueOffset`), never before the checkpoint's. Delete markers (`TIMER_DEL_UNIQKEY`)
-//! are linked and dropped at delivery, but cancel nothing yet.
+//! `reviseQueueOffset`), never before the checkpoint's.
+//!
+//! Cancellation is Java's: a delete marker is a message on the same topic with
+//! `TIMER_DEL_UNIQKEY` = [`build_delete_key`]`(topic, UNIQ_KEY of the message to cancel)`
+//! and the same delivery time, so it is linked into the same slot (and lowers its `num`).
+//! When that slot is due, [`messages_for`] drops the markers and every record they name.
+//! A marker linked after its slot was delivered cancels nothing, as in Java.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -1051,24 +1056,68 @@ impl TimerStore {
     }
 }
 
-/// The messages to re-store for due units, read from the commit log: delivered on their
-/// real topic, or rolled back onto the timer topic. Units whose record is gone or unusable
-/// are skipped with a warning.
+/// The key a delete marker names its message by: the real topic and the message's
+/// UNIQ_KEY (Java's `TimerMessageStore.buildDeleteKey`).
+pub fn build_delete_key(real_topic: &str, uniq_key: &str) -> String {
+    format!("{real_topic}+{uniq_key}")
+}
+
+/// Whether a unit is a delete marker to apply, not a record to deliver (Java's
+/// `needDelete && !needRoll`: a parked marker rolls like any record).
+fn is_delete_marker(u: &TimerUnit) -> bool {
+    u.magic & MAGIC_DELETE != 0 && !u.is_roll()
+}
+
+fn read_unit_record(u: &TimerUnit, commit_log: &CommitLogReader) -> Option<StoredMessage> {
+    let raw = commit_log.read_record(u.offset_py)?;
+    decode_record_shared(&raw)
+        .inspect_err(|e| tracing::warn!(offset = u.offset_py, error = %e, "undecodable timer record not delivered"))
+        .ok()
+}
+
+/// The messages to re-store for one slot's due units, read from the commit log: delivered
+/// on their real topic, or rolled back onto the timer topic. As in Java's dequeue, the
+/// slot's delete markers are read first and every other record whose
+/// [`build_delete_key`] (its `REAL_TOPIC`, its `UNIQ_KEY`) one of them names is dropped,
+/// as are the markers themselves. Units whose record is gone or unusable are skipped with
+/// a warning.
 pub fn messages_for(
     units: &[TimerUnit],
     commit_log: &CommitLogReader,
     now: i64,
 ) -> Vec<MessageToStore> {
+    let cancelled: HashSet<String> = units
+        .iter()
+        .filter(|u| is_delete_marker(u))
+        .filter_map(|u| {
+            read_unit_record(u, commit_log)?
+                .property(prop::DEL_UNIQKEY)
+                .map(str::to_owned)
+        })
+        .collect();
     units
         .iter()
         .filter_map(|u| {
-            let raw = commit_log.read_record(u.offset_py)?;
-            let m = decode_record_shared(&raw)
-                .inspect_err(|e| tracing::warn!(offset = u.offset_py, error = %e, "undecodable timer record not delivered"))
-                .ok()?;
+            let m = read_unit_record(u, commit_log)?;
+            if !cancelled.is_empty() && !is_delete_marker(u) {
+                let key = m
+                    .property("REAL_TOPIC")
+                    .zip(m.property("UNIQ_KEY"))
+                    .map(|(topic, uniq)| build_delete_key(topic, uniq));
+                if key.is_some_and(|k| cancelled.contains(&k)) {
+                    tracing::debug!(
+                        offset = u.offset_py,
+                        "timer message cancelled by a delete marker"
+                    );
+                    return None;
+                }
+            }
             let out = from_timer_topic(&m, u.is_roll(), Some(u.enqueue_ms), now);
             if out.is_none() {
-                tracing::debug!(offset = u.offset_py, "timer record dropped at delivery (delete marker or no REAL_TOPIC)");
+                tracing::debug!(
+                    offset = u.offset_py,
+                    "timer record dropped at delivery (delete marker or no REAL_TOPIC)"
+                );
             }
             out
         })

@@ -545,3 +545,75 @@ fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() 
     );
     assert_eq!(deliver_until(&mut t, base + 13_000), vec![99]);
 }
+
+#[test]
+fn a_delete_marker_cancels_the_message_it_names_in_its_slot_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cl = CommitLog::open(
+        &dir.path().join("cl"),
+        CommitLogConfig {
+            file_size: 64 * 1024,
+            max_message_size: 1024,
+        },
+    )
+    .unwrap();
+    let base = NOW / 1000 * 1000;
+    let deliver = (base + 3_500).to_string();
+    let timer = |uniq: &str, extra: &[(&str, &str)]| {
+        let mut props = vec![(prop::DELIVER_MS, deliver.as_str()), ("UNIQ_KEY", uniq)];
+        props.extend_from_slice(extra);
+        let mut m = msg(&props, 0);
+        assert_eq!(to_timer_topic(&mut m, &rules(), NOW), Ok(true));
+        m
+    };
+    let cancel_a = build_delete_key("TopicTest", "A");
+    assert_eq!(cancel_a, "TopicTest+A", "Java's buildDeleteKey");
+    let other_topic_a = build_delete_key("Elsewhere", "B");
+    let records = [
+        timer("A", &[]),
+        timer("B", &[]),
+        // Markers as Java's RecallMessageProcessor builds them: UNIQ_KEY is the target's.
+        timer("A", &[(prop::DEL_UNIQKEY, cancel_a.as_str())]),
+        timer("B", &[(prop::DEL_UNIQKEY, other_topic_a.as_str())]),
+    ];
+    let mut t = TimerStore::open(dir.path(), config(64, 32), &cl.reader(), NOW).unwrap();
+    for m in &records {
+        let at = cl.append(std::slice::from_ref(m), NOW).unwrap();
+        let delete = property(&m.properties, prop::DEL_UNIQKEY).is_some();
+        let size = m.encoded_len() as i32;
+        t.enqueue(
+            at.wrote_offset,
+            size,
+            base + 3_000,
+            "TopicTest",
+            delete,
+            NOW,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        t.wheel().slot(base + 3_000).num,
+        0,
+        "markers count down, like Java"
+    );
+    let (_, units) = t.next_due(base + 4_000, 100).unwrap();
+    assert_eq!(units.len(), 4);
+    let out = messages_for(&units, &cl.reader(), base + 4_000);
+    let uniq: Vec<_> = out
+        .iter()
+        .map(|m| {
+            (
+                m.topic.as_str(),
+                property(&m.properties, "UNIQ_KEY").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uniq,
+        vec![("TopicTest", "B")],
+        "A is cancelled; B's marker names another topic"
+    );
+    // Without its marker, A is delivered.
+    let out = messages_for(&units[..2], &cl.reader(), base + 4_000);
+    assert_eq!(out.len(), 2);
+}
