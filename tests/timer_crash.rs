@@ -11,10 +11,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -94,48 +92,17 @@ fn timer_crash_child() {
 /// Runs a child and SIGKILLs it `kill_after` after its first acknowledgement; returns the
 /// acknowledged keys with their delivery times.
 fn run_child_and_kill(dir: &std::path::Path, kill_after: Duration) -> Vec<(String, i64)> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "timer_crash_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut first = None;
-    while first.is_none() && Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) if line.starts_with("ACK ") => first = Some(line),
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    std::thread::sleep(kill_after);
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    reader.join().unwrap();
-    first
-        .into_iter()
-        .chain(rx.try_iter())
-        .filter_map(|l| {
-            let mut p = l.strip_prefix("ACK ")?.split(' ');
-            Some((p.next()?.to_owned(), p.next()?.parse().ok()?))
-        })
-        .collect()
+    common::crash::run_child_and_kill(
+        "timer_crash_child",
+        &[(CHILD_DIR, dir.as_os_str())],
+        kill_after,
+    )
+    .iter()
+    .filter_map(|l| {
+        let (key, deliver) = l.split_once(' ')?;
+        Some((key.to_owned(), deliver.parse().ok()?))
+    })
+    .collect()
 }
 
 /// Keys of every message on the real topic so far (with repeats).

@@ -443,6 +443,16 @@ fn timer_log_files(root: &Path, end: i64) -> Vec<String> {
     names
 }
 
+/// Bytes of one timer-log file of [`config`]: ten units and the closing filler.
+const FILE: i64 = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
+
+/// Links a unit for each commit-log offset in `offsets`, due at `due(offset)`.
+fn link(t: &mut TimerStore, offsets: std::ops::Range<i64>, now: i64, due: impl Fn(i64) -> i64) {
+    for i in offsets {
+        t.enqueue(i, 1, due(i), "T", false, now).unwrap();
+    }
+}
+
 fn deliver_until(t: &mut TimerStore, now: i64) -> Vec<i64> {
     let mut got = Vec::new();
     while let Some((slot, units)) = t.next_due(now, 1_000) {
@@ -457,17 +467,12 @@ fn timer_log_files_go_once_their_timers_are_delivered_and_checkpointed() {
     let dir = tempfile::tempdir().unwrap();
     let log = empty_commit_log(&dir.path().join("cl"));
     let base = NOW / 1000 * 1000;
-    let file = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
     let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
     // Three files of ten units; unit 3 (first file) waits longer than the rest.
-    for i in 0..25 {
-        let at = if i == 3 {
-            6_000
-        } else {
-            1_000 + (i / 10) * 1000
-        };
-        t.enqueue(i, 1, base + at, "T", false, NOW).unwrap();
-    }
+    link(&mut t, 0..25, NOW, |i| match i {
+        3 => base + 6_000,
+        _ => base + 1_000 + (i / 10) * 1000,
+    });
     assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
     assert_eq!(deliver_until(&mut t, base + 4_000).len(), 24);
     assert_eq!(
@@ -486,10 +491,10 @@ fn timer_log_files_go_once_their_timers_are_delivered_and_checkpointed() {
     assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 2);
     assert_eq!(
         timer_log_files(dir.path(), t.log_end()),
-        vec![crate::store::mapped_file::file_name(2 * file)],
+        vec![crate::store::mapped_file::file_name(2 * FILE)],
         "the newest file stays"
     );
-    assert_eq!(t.log_start(), 2 * file);
+    assert_eq!(t.log_start(), 2 * FILE);
 }
 
 #[test]
@@ -497,14 +502,13 @@ fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() 
     let dir = tempfile::tempdir().unwrap();
     let log = empty_commit_log(&dir.path().join("cl"));
     let base = NOW / 1000 * 1000;
-    let file = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
     {
         let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
         // Two full files and five units in the third; the second file's last unit waits.
-        for i in 0..25 {
-            let at = if i == 19 { 9_000 } else { 1_000 };
-            t.enqueue(i, 1, base + at, "T", false, NOW).unwrap();
-        }
+        link(&mut t, 0..25, NOW, |i| match i {
+            19 => base + 9_000,
+            _ => base + 1_000,
+        });
         deliver_until(&mut t, base + 3_000);
         t.flush(NOW).unwrap();
         assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 1);
@@ -513,12 +517,10 @@ fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() 
     // Reopened with the first file gone: files found at open are scanned, one a pass.
     let now = NOW + 3_000;
     let mut t = TimerStore::open(dir.path(), config(128, 32), &log, now).unwrap();
-    assert_eq!(t.log_start(), file);
+    assert_eq!(t.log_start(), FILE);
     assert_eq!(t.read_time_ms(), base + 3_000);
     // The third file, partly written before the reopen, fills up and rolls.
-    for i in 25..35 {
-        t.enqueue(i, 1, base + 5_000, "T", false, now).unwrap();
-    }
+    link(&mut t, 25..35, now, |_| base + 5_000);
     assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
     assert_eq!(deliver_until(&mut t, base + 6_000).len(), 10);
     t.flush(now).unwrap();
@@ -531,10 +533,10 @@ fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() 
     assert_eq!(deliver_until(&mut t, base + 10_000), vec![19]);
     t.flush(now).unwrap();
     assert_eq!(t.delete_delivered_files(16, 2).unwrap(), 2);
-    assert_eq!(t.log_start(), 3 * file);
+    assert_eq!(t.log_start(), 3 * FILE);
     drop(t);
     let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW + 10_000).unwrap();
-    assert_eq!(t.log_start(), 3 * file);
+    assert_eq!(t.log_start(), 3 * FILE);
     let end = t.log_end();
     t.enqueue(99, 1, base + 12_000, "T", false, NOW + 10_000)
         .unwrap();
