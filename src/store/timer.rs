@@ -63,7 +63,6 @@ use memmap2::MmapMut;
 use super::commit_log::CommitLogReader;
 use super::consume_queue::ConsumeQueueReader;
 use super::error::{StoreError, StoreResult};
-use super::mapped_file::MappedFile;
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
 use super::message::{
     decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
@@ -590,7 +589,14 @@ impl TimerLog {
                 Some(&latest) => latest,
                 None if scans < max_scans => {
                     scans += 1;
-                    let latest = latest_due_in(f);
+                    // A damaged file is kept: a slot may still link past the damage.
+                    let latest = f.read(0, f.size()).and_then(latest_due).unwrap_or_else(|| {
+                        tracing::warn!(
+                            file = %f.path().display(),
+                            "timer-log file holds something other than units; kept"
+                        );
+                        i64::MAX
+                    });
                     self.latest_due.insert(f.from_offset(), latest);
                     latest
                 }
@@ -637,32 +643,24 @@ impl TimerLog {
     }
 }
 
-/// The latest `delayed_ms` of the units of a full file; `i64::MAX` (keep it) if something
-/// other than units and the closing filler is in it, since a slot may still link past it.
-fn latest_due_in(file: &MappedFile) -> i64 {
+/// The latest `delayed_ms` of the units in `file`, the bytes of a whole timer-log file
+/// (`i64::MIN` if it holds none); `None` if something other than units and the closing
+/// filler is in it.
+pub fn latest_due(file: &[u8]) -> Option<i64> {
     let mut latest = i64::MIN;
     let mut rel = 0;
-    while rel < file.size() {
-        let left = file.size() - rel;
-        let head = file.read(rel, left.min(UNIT_SIZE)).unwrap_or_default();
-        match decode_entry(head, left) {
+    while rel < file.len() {
+        let left = file.len() - rel;
+        match decode_entry(&file[rel..rel + left.min(UNIT_SIZE)], left) {
             LogEntry::Unit(u) => {
                 latest = latest.max(u.delayed_ms());
                 rel += UNIT_SIZE;
             }
-            LogEntry::Blank(_) => return latest,
-            LogEntry::End => break,
+            LogEntry::Blank(_) => break,
+            LogEntry::End => return None,
         }
     }
-    if rel < file.wrote() {
-        tracing::warn!(
-            file = %file.path().display(),
-            at = rel,
-            "timer-log file holds something other than units; kept"
-        );
-        return i64::MAX;
-    }
-    latest
+    Some(latest)
 }
 
 /// `config/timercheck`.

@@ -619,3 +619,33 @@ fn a_delete_marker_cancels_the_message_it_names_in_its_slot_and_nothing_else() {
     let out = messages_for(&units[..2], &cl.reader(), base + 4_000);
     assert_eq!(out.len(), 2);
 }
+
+#[test]
+fn the_deletion_scan_reads_units_to_the_filler_and_refuses_anything_else() {
+    let unit = |enqueue_ms: i64, delay_ms: i32| {
+        let mut b = [0u8; UNIT_SIZE];
+        TimerUnit {
+            prev_pos: -1,
+            magic: MAGIC_DEFAULT,
+            enqueue_ms,
+            delay_ms,
+            offset_py: 0,
+            size_py: 1,
+            topic_hash: 0,
+        }
+        .encode(&mut b);
+        b
+    };
+    let mut file = Vec::new();
+    file.extend_from_slice(&unit(1_000, 5_000));
+    file.extend_from_slice(&unit(2_000, 500));
+    let mut blank = [0u8; MIN_BLANK_LEN];
+    blank[0..4].copy_from_slice(&(MIN_BLANK_LEN as i32).to_be_bytes());
+    blank[12..16].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
+    file.extend_from_slice(&blank);
+    assert_eq!(latest_due(&file), Some(6_000));
+    assert_eq!(latest_due(&file[..2 * UNIT_SIZE]), Some(6_000), "no filler");
+    assert_eq!(latest_due(&[]), Some(i64::MIN), "no units");
+    file[UNIT_SIZE] = 9;
+    assert_eq!(latest_due(&file), None, "a damaged unit keeps the file");
+}
