@@ -1,8 +1,10 @@
 //! Timer messages (RocketMQ 5.x arbitrary delays) on a real broker, driven by the Rust
 //! client: a 3.5 s delay arrives within the wheel's one-second precision of its due time,
 //! a delay past timerMaxDelaySec is refused with MESSAGE_ILLEGAL, the timer topic cannot
-//! be sent to, a delay past the roll window rolls and still arrives on time, and pending
-//! timers survive a broker restart and are delivered exactly once.
+//! be sent to, a delay past the roll window rolls and still arrives on time, pending
+//! timers survive a broker restart and are delivered exactly once, and delivered
+//! timer-log files are deleted without upsetting a restart, and a delete marker cancels
+//! its timer but not the timer sharing its slot.
 
 mod common;
 
@@ -227,4 +229,89 @@ async fn pending_timers_survive_a_restart_and_are_delivered_exactly_once() {
         "nothing is delivered twice after another restart"
     );
     third.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn timer_log_files_are_deleted_once_their_timers_are_delivered() {
+    // Four units a file: ten timers fill three files.
+    let b = start_broker_with(|c| c.store.mapped_file_size_timer_log = 4 * 52 + 16).await;
+    b.call(create_topic("TD", 1)).await;
+    let p = started_producer(&b.ns.addr);
+    for i in 0..10 {
+        p.send(&Message::new("TD", format!("d{i}")).with_delay_ms(1_200))
+            .await
+            .unwrap();
+    }
+    p.shutdown().await;
+    let first = b.dir.path().join("store/timerlog/00000000000000000000");
+    let linked = wait_until(Duration::from_secs(2), || async {
+        b.broker.store.queue_offsets(TIMER_TOPIC, 0).1 == 10 && first.exists()
+    })
+    .await;
+    assert!(linked, "the timer log's first file is written");
+    let delivered = wait_until(Duration::from_secs(6), || async {
+        b.broker.store.queue_offsets("TD", 0).1 == 10
+    })
+    .await;
+    assert!(delivered, "all ten delivered");
+    // The next checkpoint (timerFlushIntervalMs, 1 s) names the delivery; files go then.
+    let deleted = wait_until(Duration::from_secs(4), || async { !first.exists() }).await;
+    assert!(deleted, "the delivered timer-log files are deleted");
+    b.broker.shutdown().await.unwrap();
+
+    let mut config = broker_config(b.dir.path(), &b.ns.addr);
+    config.store.mapped_file_size_timer_log = 4 * 52 + 16;
+    let again = BrokerBuilder::new(config).start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(
+        again.store.queue_offsets("TD", 0).1,
+        10,
+        "a restart without the oldest files delivers nothing again"
+    );
+    again.shutdown().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_cancelled_timer_never_arrives_and_its_neighbour_in_the_slot_does() {
+    let b = start_broker().await;
+    b.call(create_topic("TC", 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let c = consumer(&b.ns.addr, "CGCancel", "TC", seen.clone(), dir.path());
+    c.start().await.unwrap();
+    let p = started_producer(&b.ns.addr);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let deliver = now_ms + 2_500;
+    let doomed = p
+        .send(&Message::new("TC", "doomed").with_deliver_time_ms(deliver))
+        .await
+        .unwrap();
+    p.send(&Message::new("TC", "kept").with_deliver_time_ms(deliver))
+        .await
+        .unwrap();
+    p.send(&Message::timer_delete_marker("TC", &doomed.msg_id, deliver))
+        .await
+        .unwrap();
+    assert!(
+        wait_count(&seen, 1, Duration::from_secs(6)).await,
+        "the neighbour arrives"
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let bodies: Vec<_> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.clone())
+        .collect();
+    assert_eq!(bodies, vec![bytes::Bytes::from_static(b"kept")]);
+    assert_eq!(
+        b.broker.store.queue_offsets("TC", 0).1,
+        1,
+        "neither the cancelled message nor its marker is stored on the topic"
+    );
+    c.shutdown().await;
+    p.shutdown().await;
 }

@@ -6,10 +6,11 @@
 //!
 //! The child is this same test binary, re-run with FERROCKET_CRASH_CHILD_DIR set.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::ffi::OsStr;
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -119,43 +120,11 @@ struct Acked {
 }
 
 fn run_child_and_kill(dir: &std::path::Path, mode: &str, kill_after: Duration) -> Vec<Acked> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir)
-        .env(CHILD_MODE, mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // The clock starts at the first acknowledgement, so every round kills a busy writer
-    // (libtest prints its own lines first).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut first = None;
-    while first.is_none() && Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) if line.starts_with("ACK ") => first = Some(line),
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    std::thread::sleep(kill_after);
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    reader.join().unwrap();
-    first
-        .into_iter()
-        .chain(rx.try_iter())
+    let envs = [(CHILD_DIR, dir.as_os_str()), (CHILD_MODE, OsStr::new(mode))];
+    common::crash::run_child_and_kill("crash_child", &envs, kill_after)
+        .iter()
         .filter_map(|l| {
-            let mut p = l.strip_prefix("ACK ")?.split(' ');
+            let mut p = l.split(' ');
             Some(Acked {
                 phys: p.next()?.parse().ok()?,
                 queue_id: p.next()?.parse().ok()?,

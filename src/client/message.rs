@@ -69,6 +69,22 @@ impl Message {
         self.with_property("TIMER_DELAY_MS", millis.to_string())
     }
 
+    /// A delete marker cancelling the timer message `msg_id` (its UNIQ_KEY, the send
+    /// result's `msg_id`) sent to `topic` with `with_deliver_time_ms(deliver_ms)`: the
+    /// marker must name the same delivery time, so it lands in the same slot of the wheel,
+    /// which drops both when the slot is due. Built as Java's `RecallMessageProcessor`
+    /// builds it (`TIMER_DEL_UNIQKEY` = `topic+msgId`); Java clients have the broker build
+    /// it through `recallMessage(topic, recallHandle)`, a request this client does not send.
+    pub fn timer_delete_marker(topic: impl Into<String>, msg_id: &str, deliver_ms: i64) -> Self {
+        let topic = topic.into();
+        let key = format!("{topic}+{msg_id}");
+        Message::new(topic, "0")
+            .with_tags("_RECALL_TAG_")
+            .with_property("TIMER_DEL_UNIQKEY", key)
+            .with_property("UNIQ_KEY", msg_id)
+            .with_deliver_time_ms(deliver_ms)
+    }
+
     pub fn tags(&self) -> Option<&str> {
         self.properties.get("TAGS").map(String::as_str)
     }
@@ -200,6 +216,22 @@ mod tests {
         assert_eq!(m.properties["TIMER_DELIVER_MS"], "1700000000000");
         assert_eq!(m.properties["TIMER_DELAY_SEC"], "5");
         assert_eq!(m.properties["TIMER_DELAY_MS"], "1500");
+    }
+
+    #[test]
+    fn a_timer_delete_marker_names_topic_and_id_like_javas_recall() {
+        let m = Message::timer_delete_marker(
+            "T",
+            "7F00000100002A9F0000000000000001",
+            1_700_000_000_000,
+        );
+        assert_eq!(m.topic, "T");
+        assert_eq!(
+            m.properties["TIMER_DEL_UNIQKEY"],
+            "T+7F00000100002A9F0000000000000001"
+        );
+        assert_eq!(m.properties["UNIQ_KEY"], "7F00000100002A9F0000000000000001");
+        assert_eq!(m.properties["TIMER_DELIVER_MS"], "1700000000000");
     }
 
     #[test]

@@ -119,7 +119,8 @@ pub fn stored_record(data: &[u8]) {
 /// back to the same bytes.
 pub fn timer_log(data: &[u8]) {
     use crate::store::timer::{
-        decode_entry, decode_slot, LogEntry, TimerCheckpoint, TimerUnit, SLOT_SIZE, UNIT_SIZE,
+        decode_entry, decode_slot, latest_due, LogEntry, TimerCheckpoint, TimerUnit, SLOT_SIZE,
+        UNIT_SIZE,
     };
     for (i, chunk) in data.chunks(UNIT_SIZE).enumerate() {
         if let LogEntry::Unit(u) = decode_entry(chunk, data.len() - i * UNIT_SIZE) {
@@ -128,6 +129,16 @@ pub fn timer_log(data: &[u8]) {
             let again = TimerUnit::decode(&back).expect("an encoded unit decodes");
             assert_eq!(again, u, "unit round trip");
             let _ = u.delayed_ms();
+        }
+    }
+    // The file scan that decides whether a timer-log file may be deleted: never below a
+    // unit it read.
+    if let Some(latest) = latest_due(data) {
+        if let LogEntry::Unit(u) = decode_entry(data, data.len()) {
+            assert!(
+                latest >= u.delayed_ms(),
+                "latest due below the first unit's"
+            );
         }
     }
     for chunk in data.chunks_exact(SLOT_SIZE) {

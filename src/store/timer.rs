@@ -29,8 +29,14 @@
 //! * `timerlog/`: same mapped-file queue (files named by 20-digit offsets, default
 //!   100 MiB), same 52-byte unit (size, prevPos, magic, enqueue time, delay i32, commit-log
 //!   offset, size, Java `String.hashCode` of the real topic, reserved) and the same 16-byte
-//!   blank filler at a file's end. Old timer-log files are not deleted yet (Java deletes
-//!   files whose units are all delivered).
+//!   blank filler at a file's end. Files are deleted from the front (never the newest)
+//!   once every unit in them is due before the last checkpoint's read time, so no slot
+//!   that recovery can deliver again links into them ([`TimerStore::delete_delivered_files`];
+//!   the latest due time per file is kept in memory for files this process wrote and found
+//!   by one scan for files found at open). Java instead deletes, every 30 s, a file whose
+//!   last unit's message is below the commit log's min offset: timer-log retention follows
+//!   commit-log retention there, delivery here. Recovery copes with the oldest files gone:
+//!   it starts at the first file on disk when the checkpoint's flush position is older.
 //! * `config/timercheck`: the same seven i64 at the same offsets of a 4 KiB file
 //!   (lastReadTimeMs, lastTimerLogFlushPos, lastTimerQueueOffset, masterTimerQueueOffset,
 //!   data-version state, timestamp, counter). We write it with `pwrite` + fsync, Java
@@ -39,9 +45,15 @@
 //! Recovery differs from Java's `recoverAndRevise`: the timer log is scanned forward from
 //! the checkpoint's flush position while units are well formed and truncated there, and
 //! the consume-queue offset resumes after the last unit's message (Java's
-//! `reviseQueueOffset`), never before the checkpoint's. Delete markers (`TIMER_DEL_UNIQKEY`)
-//! are linked and dropped at delivery, but cancel nothing yet.
+//! `reviseQueueOffset`), never before the checkpoint's.
+//!
+//! Cancellation is Java's: a delete marker is a message on the same topic with
+//! `TIMER_DEL_UNIQKEY` = [`build_delete_key`]`(topic, UNIQ_KEY of the message to cancel)`
+//! and the same delivery time, so it is linked into the same slot (and lowers its `num`).
+//! When that slot is due, [`messages_for`] drops the markers and every record they name.
+//! A marker linked after its slot was delivered cancels nothing, as in Java.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -478,6 +490,10 @@ pub fn decode_entry(b: &[u8], left_in_file: usize) -> LogEntry {
 pub struct TimerLog {
     files: MappedFileQueue,
     writer: QueueWriter,
+    /// The latest `delayed_ms` of any unit in a file, by the file's first offset. Known for
+    /// files this process started (kept up to date by [`append`](Self::append)); a file
+    /// found at open is scanned once it is full, by [`delete_delivered`](Self::delete_delivered).
+    latest_due: BTreeMap<i64, i64>,
 }
 
 impl TimerLog {
@@ -505,7 +521,14 @@ impl TimerLog {
             }
         }
         writer.truncate(pos)?;
-        Ok((TimerLog { files, writer }, last))
+        Ok((
+            TimerLog {
+                files,
+                writer,
+                latest_due: BTreeMap::new(),
+            },
+            last,
+        ))
     }
 
     /// Appends a unit; returns its position. Like Java, a unit never ends closer than
@@ -532,7 +555,76 @@ impl TimerLog {
             .ok_or_else(|| {
                 StoreError::InvalidMessage("timer log file too small for a unit".into())
             })?;
+        let due = unit.delayed_ms();
+        match self.latest_due.get_mut(&file.from_offset()) {
+            Some(latest) => *latest = (*latest).max(due),
+            // Only a file this unit starts is known whole; one found at open is scanned.
+            None if at == 0 => {
+                self.latest_due.insert(file.from_offset(), due);
+            }
+            None => {}
+        }
         Ok(file.from_offset() + at as i64)
+    }
+
+    /// Deletes files from the front, never the newest, while every unit in them is due
+    /// before `delivered_before` (so its slot has been delivered), looking at no more than
+    /// `max_files` files and scanning at most `max_scans` files found at open. Returns how
+    /// many went.
+    pub fn delete_delivered(
+        &mut self,
+        delivered_before: i64,
+        max_files: usize,
+        max_scans: usize,
+    ) -> StoreResult<usize> {
+        let files = self.files.files();
+        let mut scans = 0;
+        let mut keep_from = None;
+        for f in files
+            .iter()
+            .take(files.len().saturating_sub(1))
+            .take(max_files)
+        {
+            let latest = match self.latest_due.get(&f.from_offset()) {
+                Some(&latest) => latest,
+                None if scans < max_scans => {
+                    scans += 1;
+                    // A damaged file is kept: a slot may still link past the damage.
+                    let latest = f.read(0, f.size()).and_then(latest_due).unwrap_or_else(|| {
+                        tracing::warn!(
+                            file = %f.path().display(),
+                            "timer-log file holds something other than units; kept"
+                        );
+                        i64::MAX
+                    });
+                    self.latest_due.insert(f.from_offset(), latest);
+                    latest
+                }
+                None => i64::MAX,
+            };
+            if latest >= delivered_before {
+                keep_from = Some(f.from_offset());
+                break;
+            }
+        }
+        let keep_from = keep_from.unwrap_or_else(|| {
+            files
+                .iter()
+                .take(files.len().saturating_sub(1))
+                .nth(max_files)
+                .map_or(i64::MAX, |f| f.from_offset())
+        });
+        let gone = self
+            .files
+            .delete_from_front(|f| f.from_offset() < keep_from)?;
+        let min = self.files.min_offset();
+        self.latest_due.retain(|&from, _| from >= min);
+        Ok(gone)
+    }
+
+    /// The first position still on disk.
+    pub fn start(&self) -> i64 {
+        self.files.min_offset()
     }
 
     pub fn read(&self, pos: i64) -> Option<TimerUnit> {
@@ -549,6 +641,26 @@ impl TimerLog {
     pub fn flush(&self) -> StoreResult<i64> {
         self.files.flush()
     }
+}
+
+/// The latest `delayed_ms` of the units in `file`, the bytes of a whole timer-log file
+/// (`i64::MIN` if it holds none); `None` if something other than units and the closing
+/// filler is in it.
+pub fn latest_due(file: &[u8]) -> Option<i64> {
+    let mut latest = i64::MIN;
+    let mut rel = 0;
+    while rel < file.len() {
+        let left = file.len() - rel;
+        match decode_entry(&file[rel..rel + left.min(UNIT_SIZE)], left) {
+            LogEntry::Unit(u) => {
+                latest = latest.max(u.delayed_ms());
+                rel += UNIT_SIZE;
+            }
+            LogEntry::Blank(_) => break,
+            LogEntry::End => return None,
+        }
+    }
+    Some(latest)
 }
 
 /// `config/timercheck`.
@@ -918,30 +1030,92 @@ impl TimerStore {
         Ok(ck)
     }
 
+    /// Deletes timer-log files whose units all sit in slots before the read time of the
+    /// last checkpoint written (see [`TimerLog::delete_delivered`] for the bounds). The
+    /// checkpoint's, not the current read time: recovery after a crash delivers again the
+    /// slots from the checkpoint on, so their chains must still be readable.
+    pub fn delete_delivered_files(
+        &mut self,
+        max_files: usize,
+        max_scans: usize,
+    ) -> StoreResult<usize> {
+        self.log
+            .delete_delivered(self.checkpoint.last_read_time_ms, max_files, max_scans)
+    }
+
     /// The timer-log end (bytes), for metrics and tests.
     pub fn log_end(&self) -> i64 {
         self.log.end()
     }
+
+    /// The first timer-log position still on disk.
+    pub fn log_start(&self) -> i64 {
+        self.log.start()
+    }
 }
 
-/// The messages to re-store for due units, read from the commit log: delivered on their
-/// real topic, or rolled back onto the timer topic. Units whose record is gone or unusable
-/// are skipped with a warning.
+/// The key a delete marker names its message by: the real topic and the message's
+/// UNIQ_KEY (Java's `TimerMessageStore.buildDeleteKey`).
+pub fn build_delete_key(real_topic: &str, uniq_key: &str) -> String {
+    format!("{real_topic}+{uniq_key}")
+}
+
+/// Whether a unit is a delete marker to apply, not a record to deliver (Java's
+/// `needDelete && !needRoll`: a parked marker rolls like any record).
+fn is_delete_marker(u: &TimerUnit) -> bool {
+    u.magic & MAGIC_DELETE != 0 && !u.is_roll()
+}
+
+fn read_unit_record(u: &TimerUnit, commit_log: &CommitLogReader) -> Option<StoredMessage> {
+    let raw = commit_log.read_record(u.offset_py)?;
+    decode_record_shared(&raw)
+        .inspect_err(|e| tracing::warn!(offset = u.offset_py, error = %e, "undecodable timer record not delivered"))
+        .ok()
+}
+
+/// The messages to re-store for one slot's due units, read from the commit log: delivered
+/// on their real topic, or rolled back onto the timer topic. As in Java's dequeue, the
+/// slot's delete markers are read first and every other record whose
+/// [`build_delete_key`] (its `REAL_TOPIC`, its `UNIQ_KEY`) one of them names is dropped,
+/// as are the markers themselves. Units whose record is gone or unusable are skipped with
+/// a warning.
 pub fn messages_for(
     units: &[TimerUnit],
     commit_log: &CommitLogReader,
     now: i64,
 ) -> Vec<MessageToStore> {
+    let cancelled: HashSet<String> = units
+        .iter()
+        .filter(|u| is_delete_marker(u))
+        .filter_map(|u| {
+            read_unit_record(u, commit_log)?
+                .property(prop::DEL_UNIQKEY)
+                .map(str::to_owned)
+        })
+        .collect();
     units
         .iter()
         .filter_map(|u| {
-            let raw = commit_log.read_record(u.offset_py)?;
-            let m = decode_record_shared(&raw)
-                .inspect_err(|e| tracing::warn!(offset = u.offset_py, error = %e, "undecodable timer record not delivered"))
-                .ok()?;
+            let m = read_unit_record(u, commit_log)?;
+            if !cancelled.is_empty() && !is_delete_marker(u) {
+                let key = m
+                    .property("REAL_TOPIC")
+                    .zip(m.property("UNIQ_KEY"))
+                    .map(|(topic, uniq)| build_delete_key(topic, uniq));
+                if key.is_some_and(|k| cancelled.contains(&k)) {
+                    tracing::debug!(
+                        offset = u.offset_py,
+                        "timer message cancelled by a delete marker"
+                    );
+                    return None;
+                }
+            }
             let out = from_timer_topic(&m, u.is_roll(), Some(u.enqueue_ms), now);
             if out.is_none() {
-                tracing::debug!(offset = u.offset_py, "timer record dropped at delivery (delete marker or no REAL_TOPIC)");
+                tracing::debug!(
+                    offset = u.offset_py,
+                    "timer record dropped at delivery (delete marker or no REAL_TOPIC)"
+                );
             }
             out
         })

@@ -180,4 +180,5 @@ fn dechunk(mut s: &str) -> String {
 }
 pub mod broker;
 pub mod client;
+pub mod crash;
 pub mod interop;

@@ -12,7 +12,10 @@
 //! the first message not yet stored. The timer log, wheel and `config/timercheck` are
 //! written every `timerFlushIntervalMs` and at shutdown, after the step in flight ends, so
 //! a clean restart delivers nothing twice; after a crash the slots delivered since the last
-//! checkpoint are delivered again (at least once, none lost).
+//! checkpoint are delivered again (at least once, none lost). After each periodic
+//! checkpoint, on the same blocking thread, the timer-log files whose units are all before
+//! its read time are deleted (at most [`DELETE_FILES_PER_PASS`] files and
+//! [`SCANS_PER_PASS`] scans of files found at start a pass).
 //!
 //! Mailbox: 16. Ticks are timers, not messages; only the shutdown persist is sent, and
 //! with `addr().send`, which waits rather than fails when full.
@@ -41,6 +44,11 @@ const SLOTS_PER_STEP: usize = 16;
 /// Most slots looked at per step while passing empty ones (after a long stop the read time
 /// catches up at about this many seconds of wheel per tick).
 const SCAN_PER_STEP: usize = 100_000;
+/// Most timer-log files deleted per persist (each an unlink of a mapped file).
+pub const DELETE_FILES_PER_PASS: usize = 16;
+/// Most timer-log files found at start scanned per persist to learn whether their units
+/// are delivered (a 100 MiB file is about two million units).
+pub const SCANS_PER_PASS: usize = 1;
 /// The longest a shutdown waits for the step in flight before persisting what it has.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
@@ -117,12 +125,24 @@ impl TimerWheelService {
         );
     }
 
+    /// Writes the checkpoint, then deletes the timer-log files it makes unnecessary.
     fn persist_in_background(&self, ctx: &mut Context<Self>) {
         let timer = self.timer.clone();
         ctx.spawn(
             async move {
-                if let Err(e) = persist(timer.lock_owned().await).await {
-                    tracing::error!(error = %e, "persisting the timer store failed");
+                let done = blocking(timer.lock_owned().await, |t| {
+                    t.flush(now_millis())?;
+                    t.delete_delivered_files(DELETE_FILES_PER_PASS, SCANS_PER_PASS)
+                })
+                .await;
+                match done {
+                    Ok((_, Ok(0))) => {}
+                    Ok((_, Ok(n))) => {
+                        tracing::info!(files = n, "delivered timer-log files deleted")
+                    }
+                    Ok((_, Err(e))) | Err(e) => {
+                        tracing::error!(error = %e, "persisting the timer store failed")
+                    }
                 }
             }
             .into_actor(self),

@@ -431,3 +431,221 @@ fn log_entries_decode_only_when_well_formed() {
     b[15] = 9;
     assert_eq!(decode_entry(&b, 52), LogEntry::End, "unknown magic bits");
 }
+
+/// The timer-log files on disk below `end` (past it: the file prepared ahead).
+fn timer_log_files(root: &Path, end: i64) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("timerlog"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| crate::store::mapped_file::parse_file_name(n).is_some_and(|o| o < end))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Bytes of one timer-log file of [`config`]: ten units and the closing filler.
+const FILE: i64 = (10 * UNIT_SIZE + MIN_BLANK_LEN) as i64;
+
+/// Links a unit for each commit-log offset in `offsets`, due at `due(offset)`.
+fn link(t: &mut TimerStore, offsets: std::ops::Range<i64>, now: i64, due: impl Fn(i64) -> i64) {
+    for i in offsets {
+        t.enqueue(i, 1, due(i), "T", false, now).unwrap();
+    }
+}
+
+fn deliver_until(t: &mut TimerStore, now: i64) -> Vec<i64> {
+    let mut got = Vec::new();
+    while let Some((slot, units)) = t.next_due(now, 1_000) {
+        got.extend(units.iter().map(|u| u.offset_py));
+        t.advance_past(slot);
+    }
+    got
+}
+
+#[test]
+fn timer_log_files_go_once_their_timers_are_delivered_and_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_commit_log(&dir.path().join("cl"));
+    let base = NOW / 1000 * 1000;
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+    // Three files of ten units; unit 3 (first file) waits longer than the rest.
+    link(&mut t, 0..25, NOW, |i| match i {
+        3 => base + 6_000,
+        _ => base + 1_000 + (i / 10) * 1000,
+    });
+    assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
+    assert_eq!(deliver_until(&mut t, base + 4_000).len(), 24);
+    assert_eq!(
+        t.delete_delivered_files(16, 1).unwrap(),
+        0,
+        "nothing goes before a checkpoint names the delivery"
+    );
+    t.flush(NOW).unwrap();
+    assert_eq!(
+        t.delete_delivered_files(16, 1).unwrap(),
+        0,
+        "the first file still holds a pending unit, and files go from the front"
+    );
+    assert_eq!(deliver_until(&mut t, base + 7_000), vec![3]);
+    t.flush(NOW).unwrap();
+    assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 2);
+    assert_eq!(
+        timer_log_files(dir.path(), t.log_end()),
+        vec![crate::store::mapped_file::file_name(2 * FILE)],
+        "the newest file stays"
+    );
+    assert_eq!(t.log_start(), 2 * FILE);
+}
+
+#[test]
+fn a_file_with_a_pending_unit_is_kept_across_a_reopen_and_goes_once_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = empty_commit_log(&dir.path().join("cl"));
+    let base = NOW / 1000 * 1000;
+    {
+        let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+        // Two full files and five units in the third; the second file's last unit waits.
+        link(&mut t, 0..25, NOW, |i| match i {
+            19 => base + 9_000,
+            _ => base + 1_000,
+        });
+        deliver_until(&mut t, base + 3_000);
+        t.flush(NOW).unwrap();
+        assert_eq!(t.delete_delivered_files(16, 1).unwrap(), 1);
+    }
+    assert_eq!(timer_log_files(dir.path(), i64::MAX).len(), 2);
+    // Reopened with the first file gone: files found at open are scanned, one a pass.
+    let now = NOW + 3_000;
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, now).unwrap();
+    assert_eq!(t.log_start(), FILE);
+    assert_eq!(t.read_time_ms(), base + 3_000);
+    // The third file, partly written before the reopen, fills up and rolls.
+    link(&mut t, 25..35, now, |_| base + 5_000);
+    assert_eq!(timer_log_files(dir.path(), t.log_end()).len(), 3);
+    assert_eq!(deliver_until(&mut t, base + 6_000).len(), 10);
+    t.flush(now).unwrap();
+    assert_eq!(
+        t.delete_delivered_files(16, 0).unwrap(),
+        0,
+        "a file found at open is not deleted unscanned"
+    );
+    assert_eq!(t.delete_delivered_files(16, 2).unwrap(), 0, "unit 19 waits");
+    assert_eq!(deliver_until(&mut t, base + 10_000), vec![19]);
+    t.flush(now).unwrap();
+    assert_eq!(t.delete_delivered_files(16, 2).unwrap(), 2);
+    assert_eq!(t.log_start(), 3 * FILE);
+    drop(t);
+    let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW + 10_000).unwrap();
+    assert_eq!(t.log_start(), 3 * FILE);
+    let end = t.log_end();
+    t.enqueue(99, 1, base + 12_000, "T", false, NOW + 10_000)
+        .unwrap();
+    assert_eq!(
+        t.log_end(),
+        end + UNIT_SIZE as i64,
+        "appends resume at the end"
+    );
+    assert_eq!(deliver_until(&mut t, base + 13_000), vec![99]);
+}
+
+#[test]
+fn a_delete_marker_cancels_the_message_it_names_in_its_slot_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cl = CommitLog::open(
+        &dir.path().join("cl"),
+        CommitLogConfig {
+            file_size: 64 * 1024,
+            max_message_size: 1024,
+        },
+    )
+    .unwrap();
+    let base = NOW / 1000 * 1000;
+    let deliver = (base + 3_500).to_string();
+    let timer = |uniq: &str, extra: &[(&str, &str)]| {
+        let mut props = vec![(prop::DELIVER_MS, deliver.as_str()), ("UNIQ_KEY", uniq)];
+        props.extend_from_slice(extra);
+        let mut m = msg(&props, 0);
+        assert_eq!(to_timer_topic(&mut m, &rules(), NOW), Ok(true));
+        m
+    };
+    let cancel_a = build_delete_key("TopicTest", "A");
+    assert_eq!(cancel_a, "TopicTest+A", "Java's buildDeleteKey");
+    let other_topic_a = build_delete_key("Elsewhere", "B");
+    let records = [
+        timer("A", &[]),
+        timer("B", &[]),
+        // Markers as Java's RecallMessageProcessor builds them: UNIQ_KEY is the target's.
+        timer("A", &[(prop::DEL_UNIQKEY, cancel_a.as_str())]),
+        timer("B", &[(prop::DEL_UNIQKEY, other_topic_a.as_str())]),
+    ];
+    let mut t = TimerStore::open(dir.path(), config(64, 32), &cl.reader(), NOW).unwrap();
+    for m in &records {
+        let at = cl.append(std::slice::from_ref(m), NOW).unwrap();
+        let delete = property(&m.properties, prop::DEL_UNIQKEY).is_some();
+        let size = m.encoded_len() as i32;
+        t.enqueue(
+            at.wrote_offset,
+            size,
+            base + 3_000,
+            "TopicTest",
+            delete,
+            NOW,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        t.wheel().slot(base + 3_000).num,
+        0,
+        "markers count down, like Java"
+    );
+    let (_, units) = t.next_due(base + 4_000, 100).unwrap();
+    assert_eq!(units.len(), 4);
+    let out = messages_for(&units, &cl.reader(), base + 4_000);
+    let uniq: Vec<_> = out
+        .iter()
+        .map(|m| {
+            (
+                m.topic.as_str(),
+                property(&m.properties, "UNIQ_KEY").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uniq,
+        vec![("TopicTest", "B")],
+        "A is cancelled; B's marker names another topic"
+    );
+    // Without its marker, A is delivered.
+    let out = messages_for(&units[..2], &cl.reader(), base + 4_000);
+    assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn the_deletion_scan_reads_units_to_the_filler_and_refuses_anything_else() {
+    let unit = |enqueue_ms: i64, delay_ms: i32| {
+        let mut b = [0u8; UNIT_SIZE];
+        TimerUnit {
+            prev_pos: -1,
+            magic: MAGIC_DEFAULT,
+            enqueue_ms,
+            delay_ms,
+            offset_py: 0,
+            size_py: 1,
+            topic_hash: 0,
+        }
+        .encode(&mut b);
+        b
+    };
+    let mut file = Vec::new();
+    file.extend_from_slice(&unit(1_000, 5_000));
+    file.extend_from_slice(&unit(2_000, 500));
+    let mut blank = [0u8; MIN_BLANK_LEN];
+    blank[0..4].copy_from_slice(&(MIN_BLANK_LEN as i32).to_be_bytes());
+    blank[12..16].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
+    file.extend_from_slice(&blank);
+    assert_eq!(latest_due(&file), Some(6_000));
+    assert_eq!(latest_due(&file[..2 * UNIT_SIZE]), Some(6_000), "no filler");
+    assert_eq!(latest_due(&[]), Some(i64::MIN), "no units");
+    file[UNIT_SIZE] = 9;
+    assert_eq!(latest_due(&file), None, "a damaged unit keeps the file");
+}
