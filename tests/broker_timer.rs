@@ -8,54 +8,15 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::broker::*;
 use common::client::*;
 use ferrocket::actors::broker::BrokerBuilder;
-use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use ferrocket::protocol::code::response;
-use futures_util::FutureExt;
 
 const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
-
-type Seen = Arc<Mutex<Vec<(Instant, MessageExt)>>>;
-
-fn consumer(ns: &str, group: &str, topic: &str, seen: Seen, dir: &std::path::Path) -> PushConsumer {
-    let listener = move |msgs: Vec<MessageExt>| {
-        let seen = seen.clone();
-        async move {
-            for m in msgs {
-                seen.lock().unwrap().push((Instant::now(), m));
-            }
-            ConsumeResult::Success
-        }
-        .boxed()
-    };
-    let c = PushConsumer::new(
-        PushConsumerConfig {
-            group: group.to_owned(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            broker_suspend_max: Duration::from_millis(500),
-            offset_store_dir: dir.to_owned(),
-            ..Default::default()
-        },
-        fast_client(ns, group),
-        listener,
-    );
-    c.subscribe(topic, "*");
-    c
-}
-
-async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
-    wait_until(limit, || {
-        let seen = seen.clone();
-        async move { seen.lock().unwrap().len() >= n }
-    })
-    .await
-}
 
 /// Arrival of a timer `delay` after `sent` must not be early (the broker's clock starts
 /// after `sent`; 50 ms covers the two clocks' disagreement) and at most one precision plus
@@ -81,7 +42,7 @@ async fn a_three_and_a_half_second_delay_arrives_no_earlier_than_due_within_the_
     b.call(create_topic("TT", 1)).await;
     let dir = tempfile::tempdir().unwrap();
     let seen: Seen = Default::default();
-    let c = consumer(&b.ns.addr, "CGT", "TT", seen.clone(), dir.path());
+    let c = recording_consumer(&b.ns.addr, "CGT", "TT", seen.clone(), true, 16, dir.path());
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     let sent = Instant::now();
@@ -157,7 +118,15 @@ async fn a_delay_past_the_roll_window_rolls_and_still_arrives_on_time() {
     b.call(create_topic("TR", 1)).await;
     let dir = tempfile::tempdir().unwrap();
     let seen: Seen = Default::default();
-    let c = consumer(&b.ns.addr, "CGRoll", "TR", seen.clone(), dir.path());
+    let c = recording_consumer(
+        &b.ns.addr,
+        "CGRoll",
+        "TR",
+        seen.clone(),
+        true,
+        16,
+        dir.path(),
+    );
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     let sent = Instant::now();
@@ -277,7 +246,15 @@ async fn a_cancelled_timer_never_arrives_and_its_neighbour_in_the_slot_does() {
     b.call(create_topic("TC", 1)).await;
     let dir = tempfile::tempdir().unwrap();
     let seen: Seen = Default::default();
-    let c = consumer(&b.ns.addr, "CGCancel", "TC", seen.clone(), dir.path());
+    let c = recording_consumer(
+        &b.ns.addr,
+        "CGCancel",
+        "TC",
+        seen.clone(),
+        true,
+        16,
+        dir.path(),
+    );
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     let now_ms = std::time::SystemTime::now()
