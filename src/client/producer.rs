@@ -195,9 +195,10 @@ impl Producer {
     pub async fn queues(&self, topic: &str) -> ClientResult<(Arc<Vec<MessageQueue>>, bool)> {
         let (route, via_template) = match self.client.route(topic).await {
             Ok(route) => (route, false),
-            Err(ClientError::NoRoute(_)) => {
-                (self.client.route(&self.config.create_topic_key).await?, true)
-            }
+            Err(ClientError::NoRoute(_)) => (
+                self.client.route(&self.config.create_topic_key).await?,
+                true,
+            ),
             Err(e) => return Err(e),
         };
         if let Some(p) = self.publish.get(topic) {

@@ -231,41 +231,27 @@ pub fn from_timer_topic(
         .property(prop::ROLL_TIMES)
         .and_then(|r| r.parse::<i32>().ok())
         .unwrap_or(0);
-    let mut props: Vec<(String, String)> = decode_properties(&m.properties)
-        .into_iter()
-        .filter(|(k, _)| {
-            k != prop::DEQUEUE_MS
-                && (enqueue_ms.is_none() || k != prop::ENQUEUE_MS)
-                && (!roll || k != prop::ROLL_TIMES)
-        })
-        .collect();
-    if let Some(e) = enqueue_ms {
-        props.push((prop::ENQUEUE_MS.into(), e.to_string()));
+    let mut msg = MessageToStore::from_stored(m);
+    msg.topic = topic;
+    msg.queue_id = queue_id;
+    let (enqueue, rolled, dequeue) = (
+        enqueue_ms.map(|e| e.to_string()),
+        rolls.saturating_add(1).to_string(),
+        now.to_string(),
+    );
+    let mut set = Vec::with_capacity(3);
+    if let Some(e) = &enqueue {
+        set.push((prop::ENQUEUE_MS, e.as_str()));
     }
     if roll {
-        props.push((prop::ROLL_TIMES.into(), rolls.saturating_add(1).to_string()));
+        set.push((prop::ROLL_TIMES, rolled.as_str()));
     }
-    props.push((prop::DEQUEUE_MS.into(), now.to_string()));
-    Some(MessageToStore {
-        topic,
-        queue_id,
-        flag: m.flag,
-        body: m.body.clone(),
-        properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        sys_flag: m.sys_flag,
-        born_timestamp: m.born_timestamp,
-        born_host: m.born_host,
-        store_host: m.store_host,
-        reconsume_times: m.reconsume_times,
-        prepared_transaction_offset: m.prepared_transaction_offset,
-    })
+    set.push((prop::DEQUEUE_MS, dequeue.as_str()));
+    msg.edit_properties(&[], &set);
+    Some(msg)
 }
 
-/// Java's `String.hashCode` (UTF-16 code units), which Java stores for the real topic.
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
+pub use super::message::java_string_hash;
 
 /// One slot of the wheel, times in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,24 +357,28 @@ impl TimerWheel {
     }
 }
 
+/// Big-endian i64 at `o` (0 when `b` is too short; callers pass fixed-size records).
+fn be_i64(b: &[u8], o: usize) -> i64 {
+    b.get(o..o + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map_or(0, i64::from_be_bytes)
+}
+
+/// Big-endian i32 at `o` (0 when `b` is too short).
+fn be_i32(b: &[u8], o: usize) -> i32 {
+    b.get(o..o + 4)
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .map_or(0, i32::from_be_bytes)
+}
+
 /// Decodes a 32-byte slot; the stored time is in units of the precision.
 pub fn decode_slot(b: &[u8], precision_ms: i64) -> Slot {
-    let i64_at = |o: usize| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b[o..o + 8]);
-        i64::from_be_bytes(a)
-    };
-    let i32_at = |o: usize| {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(&b[o..o + 4]);
-        i32::from_be_bytes(a)
-    };
     Slot {
-        time_ms: i64_at(0).wrapping_mul(precision_ms),
-        first_pos: i64_at(8),
-        last_pos: i64_at(16),
-        num: i32_at(24),
-        magic: i32_at(28),
+        time_ms: be_i64(b, 0).wrapping_mul(precision_ms),
+        first_pos: be_i64(b, 8),
+        last_pos: be_i64(b, 16),
+        num: be_i32(b, 24),
+        magic: be_i32(b, 28),
     }
 }
 
@@ -432,30 +422,20 @@ impl TimerUnit {
     /// from disk).
     pub fn decode(b: &[u8]) -> Option<TimerUnit> {
         let b = b.get(..UNIT_SIZE)?;
-        let i64_at = |o: usize| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&b[o..o + 8]);
-            i64::from_be_bytes(a)
-        };
-        let i32_at = |o: usize| {
-            let mut a = [0u8; 4];
-            a.copy_from_slice(&b[o..o + 4]);
-            i32::from_be_bytes(a)
-        };
-        let magic = i32_at(12);
-        if i32_at(0) != UNIT_SIZE as i32
+        let magic = be_i32(b, 12);
+        if be_i32(b, 0) != UNIT_SIZE as i32
             || magic & !(MAGIC_DEFAULT | MAGIC_ROLL | MAGIC_DELETE) != 0
         {
             return None;
         }
         Some(TimerUnit {
-            prev_pos: i64_at(4),
+            prev_pos: be_i64(b, 4),
             magic,
-            enqueue_ms: i64_at(16),
-            delay_ms: i32_at(24),
-            offset_py: i64_at(28),
-            size_py: i32_at(36),
-            topic_hash: i32_at(40),
+            enqueue_ms: be_i64(b, 16),
+            delay_ms: be_i32(b, 24),
+            offset_py: be_i64(b, 28),
+            size_py: be_i32(b, 36),
+            topic_hash: be_i32(b, 40),
         })
     }
 }
