@@ -198,9 +198,10 @@ impl ConsumeQueue {
     /// Opens (or creates) the queue's directory. Call [`recover`](Self::recover) before
     /// writing.
     pub fn load(root: &Path, topic: &str, queue_id: i32, file_size: usize) -> StoreResult<Self> {
-        let files = MappedFileQueue::load(
+        let files = MappedFileQueue::load_with(
             &queue_dir(root, topic, queue_id),
             file_size - file_size % CQ_UNIT_SIZE,
+            true,
         )?;
         let writer = files.writer().ok_or_else(|| {
             super::error::StoreError::InvalidMessage(format!(

@@ -746,7 +746,13 @@ fn map_file(file: &File) -> io::Result<MmapMut> {
     // SAFETY: the index files belong to this broker, which holds the store's lock file; no
     // other process resizes them while mapped. Every access goes through bounds-checked
     // slices of the mapping.
-    unsafe { MmapMut::map_mut(file) }
+    let map = unsafe { MmapMut::map_mut(file) }?;
+    // Hash slots and entries are written a few bytes at scattered places: readahead would
+    // zero-fill a whole window on every first touch (see MappedFile::advise_random).
+    if let Err(e) = map.advise(memmap2::Advice::Random) {
+        tracing::debug!(error = %e, "madvise(RANDOM) on an index file failed");
+    }
+    Ok(map)
 }
 
 fn read_i32(buf: &[u8], pos: usize) -> Option<i32> {

@@ -18,6 +18,8 @@ use super::mapped_file::{parse_file_name, MappedFile};
 struct Shared {
     dir: PathBuf,
     file_size: usize,
+    /// Map files without readahead ([`MappedFile::advise_random`]).
+    random_access: bool,
     files: ArcSwap<Vec<Arc<MappedFile>>>,
     writer_taken: AtomicBool,
 }
@@ -38,6 +40,12 @@ impl MappedFileQueue {
     /// Opens `dir` (creating it), mapping every file already there in offset order. A
     /// file of the wrong size, or a gap between files, is corruption.
     pub fn load(dir: &Path, file_size: usize) -> StoreResult<Self> {
+        Self::load_with(dir, file_size, false)
+    }
+
+    /// Like [`load`](Self::load); with `random_access` every file is mapped without
+    /// readahead (small scattered writes, as consume queues do).
+    pub fn load_with(dir: &Path, file_size: usize, random_access: bool) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         super::mapped_file::remove_half_created(dir);
         let mut found: Vec<(i64, PathBuf)> = Vec::new();
@@ -59,12 +67,17 @@ impl MappedFileQueue {
                     });
                 }
             }
-            files.push(Arc::new(MappedFile::open(&path, file_size)?));
+            let file = MappedFile::open(&path, file_size)?;
+            if random_access {
+                file.advise_random();
+            }
+            files.push(Arc::new(file));
         }
         Ok(MappedFileQueue {
             shared: Arc::new(Shared {
                 dir: dir.to_owned(),
                 file_size,
+                random_access,
                 files: ArcSwap::from_pointee(files),
                 writer_taken: AtomicBool::new(false),
             }),
@@ -239,6 +252,9 @@ impl QueueWriter {
             },
             None => MappedFile::create(&self.shared.dir, next_offset, size)?,
         };
+        if self.shared.random_access {
+            file.advise_random();
+        }
         let file = Arc::new(file);
         self.shared.files.rcu(|cur| {
             let mut v = Vec::with_capacity(cur.len() + 1);
