@@ -1,6 +1,7 @@
 //! Store hot paths: commit-log append of 1 KiB messages (single and batches of 32, with and
-//! without an fsync per append, as ASYNC_FLUSH and SYNC_FLUSH would do), and dispatch
-//! (commit-log scan into consume queues and the index).
+//! without an fsync per append, as ASYNC_FLUSH and SYNC_FLUSH would do), dispatch
+//! (commit-log scan into consume queues and the index), and a pull's read (32 messages
+//! through the consume queue, response body assembled).
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ferrocket::store::commit_log::{CommitLog, CommitLogConfig};
 use ferrocket::store::config::StoreConfig;
+use ferrocket::store::get_message::{get_message, TransferLimits};
 use ferrocket::store::message::MessageToStore;
 use ferrocket::store::message_store::MessageStore;
 
@@ -102,5 +104,51 @@ fn dispatch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, dispatch);
+/// A pull: 32 messages found through the consume queue in the mapped commit log, and the
+/// response body assembled from them (what PULL_MESSAGE does per request).
+fn pull_read(c: &mut Criterion) {
+    const N: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        store_path_root_dir: dir.path().to_owned(),
+        mapped_file_size_commit_log: 256 << 20,
+        ..Default::default()
+    };
+    let mut store = MessageStore::open(&cfg).unwrap();
+    for chunk in (0..N).collect::<Vec<_>>().chunks(32) {
+        let msgs: Vec<_> = chunk.iter().map(|i| msg(*i)).collect();
+        store.put(&msgs, 1).unwrap();
+    }
+    store.dispatch().unwrap();
+    let log = store.commit_log().reader();
+    let cq = store.consume_queue("BenchmarkTest", 0).unwrap().reader();
+    let per_queue = (N / 8) as i64;
+    let mut g = c.benchmark_group("pull_read");
+    g.throughput(Throughput::Elements(32));
+    let mut offset = 0i64;
+    g.bench_function(
+        "32_messages_from_the_consume_queue_and_body_assembly",
+        |b| {
+            b.iter(|| {
+                let r = get_message(
+                    &log,
+                    Some(&cq),
+                    offset,
+                    32,
+                    TransferLimits::default(),
+                    |_| true,
+                );
+                offset = (offset + 32) % (per_queue - 32);
+                let mut body = bytes::BytesMut::with_capacity(r.total_bytes());
+                for m in &r.messages {
+                    body.extend_from_slice(m);
+                }
+                black_box(body.freeze())
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, append, dispatch, pull_read);
 criterion_main!(benches);
