@@ -39,12 +39,8 @@ fn assert_on_time(sent: Instant, at: Instant, delay: Duration) {
 #[actix_rt::test]
 async fn a_three_and_a_half_second_delay_arrives_no_earlier_than_due_within_the_precision() {
     let b = start_broker().await;
-    b.call(create_topic("TT", 1)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let c = recording_consumer(&b.ns.addr, "CGT", "TT", seen.clone(), true, 16, dir.path());
-    c.start().await.unwrap();
-    let p = started_producer(&b.ns.addr);
+    let f = flow(&b, "TT", "CGT").await;
+    let (seen, c, p) = (&f.seen, &f.consumer, &f.producer);
     let sent = Instant::now();
     let r = p
         .send(&Message::new("TT", "later").with_delay_ms(3_500))
@@ -115,20 +111,8 @@ async fn a_delay_past_the_roll_window_rolls_and_still_arrives_on_time() {
     // A two-slot window: 3.5 s is parked for 2 s, re-stored with TIMER_ROLL_TIMES, linked
     // again and delivered at its time.
     let b = start_broker_with(|c| c.store.timer_roll_window_slot = 2).await;
-    b.call(create_topic("TR", 1)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let c = recording_consumer(
-        &b.ns.addr,
-        "CGRoll",
-        "TR",
-        seen.clone(),
-        true,
-        16,
-        dir.path(),
-    );
-    c.start().await.unwrap();
-    let p = started_producer(&b.ns.addr);
+    let f = flow(&b, "TR", "CGRoll").await;
+    let (seen, c, p) = (&f.seen, &f.consumer, &f.producer);
     let sent = Instant::now();
     p.send(&Message::new("TR", "rolled").with_delay_ms(3_500))
         .await
@@ -243,20 +227,8 @@ async fn timer_log_files_are_deleted_once_their_timers_are_delivered() {
 #[actix_rt::test]
 async fn a_cancelled_timer_never_arrives_and_its_neighbour_in_the_slot_does() {
     let b = start_broker().await;
-    b.call(create_topic("TC", 1)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let c = recording_consumer(
-        &b.ns.addr,
-        "CGCancel",
-        "TC",
-        seen.clone(),
-        true,
-        16,
-        dir.path(),
-    );
-    c.start().await.unwrap();
-    let p = started_producer(&b.ns.addr);
+    let f = flow(&b, "TC", "CGCancel").await;
+    let (seen, c, p) = (&f.seen, &f.consumer, &f.producer);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -87,3 +87,27 @@ pub async fn wait_count(seen: &Seen, n: usize, limit: Duration) -> bool {
     })
     .await
 }
+
+/// A topic of one queue on a test broker, a started recording consumer of it and a
+/// started producer; `dir` holds the consumer's offset files.
+pub struct Flow {
+    pub seen: Seen,
+    pub consumer: PushConsumer,
+    pub producer: Producer,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn flow(b: &super::broker::TestBroker, topic: &str, group: &str) -> Flow {
+    b.call(super::broker::create_topic(topic, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let consumer = recording_consumer(&b.ns.addr, group, topic, seen.clone(), true, 16, dir.path());
+    consumer.start().await.unwrap();
+    let producer = started_producer(&b.ns.addr);
+    Flow {
+        seen,
+        consumer,
+        producer,
+        dir,
+    }
+}
