@@ -58,7 +58,7 @@ async fn a_three_and_a_half_second_delay_arrives_no_earlier_than_due_within_the_
         "not delivered yet"
     );
     assert!(
-        wait_count(&seen, 1, Duration::from_secs(8)).await,
+        wait_count(seen, 1, Duration::from_secs(8)).await,
         "never delivered"
     );
     let (at, m) = seen.lock().unwrap()[0].clone();
@@ -117,7 +117,7 @@ async fn a_delay_past_the_roll_window_rolls_and_still_arrives_on_time() {
     p.send(&Message::new("TR", "rolled").with_delay_ms(3_500))
         .await
         .unwrap();
-    assert!(wait_count(&seen, 1, Duration::from_secs(8)).await);
+    assert!(wait_count(seen, 1, Duration::from_secs(8)).await);
     let (at, m) = seen.lock().unwrap()[0].clone();
     assert_on_time(sent, at, Duration::from_millis(3_500));
     assert_eq!(
@@ -245,7 +245,7 @@ async fn a_cancelled_timer_never_arrives_and_its_neighbour_in_the_slot_does() {
         .await
         .unwrap();
     assert!(
-        wait_count(&seen, 1, Duration::from_secs(6)).await,
+        wait_count(seen, 1, Duration::from_secs(6)).await,
         "the neighbour arrives"
     );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
