@@ -93,19 +93,26 @@ impl std::fmt::Debug for MappedFile {
 }
 
 impl MappedFile {
-    /// Creates (or reuses, if it exists with the right size) the file for `from_offset` in
-    /// `dir`. The file is sized sparsely, so creation costs no disk writes.
+    /// Creates the file for `from_offset` in `dir` at its full size under a temporary name
+    /// and renames it ([`create_sized_file`]), so a crash never leaves a short file with a
+    /// store name; reuses the file if it already exists. Sized sparsely: creation costs no
+    /// disk writes.
     pub fn create(dir: &Path, from_offset: i64, size: usize) -> StoreResult<Self> {
         let path = dir.join(file_name(from_offset));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
-        file.set_len(size as u64)
-            .map_err(|e| StoreError::io(&path, e))?;
+        let file = match create_sized_file(&path, size as u64) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                f.set_len(size as u64)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                f
+            }
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
         Self::map(path, file, from_offset, size, 0)
     }
 

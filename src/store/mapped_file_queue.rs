@@ -57,6 +57,15 @@ impl MappedFileQueue {
             }
         }
         found.sort();
+        // An empty last file is what a version that sized files after naming them left
+        // when killed in between: it holds nothing, so it goes.
+        if let Some((_, last)) = found.last() {
+            if std::fs::metadata(last).is_ok_and(|m| m.len() == 0) {
+                tracing::warn!(path = %last.display(), "removing an empty store file left by an interrupted creation");
+                std::fs::remove_file(last).map_err(|e| StoreError::io(last, e))?;
+                found.pop();
+            }
+        }
         let mut files = Vec::with_capacity(found.len());
         for (offset, path) in found {
             if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.from_offset()) {
@@ -427,6 +436,34 @@ mod tests {
             "the newest file is kept"
         );
         assert_eq!(q.files().len(), 1);
+    }
+
+    #[test]
+    fn an_empty_last_file_from_an_interrupted_creation_is_dropped_at_load() {
+        use crate::store::mapped_file::file_name;
+        let dir = tempfile::tempdir().unwrap();
+        MappedFile::create(dir.path(), 0, 8).unwrap();
+        std::fs::File::create(dir.path().join(file_name(8))).unwrap();
+        std::fs::File::create(dir.path().join(format!("{}.creating", file_name(16)))).unwrap();
+        let q = MappedFileQueue::load(dir.path(), 8).unwrap();
+        assert_eq!(q.files().len(), 1);
+        assert!(!dir.path().join(file_name(8)).exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn creating_a_file_that_exists_reuses_it_at_full_size() {
+        use crate::store::mapped_file::file_name;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::File::create(dir.path().join(file_name(0))).unwrap();
+        let f = MappedFile::create(dir.path(), 0, 8).unwrap();
+        assert_eq!(std::fs::metadata(f.path()).unwrap().len(), 8);
+        assert!(MappedFile::create(dir.path(), 0, 8).is_ok());
     }
 
     #[test]
