@@ -1,5 +1,6 @@
 //! Header encode and decode, JSON and ROCKETMQ, on a SEND_MESSAGE_V2-shaped request (the
-//! broker's hottest header) and a small route request.
+//! broker's hottest header) and a small route request; and the message codec: a 1 KiB
+//! stored record encoded and decoded, and a 32-record pull body decoded as the client does.
 
 use std::hint::black_box;
 
@@ -56,5 +57,43 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+fn record() -> ferrocket::store::message::MessageToStore {
+    let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
+    ferrocket::store::message::MessageToStore {
+        topic: "BenchmarkTest".into(),
+        queue_id: 3,
+        flag: 0,
+        body: Bytes::from(vec![b'x'; 1024]),
+        properties: "TAGS\u{1}TagA\u{2}KEYS\u{1}key-1\u{2}UNIQ_KEY\u{1}7F000001000018B4AAC2520D5E4D0000\u{2}WAIT\u{1}true\u{2}".into(),
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        born_host: host,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+    }
+}
+
+fn message_codec(c: &mut Criterion) {
+    let m = record();
+    let mut buf = vec![0u8; m.encoded_len()];
+    let mut g = c.benchmark_group("message_codec_1KiB");
+    g.bench_function("encode_record", |b| {
+        b.iter(|| {
+            m.encode_into(black_box(&mut buf), 7, 4096, 1_700_000_000_001)
+                .unwrap()
+        })
+    });
+    let encoded = Bytes::from(buf.clone());
+    g.bench_function("decode_record", |b| {
+        b.iter(|| ferrocket::store::message::decode_record_shared(black_box(&encoded)).unwrap())
+    });
+    let pull_body = Bytes::from(encoded.repeat(32));
+    g.bench_function("client_decode_32_record_pull_body", |b| {
+        b.iter(|| ferrocket::client::message::decode_messages(black_box(&pull_body)).len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, message_codec);
 criterion_main!(benches);
