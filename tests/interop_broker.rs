@@ -31,14 +31,6 @@ fn require_clients() {
     assert!(ok, "PyPI rocketmq 0.4.4 is not installed: run `pip install -r tests/interop/requirements.txt` (or .ci/run)");
 }
 
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 struct Cluster {
     dir: tempfile::TempDir,
     namesrv: Child,
@@ -50,33 +42,12 @@ struct Cluster {
 impl Cluster {
     fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let ns_port = free_port();
-        let ns_cfg = dir.path().join("namesrv.ron");
-        std::fs::write(
-            &ns_cfg,
-            format!(
-                "(metricsAddr: None, kvConfigPath: \"{}\")",
-                dir.path().join("kv.json").display()
-            ),
-        )
-        .unwrap();
-        let namesrv = Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
-            .args([
-                "-c",
-                ns_cfg.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{ns_port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(ns_port);
+        let (namesrv, ns_addr) = spawn_namesrv(dir.path());
         let mut c = Cluster {
             dir,
             namesrv,
             broker: None,
-            ns_addr: format!("127.0.0.1:{ns_port}"),
+            ns_addr,
             broker_port: broker_port(),
         };
         c.start_broker();

@@ -48,14 +48,6 @@ fn note_of(i: usize) -> String {
     format!("ünï-{i} ✓")
 }
 
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// `mqnamesrv` and `mqbroker` as child processes on loopback ports, data in a temp dir.
 struct Cluster {
     _dir: tempfile::TempDir,
@@ -68,25 +60,7 @@ struct Cluster {
 impl Cluster {
     fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let ns_port = free_port();
-        let ns_cfg = dir.path().join("namesrv.ron");
-        std::fs::write(
-            &ns_cfg,
-            format!(
-                "(metricsAddr: None, kvConfigPath: \"{}\")",
-                dir.path().join("kv.json").display()
-            ),
-        )
-        .unwrap();
-        let namesrv = std::process::Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
-            .args(["-c", ns_cfg.to_str().unwrap()])
-            .args(["--listen", &format!("127.0.0.1:{ns_port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_listening(ns_port);
-        let ns_addr = format!("127.0.0.1:{ns_port}");
+        let (namesrv, ns_addr) = spawn_namesrv(dir.path());
         let port = broker_port();
         let broker_cfg = dir.path().join("broker.ron");
         std::fs::write(

@@ -41,3 +41,27 @@ pub fn wait_listening(port: u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `mqnamesrv` as a child process on a free loopback port, its KV file in `dir`; returns
+/// the process and its `host:port` once it listens.
+pub fn spawn_namesrv(dir: &std::path::Path) -> (std::process::Child, String) {
+    let port = free_port();
+    let cfg = dir.join("namesrv.ron");
+    std::fs::write(
+        &cfg,
+        format!(
+            "(metricsAddr: None, kvConfigPath: \"{}\")",
+            dir.join("kv.json").display()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
+        .args(["-c", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_listening(port);
+    (child, format!("127.0.0.1:{port}"))
+}
