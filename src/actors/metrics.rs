@@ -160,16 +160,19 @@ impl ActorMetrics {
     }
 }
 
-/// A labelled series key: metric name plus rendered label set.
-type SeriesKey = (&'static str, String);
+/// A metric family's series: rendered label set → value. Looked up with a label set rendered
+/// into a reused buffer, so counting on an existing series allocates nothing.
+type Family<V> = DashMap<&'static str, DashMap<String, Arc<V>>>;
 
 /// The process's metrics.
 #[derive(Debug)]
 pub struct MetricsRegistry {
     actors: RwLock<BTreeMap<String, Arc<ActorMetrics>>>,
-    counters: DashMap<SeriesKey, Arc<AtomicU64>>,
-    gauges: DashMap<SeriesKey, Arc<AtomicI64>>,
-    rpc_latency: DashMap<String, Arc<Histogram>>,
+    counters: Family<AtomicU64>,
+    gauges: Family<AtomicI64>,
+    /// Keyed by (protocol, request code, response code); labels are rendered only when
+    /// scraped, so observing costs no allocation once a series exists.
+    rpc_latency: DashMap<(&'static str, i32, i32), Arc<Histogram>>,
     help: DashMap<&'static str, (&'static str, &'static str)>,
     started_at: Instant,
 }
@@ -298,48 +301,40 @@ impl MetricsRegistry {
 
     /// A monotonically increasing counter, e.g. `rocketmq_messages_in_total{topic="T"}`.
     pub fn counter(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
-        self.counters
-            .entry((name, render_labels(labels)))
-            .or_default()
-            .clone()
+        series(&self.counters, name, labels)
     }
 
     /// The sum of a counter over all its label sets.
     pub fn sum_counter(&self, name: &'static str) -> u64 {
         self.counters
-            .iter()
-            .filter(|e| e.key().0 == name)
-            .map(|e| e.value().load(Ordering::Relaxed))
-            .sum()
+            .get(name)
+            .map(|f| f.iter().map(|e| e.value().load(Ordering::Relaxed)).sum())
+            .unwrap_or(0)
     }
 
     /// A gauge that can go up and down, e.g. connection counts.
     pub fn gauge(&self, name: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicI64> {
-        self.gauges
-            .entry((name, render_labels(labels)))
-            .or_default()
-            .clone()
+        series(&self.gauges, name, labels)
     }
 
     /// RocketMQ 5.x's `rocketmq_rpc_latency` (milliseconds), by request and response code.
     pub fn observe_rpc(
         &self,
-        protocol: &str,
+        protocol: &'static str,
         request_code: i32,
         response_code: i32,
         elapsed: Duration,
     ) {
-        let labels = render_labels(&[
-            ("protocol_type", protocol),
-            ("request_code", &request_code.to_string()),
-            ("response_code", &response_code.to_string()),
-        ]);
-        let hist = self
-            .rpc_latency
-            .entry(labels)
+        let key = (protocol, request_code, response_code);
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if let Some(hist) = self.rpc_latency.get(&key) {
+            hist.observe(ms);
+            return;
+        }
+        self.rpc_latency
+            .entry(key)
             .or_insert_with(|| Arc::new(Histogram::new(&RPC_LATENCY_BUCKETS_MS)))
-            .clone();
-        hist.observe(elapsed.as_secs_f64() * 1000.0);
+            .observe(ms);
     }
 
     /// Everything in Prometheus text exposition format 0.0.4.
@@ -456,7 +451,15 @@ impl MetricsRegistry {
             let mut series: Vec<_> = self
                 .rpc_latency
                 .iter()
-                .map(|e| (e.key().clone(), e.value().clone()))
+                .map(|e| {
+                    let (protocol, request, response) = *e.key();
+                    let labels = render_labels(&[
+                        ("protocol_type", protocol),
+                        ("request_code", &request.to_string()),
+                        ("response_code", &response.to_string()),
+                    ]);
+                    (labels, e.value().clone())
+                })
                 .collect();
             series.sort_by(|a, b| a.0.cmp(&b.0));
             for (labels, hist) in series {
@@ -479,15 +482,16 @@ impl MetricsRegistry {
         out
     }
 
-    fn render_family<V: AtomicValue>(
-        &self,
-        out: &mut String,
-        map: &DashMap<SeriesKey, Arc<V>>,
-        default_kind: &str,
-    ) {
-        let mut series: Vec<(SeriesKey, String)> = map
+    fn render_family<V: AtomicValue>(&self, out: &mut String, map: &Family<V>, default_kind: &str) {
+        let mut series: Vec<((&'static str, String), String)> = map
             .iter()
-            .map(|e| (e.key().clone(), e.value().render()))
+            .flat_map(|f| {
+                let name = *f.key();
+                f.value()
+                    .iter()
+                    .map(|e| ((name, e.key().clone()), e.value().render()))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         series.sort();
         let mut last: Option<&str> = None;
@@ -549,22 +553,65 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// The series `labels` of family `name`, created at zero on first use.
+fn series<V: Default>(family: &Family<V>, name: &'static str, labels: &[(&str, &str)]) -> Arc<V> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let mut key = scratch.borrow_mut();
+        key.clear();
+        write_labels(&mut key, labels);
+        if let Some(v) = family
+            .get(name)
+            .and_then(|f| f.get(key.as_str()).map(|v| v.clone()))
+        {
+            return v;
+        }
+        family
+            .entry(name)
+            .or_default()
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    })
+}
+
 fn render_labels(labels: &[(&str, &str)]) -> String {
     let mut s = String::new();
+    write_labels(&mut s, labels);
+    s
+}
+
+fn write_labels(s: &mut String, labels: &[(&str, &str)]) {
     for (i, (k, v)) in labels.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{k}=\"{}\"", esc(v));
+        s.push_str(k);
+        s.push_str("=\"");
+        push_escaped(s, v);
+        s.push('"');
     }
-    s
+}
+
+/// Appends a Prometheus label value, escaped.
+fn push_escaped(s: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
 }
 
 /// Escapes a Prometheus label value.
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut s = String::with_capacity(v.len());
+    push_escaped(&mut s, v);
+    s
 }
 
 #[cfg(test)]
@@ -594,6 +641,30 @@ mod tests {
         assert!(text.contains("rocketmq_actor_handler_seconds_bucket{actor=\"namesrv/RouteInfoManager\",le=\"0.00005\"} 1"));
         assert!(text.contains("rocketmq_actor_handler_seconds_bucket{actor=\"namesrv/RouteInfoManager\",le=\"0.00001\"} 0"));
         assert!(text.contains("# TYPE rocketmq_actor_handler_seconds histogram"));
+    }
+
+    /// A series is created once and found again without a new entry, whatever its labels.
+    #[test]
+    fn counters_and_gauges_are_found_again_by_their_labels() {
+        let reg = MetricsRegistry::new();
+        let a = reg.counter("c_total", &[("topic", "T"), ("group", "g\\\n")]);
+        a.fetch_add(2, Ordering::Relaxed);
+        let b = reg.counter("c_total", &[("topic", "T"), ("group", "g\\\n")]);
+        assert!(Arc::ptr_eq(&a, &b));
+        reg.counter("c_total", &[("topic", "U"), ("group", "g")])
+            .fetch_add(3, Ordering::Relaxed);
+        assert_eq!(reg.sum_counter("c_total"), 5);
+        assert_eq!(reg.sum_counter("other_total"), 0);
+        let g = reg.gauge("g_now", &[]);
+        g.store(-4, Ordering::Relaxed);
+        assert!(Arc::ptr_eq(&g, &reg.gauge("g_now", &[])));
+        let text = reg.render_prometheus();
+        assert!(
+            text.contains("c_total{topic=\"T\",group=\"g\\\\\\n\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("c_total{topic=\"U\",group=\"g\"} 3"));
+        assert!(text.contains("g_now -4"));
     }
 
     #[test]

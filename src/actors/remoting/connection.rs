@@ -190,11 +190,9 @@ impl Connection {
         self.inflight += 1;
         self.metrics.enqueued();
         let code = request.code;
-        let template = RemotingCommand {
-            body: Bytes::new(),
-            ext_fields: None,
-            ..request.clone()
-        };
+        // What the answer needs of the request (its opaque and encoding), without a copy
+        // of its header fields.
+        let template = RemotingCommand::response(0, None).answer(&request);
         let started = Instant::now();
         let fut = AssertUnwindSafe(self.shared.processor.process(request, info)).catch_unwind();
         ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
