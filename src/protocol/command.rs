@@ -263,7 +263,15 @@ impl RemotingCommand {
 
     /// The whole frame as one buffer.
     pub fn to_frame(&self) -> Bytes {
-        let mut buf = BytesMut::with_capacity(64 + self.body.len());
+        // Enough for the header in either encoding, so the buffer never grows.
+        let fields: usize = self
+            .ext_fields
+            .iter()
+            .flatten()
+            .map(|(k, v)| k.len() + v.len() + 8)
+            .sum();
+        let remark = self.remark.as_ref().map_or(0, |r| r.len() + 16);
+        let mut buf = BytesMut::with_capacity(160 + fields + remark + self.body.len());
         self.encode(&mut buf);
         buf.freeze()
     }
@@ -277,11 +285,11 @@ impl RemotingCommand {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonHeader {
+struct JsonHeader<'a> {
     #[serde(default)]
     code: i32,
-    #[serde(default)]
-    language: Option<String>,
+    #[serde(default, borrow)]
+    language: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     version: i32,
     #[serde(default)]
@@ -290,18 +298,13 @@ struct JsonHeader {
     flag: i32,
     #[serde(default)]
     remark: Option<String>,
-    #[serde(default)]
-    ext_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, deserialize_with = "ext_fields_from_json")]
+    ext_fields: Option<ExtFields>,
 }
 
 fn decode_json_header(bytes: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let h: JsonHeader = serde_json::from_slice(bytes)
         .map_err(|e| ProtocolError::InvalidJsonHeader(e.to_string()))?;
-    let ext_fields = h.ext_fields.map(|map| {
-        map.into_iter()
-            .filter_map(|(k, v)| json_value_as_string(v).map(|v| (k, v)))
-            .collect()
-    });
     Ok(RemotingCommand {
         code: h.code,
         language: h
@@ -313,19 +316,110 @@ fn decode_json_header(bytes: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         opaque: h.opaque,
         flag: h.flag,
         remark: h.remark,
-        ext_fields,
+        ext_fields: h.ext_fields,
         serialize_type: SerializeType::Json,
         body: Bytes::new(),
     })
 }
 
-/// C++ and Node clients put numbers and booleans into `extFields`; fastjson turns them into
-/// their text, and so do we. A null value means the field is absent.
-fn json_value_as_string(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s),
-        other => Some(other.to_string()),
+/// `extFields` straight into [`ExtFields`], without an intermediate JSON value tree.
+fn ext_fields_from_json<'de, D>(d: D) -> Result<Option<ExtFields>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Fields;
+    impl<'de> serde::de::Visitor<'de> for Fields {
+        type Value = Option<ExtFields>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of header fields")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(
+            self,
+            mut map: M,
+        ) -> Result<Self::Value, M::Error> {
+            let mut ext = ExtFields::new();
+            while let Some(key) = map.next_key::<String>()? {
+                match map.next_value::<FieldText>()?.0 {
+                    Some(v) => {
+                        ext.insert(key, v);
+                    }
+                    None => {
+                        ext.remove(&key);
+                    }
+                }
+            }
+            Ok(Some(ext))
+        }
+    }
+    d.deserialize_option(Fields)
+}
+
+/// One `extFields` value as text. C++ and Node clients put numbers and booleans there;
+/// fastjson turns them into their text, and so do we. A null value means the field is
+/// absent.
+struct FieldText(Option<String>);
+
+impl<'de> Deserialize<'de> for FieldText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = FieldText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header field value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FieldText, E> {
+                Ok(FieldText(Some(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<FieldText, E> {
+                Ok(FieldText(Some(v)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<FieldText, E> {
+                Ok(FieldText(Some(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<FieldText, E> {
+                Ok(FieldText(Some(v.to_string())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<FieldText, E> {
+                Ok(FieldText(Some(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<FieldText, E> {
+                Ok(FieldText(Some(serde_json::Value::from(v).to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<FieldText, E> {
+                Ok(FieldText(None))
+            }
+            fn visit_none<E>(self) -> Result<FieldText, E> {
+                Ok(FieldText(None))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<FieldText, M::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(FieldText(Some(v.to_string())))
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                seq: S,
+            ) -> Result<FieldText, S::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(FieldText(Some(v.to_string())))
+            }
+        }
+        d.deserialize_any(Text)
     }
 }
 
@@ -584,6 +678,44 @@ mod tests {
         assert_eq!(cmd.ext("g"), Some("1700000000000"));
         assert_eq!(cmd.ext("n"), None);
         assert_eq!(cmd.language, LanguageCode::CPP);
+    }
+
+    /// extFields go straight into the map: nested values keep their JSON text, a later
+    /// duplicate key wins (a null one removes the field), fractions and escapes survive.
+    #[test]
+    fn json_ext_fields_read_directly_keep_every_value_as_text() {
+        let header = br#"{"code":10,"extFields":{"a":"x\"y\u00e9","o":{"k":[1,true]},"l":[1,"b"],"f":1.5,"d":"1","d":"2","z":"gone","z":null},"opaque":7}"#;
+        let mut frame = BytesMut::new();
+        frame.put_u32(header.len() as u32);
+        frame.extend_from_slice(header);
+        let cmd = RemotingCommand::decode(frame.freeze()).unwrap();
+        assert_eq!(cmd.ext("a"), Some("x\"y\u{e9}"));
+        assert_eq!(cmd.ext("o"), Some(r#"{"k":[1,true]}"#));
+        assert_eq!(cmd.ext("l"), Some(r#"[1,"b"]"#));
+        assert_eq!(cmd.ext("f"), Some("1.5"));
+        assert_eq!(cmd.ext("d"), Some("2"));
+        assert_eq!(cmd.ext("z"), None);
+        assert_eq!(cmd.ext_fields.as_ref().map(|e| e.len()), Some(5));
+        for bad in [
+            &br#"{"code":10,"extFields":"x"}"#[..],
+            br#"{"code":10,"extFields":{"a":}}"#,
+        ] {
+            let mut frame = BytesMut::new();
+            frame.put_u32(bad.len() as u32);
+            frame.extend_from_slice(bad);
+            assert!(matches!(
+                RemotingCommand::decode(frame.freeze()),
+                Err(ProtocolError::InvalidJsonHeader(_))
+            ));
+        }
+        let null = br#"{"code":10,"extFields":null}"#;
+        let mut frame = BytesMut::new();
+        frame.put_u32(null.len() as u32);
+        frame.extend_from_slice(null);
+        assert!(RemotingCommand::decode(frame.freeze())
+            .unwrap()
+            .ext_fields
+            .is_none());
     }
 
     #[test]
