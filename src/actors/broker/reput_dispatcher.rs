@@ -1,12 +1,15 @@
 //! ReputDispatcher: follows the commit log from where dispatching stopped, and for each
 //! round of up to 4096 new records sends the consume-queue units to one ConsumeQueue actor
 //! per (topic, queue) and the keys to the IndexService, waits for them, then announces the
-//! new arrivals per queue to subscribers (long-polling pulls, plugged-in actors). It is
-//! woken by the writer after every append and by a 100 ms timer as a safety net. One round
-//! at a time, so each queue receives its units in commit-log order.
+//! new arrivals per queue to subscribers (long-polling pulls, plugged-in actors). The writer
+//! rings a [`DispatchBell`] after every append; a ring starts a round 1 ms later (Java's
+//! ReputMessageService polls every 1 ms), so under load a round carries every record
+//! appended in that millisecond instead of waking this thread once per message. A 100 ms
+//! timer is the safety net. One round at a time, so each queue receives its units in
+//! commit-log order.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +31,30 @@ use crate::store::StoreResult;
 
 /// Records dispatched per round.
 const ROUND_RECORDS: usize = 4096;
+/// How long after a ring the round starts, gathering the appends made meanwhile.
+const COALESCE: Duration = Duration::from_millis(1);
+
+/// How the writer wakes the dispatcher: one cross-thread wake-up per round at most, however
+/// many appends ring while a round is pending or running (each later ring is one atomic).
+#[derive(Debug, Default)]
+pub struct DispatchBell {
+    rung: AtomicBool,
+    notify: Notify,
+}
+
+impl DispatchBell {
+    /// New records are in the commit log.
+    pub fn ring(&self) {
+        if !self.rung.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The dispatcher is about to read the log: later appends must ring again.
+    fn answer(&self) {
+        self.rung.store(false, Ordering::Release);
+    }
+}
 /// Mailbox bound of each consume-queue actor.
 const CQ_MAILBOX: usize = 64;
 
@@ -70,11 +97,13 @@ pub struct ReputDispatcher {
     index: Option<Mailbox<IndexActor>>,
     arrivals: Vec<Recipient<MessageArrived>>,
     plugins: Vec<Recipient<Dispatched>>,
-    wake: Arc<Notify>,
+    wake: Arc<DispatchBell>,
     progress: Arc<DispatchProgress>,
     queue_arbiter: ArbiterHandle,
     busy: bool,
     again: bool,
+    /// A round is already due within [`COALESCE`].
+    scheduled: bool,
 }
 
 /// Everything a dispatcher starts with.
@@ -87,7 +116,7 @@ pub struct DispatcherParts {
     pub queues: HashMap<QueueKey, Mailbox<ConsumeQueueActor>>,
     pub readers: QueueReaders,
     pub index: Option<Mailbox<IndexActor>>,
-    pub wake: Arc<Notify>,
+    pub wake: Arc<DispatchBell>,
     pub progress: Arc<DispatchProgress>,
     pub queue_arbiter: ArbiterHandle,
 }
@@ -116,6 +145,7 @@ impl ReputDispatcher {
             queue_arbiter: p.queue_arbiter,
             busy: false,
             again: false,
+            scheduled: false,
         }
     }
 
@@ -153,6 +183,7 @@ impl ReputDispatcher {
             self.again = true;
             return;
         }
+        self.wake.answer();
         let mut infos = Vec::new();
         let next = self.log.scan(self.from, ROUND_RECORDS, |i| infos.push(i));
         if infos.is_empty() {
@@ -270,7 +301,7 @@ impl Actor for ReputDispatcher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let wake = self.wake.clone();
         let stream = futures_util::stream::unfold(wake, |w| async move {
-            w.notified().await;
+            w.notify.notified().await;
             Some(((), w))
         });
         ctx.add_stream(stream);
@@ -283,8 +314,15 @@ impl Actor for ReputDispatcher {
 
 impl StreamHandler<()> for ReputDispatcher {
     fn handle(&mut self, _: (), ctx: &mut Context<Self>) {
-        let metrics = self.sup.metrics.clone();
-        guarded(&metrics, ctx, |ctx| self.round(ctx));
+        if self.scheduled {
+            return;
+        }
+        self.scheduled = true;
+        ctx.run_later(COALESCE, |act, ctx| {
+            act.scheduled = false;
+            let metrics = act.sup.metrics.clone();
+            guarded(&metrics, ctx, |ctx| act.round(ctx));
+        });
     }
 
     fn finished(&mut self, _: &mut Context<Self>) {}
@@ -292,6 +330,7 @@ impl StreamHandler<()> for ReputDispatcher {
 
 crate::supervised_actor!(ReputDispatcher, |a: &mut ReputDispatcher| {
     a.busy = false;
+    a.scheduled = false;
 });
 
 /// Announce arrivals to `0` (long-polling pulls subscribe here).
@@ -330,5 +369,33 @@ impl Handler<QueueActors> for ReputDispatcher {
 
     fn handle(&mut self, _: QueueActors, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.queues.values().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod bell_tests {
+    use super::*;
+
+    /// Rings while a round is pending cost no extra wake-up; a ring after the dispatcher
+    /// has answered wakes it again.
+    #[tokio::test]
+    async fn rings_wake_the_dispatcher_once_per_round() {
+        let bell = DispatchBell::default();
+        let woke = || async {
+            tokio::time::timeout(Duration::from_millis(50), bell.notify.notified())
+                .await
+                .is_ok()
+        };
+        assert!(!woke().await, "silent until rung");
+        bell.ring();
+        bell.ring();
+        bell.ring();
+        assert!(woke().await);
+        assert!(!woke().await, "three rings before the round: one wake-up");
+        bell.ring();
+        assert!(!woke().await, "still unanswered: no new wake-up");
+        bell.answer();
+        bell.ring();
+        assert!(woke().await);
     }
 }

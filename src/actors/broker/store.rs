@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Store
-//!   ├─ CommitLogWriter   (own arbiter; the only writer)
+//!   ├─ CommitLogWriter   (the starting arbiter, beside the connections; the only writer)
 //!   ├─ FlushService      (own arbiter; group commit, fsync on a blocking thread)
 //!   ├─ ReputDispatcher   (own arbiter) → ConsumeQueue[topic-queue] × N, IndexService
 //!   ├─ CheckpointKeeper
@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use tokio::sync::Notify;
 
 use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
 use super::commit_log_writer::{
@@ -26,11 +25,11 @@ use super::commit_log_writer::{
 };
 use super::consume_queue_actor::ConsumeQueueActor;
 use super::file_cleaner::{DiskUsageOverride, FileCleaner};
-use super::flush_service::{FlushProgress, FlushService, WaitFlushed};
+use super::flush_service::{FlushProgress, FlushService, GroupCommit, WaitFlushed};
 use super::index_actor::{IndexActor, QueryIndex};
 use super::reput_dispatcher::{
-    DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders, ReputDispatcher,
-    SubscribeArrivals, SubscribeDispatch,
+    DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
+    ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
 };
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
@@ -111,32 +110,37 @@ impl StoreHandle {
         let flush_progress = Arc::new(FlushProgress::default());
         let dispatch = Arc::new(DispatchProgress::default());
         let disk = Arc::new(DiskGuard::default());
-        let wake = Arc::new(Notify::new());
+        let wake = Arc::new(DispatchBell::default());
         let readers: QueueReaders = Default::default();
-        let (writer_arb, flush_arb, dispatch_arb) =
-            (Arbiter::new(), Arbiter::new(), Arbiter::new());
+        let (flush_arb, dispatch_arb) = (Arbiter::new(), Arbiter::new());
 
+        let group = GroupCommit::start(
+            log.clone(),
+            poison.clone(),
+            failpoint.clone(),
+            flush_progress.clone(),
+        );
         let flush = {
-            let (log, poison, fp, progress, cfg) = (
+            let (log, poison, fp, progress, cfg, group) = (
                 log.clone(),
                 poison.clone(),
                 failpoint.clone(),
                 flush_progress.clone(),
                 config.clone(),
+                group.clone(),
             );
             start_supervised(
                 registry,
                 format!("{prefix}/FlushService"),
                 100_000,
                 Some(&flush_arb.handle()),
-                move |sup| FlushService::new(sup, log, poison, fp, progress, &cfg),
+                move |sup| FlushService::new(sup, log, poison, fp, progress, group, &cfg),
             )
         };
         let writer = {
-            let (poison, disk, flush, wake, progress) = (
+            let (poison, disk, wake, progress) = (
                 poison.clone(),
                 disk.clone(),
-                flush.clone(),
                 wake.clone(),
                 flush_progress.clone(),
             );
@@ -148,10 +152,10 @@ impl StoreHandle {
                 registry,
                 format!("{prefix}/CommitLogWriter"),
                 config.writer_mailbox_capacity,
-                Some(&writer_arb.handle()),
+                None,
                 move |sup| {
                     CommitLogWriter::new(
-                        sup, commit_log, poison, disk, flush, wake, progress, mode, timeout,
+                        sup, commit_log, poison, disk, group, wake, progress, mode, timeout,
                     )
                 },
             )
@@ -254,7 +258,7 @@ impl StoreHandle {
                 failpoint,
                 disk_usage,
                 abort: Mutex::new(Some(abort)),
-                arbiters: Mutex::new(vec![writer_arb, flush_arb, dispatch_arb]),
+                arbiters: Mutex::new(vec![flush_arb, dispatch_arb]),
             }),
         }
     }
