@@ -303,6 +303,14 @@ struct JsonHeader<'a> {
 }
 
 fn decode_json_header(bytes: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    match super::json_header::decode(bytes) {
+        Some(cmd) => Ok(cmd),
+        None => decode_json_header_general(bytes),
+    }
+}
+
+/// Any JSON header, through serde: what the fast reader leaves, and every error.
+pub(crate) fn decode_json_header_general(bytes: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let h: JsonHeader = serde_json::from_slice(bytes)
         .map_err(|e| ProtocolError::InvalidJsonHeader(e.to_string()))?;
     Ok(RemotingCommand {

@@ -10,6 +10,13 @@ use super::{RemotingCommand, SerializeType};
 /// Frames and headers: decode every frame; whatever decodes must survive a re-encode in
 /// its own header encoding unchanged.
 pub fn frame_header(data: &[u8]) {
+    // The fast JSON header reader agrees with serde on everything it accepts.
+    if let Some(fast) = super::json_header::decode(data) {
+        match super::command::decode_json_header_general(data) {
+            Ok(general) => assert_eq!(fast, general, "fast and general JSON readers differ"),
+            Err(e) => panic!("the fast JSON reader accepted what serde refuses: {e}"),
+        }
+    }
     for cmd in super::frame::decode_all(data, 1 << 20)
         .into_iter()
         .flatten()
