@@ -412,20 +412,20 @@ impl<'de> Deserialize<'de> for FieldText {
                 self,
                 map: M,
             ) -> Result<FieldText, M::Error> {
-                let v = serde_json::Value::deserialize(
-                    serde::de::value::MapAccessDeserializer::new(map),
-                )?;
-                Ok(FieldText(Some(v.to_string())))
+                nested_json_text(serde::de::value::MapAccessDeserializer::new(map))
             }
             fn visit_seq<S: serde::de::SeqAccess<'de>>(
                 self,
                 seq: S,
             ) -> Result<FieldText, S::Error> {
-                let v = serde_json::Value::deserialize(
-                    serde::de::value::SeqAccessDeserializer::new(seq),
-                )?;
-                Ok(FieldText(Some(v.to_string())))
+                nested_json_text(serde::de::value::SeqAccessDeserializer::new(seq))
             }
+        }
+        /// An object or array value keeps its JSON text.
+        fn nested_json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FieldText, D::Error> {
+            Ok(FieldText(Some(
+                serde_json::Value::deserialize(d)?.to_string(),
+            )))
         }
         d.deserialize_any(Text)
     }
