@@ -25,11 +25,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<RemotingCommand> {
         body: Bytes::new(),
     };
     let mut seen = 0u8;
-    r.expect(b'{')?;
+    r.require(b'{')?;
     if !r.eat(b'}') {
         loop {
             let key = r.plain_string()?;
-            r.expect(b':')?;
+            r.require(b':')?;
             let bit = match key {
                 "code" => {
                     cmd.code = r.int32()?;
@@ -74,7 +74,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<RemotingCommand> {
             if r.eat(b'}') {
                 break;
             }
-            r.expect(b',')?;
+            r.require(b',')?;
         }
     }
     r.skip_ws();
@@ -106,7 +106,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> Option<()> {
+    fn require(&mut self, c: u8) -> Option<()> {
         self.eat(c).then_some(())
     }
 
@@ -126,7 +126,7 @@ impl<'a> Reader<'a> {
 
     /// A string without escapes, borrowed (keys).
     fn plain_string(&mut self) -> Option<&'a str> {
-        self.expect(b'"')?;
+        self.require(b'"')?;
         let start = self.i;
         loop {
             match *self.b.get(self.i)? {
@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
 
     /// A string value; the simple escapes are undone, `\u` sends it to serde.
     fn string(&mut self) -> Option<String> {
-        self.expect(b'"')?;
+        self.require(b'"')?;
         let start = self.i;
         let mut out: Option<Vec<u8>> = None;
         loop {
@@ -254,14 +254,14 @@ impl<'a> Reader<'a> {
         if self.peek()? == b'n' {
             return self.literal(b"null").then_some(None);
         }
-        self.expect(b'{')?;
+        self.require(b'{')?;
         let mut ext = ExtFields::new();
         if self.eat(b'}') {
             return Some(Some(ext));
         }
         loop {
             let key = self.plain_string()?;
-            self.expect(b':')?;
+            self.require(b':')?;
             let value = match self.peek()? {
                 b'"' => Some(self.string()?),
                 b't' => self.literal(b"true").then(|| "true".to_owned()),
@@ -286,7 +286,7 @@ impl<'a> Reader<'a> {
             if self.eat(b'}') {
                 return Some(Some(ext));
             }
-            self.expect(b',')?;
+            self.require(b',')?;
         }
     }
 }
