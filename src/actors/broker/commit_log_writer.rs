@@ -92,7 +92,9 @@ pub struct CommitLogWriter {
     log: Option<CommitLog>,
     poison: Arc<Poison>,
     disk: Arc<DiskGuard>,
-    group: Arc<GroupCommit>,
+    /// Dropped with the log at shutdown, so the group-commit thread and the files it maps
+    /// go away with the store.
+    group: Option<Arc<GroupCommit>>,
     wake_dispatcher: Arc<DispatchBell>,
     progress: Arc<FlushProgress>,
     mode: FlushDiskType,
@@ -120,7 +122,7 @@ impl CommitLogWriter {
             log: Some(log),
             poison,
             disk,
-            group,
+            group: Some(group),
             wake_dispatcher,
             progress,
             mode,
@@ -233,7 +235,10 @@ impl Handler<PutMessages> for CommitLogWriter {
                 })
             });
         }
-        let wait = self.group.wait(append.end_offset());
+        let Some(group) = &self.group else {
+            return Box::pin(async { Err(StoreError::ShuttingDown) });
+        };
+        let wait = group.wait(append.end_offset());
         let timeout = self.sync_timeout;
         Box::pin(async move {
             match tokio::time::timeout(timeout, wait).await {
@@ -264,6 +269,7 @@ impl Handler<CloseWriter> for CommitLogWriter {
         self.closed = true;
         // Dropping the log discards a file prepared ahead and unmaps the files.
         self.log = None;
+        self.group = None;
     }
 }
 

@@ -3,10 +3,10 @@
 //! ```text
 //! Store
 //!   ├─ CommitLogWriter   (the starting arbiter, beside the connections; the only writer)
-//!   ├─ FlushService      (own arbiter; group commit, fsync on a blocking thread)
+//!   ├─ FlushService      (own arbiter; timed flushes; its GroupCommit thread answers SYNC sends)
 //!   ├─ ReputDispatcher   (own arbiter) → ConsumeQueue[topic-queue] × N, IndexService
-//!   ├─ CheckpointKeeper
-//!   └─ FileCleaner
+//!   ├─ CheckpointKeeper  (FlushService's arbiter: its msyncs stay off the connections')
+//!   └─ FileCleaner       (FlushService's arbiter: deleting files blocks too)
 //! ```
 //!
 //! [`StoreHandle`] is cheap to clone. Writes go through the writer's bounded mailbox;
@@ -217,7 +217,7 @@ impl StoreHandle {
                 registry,
                 format!("{prefix}/CheckpointKeeper"),
                 16,
-                None,
+                Some(&flush_arb.handle()),
                 move |sup| {
                     CheckpointKeeper::new(sup, path, readers, index, fp, dp, every, checkpoint)
                 },
@@ -237,7 +237,7 @@ impl StoreHandle {
                 registry,
                 format!("{prefix}/FileCleaner"),
                 16,
-                None,
+                Some(&flush_arb.handle()),
                 move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, usage),
             )
         };
