@@ -74,7 +74,10 @@ async fn eventually(limit: Duration, mut probe: impl FnMut() -> bool) -> bool {
 #[actix_rt::test]
 async fn sync_flush_acknowledges_only_fsynced_messages_and_sends_share_fsyncs() {
     let dir = tempfile::tempdir().unwrap();
-    let store = start(&config(dir.path(), FlushDiskType::SyncFlush));
+    let registry = Arc::new(MetricsRegistry::new());
+    let recovered = message_store::open(&config(dir.path(), FlushDiskType::SyncFlush)).unwrap();
+    let store = StoreHandle::start(recovered, &registry, "broker/Store");
+    store.override_disk_usage(Some(10));
     let puts = (0..200).map(|i| {
         let s = store.clone();
         async move {
@@ -91,6 +94,14 @@ async fn sync_flush_acknowledges_only_fsynced_messages_and_sends_share_fsyncs() 
     assert!(statuses.iter().all(|s| *s == PutStatus::PutOk));
     let rounds = store.flush_rounds();
     assert!(rounds < 200, "group commit: 200 sends took {rounds} fsyncs");
+    // Exported: every waiter counted once, in fewer rounds than waiters.
+    let text = registry.render_prometheus();
+    assert!(
+        text.contains("rocketmq_store_group_commit_waiters_total 200"),
+        "{text}"
+    );
+    let group_rounds = registry.sum_counter("rocketmq_store_group_commit_rounds_total");
+    assert!((1..200).contains(&group_rounds), "{group_rounds} rounds");
     store.shutdown().await.unwrap();
 }
 

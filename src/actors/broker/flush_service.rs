@@ -166,6 +166,33 @@ fn flush_round(
 
 type Waiter = (i64, oneshot::Sender<StoreResult<()>>);
 
+/// What the group commit exports: rounds and the waiters they answered (their ratio is the
+/// average group size).
+#[derive(Clone, Default)]
+pub struct GroupCommitMetrics {
+    pub rounds: Arc<std::sync::atomic::AtomicU64>,
+    pub waiters: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl GroupCommitMetrics {
+    pub fn registered(registry: &crate::actors::metrics::MetricsRegistry) -> Self {
+        registry.describe(
+            "rocketmq_store_group_commit_rounds_total",
+            "counter",
+            "SYNC_FLUSH fsync rounds of the group commit.",
+        );
+        registry.describe(
+            "rocketmq_store_group_commit_waiters_total",
+            "counter",
+            "SYNC_FLUSH sends answered by the group commit (÷ rounds = group size).",
+        );
+        GroupCommitMetrics {
+            rounds: registry.counter("rocketmq_store_group_commit_rounds_total", &[]),
+            waiters: registry.counter("rocketmq_store_group_commit_waiters_total", &[]),
+        }
+    }
+}
+
 /// Synchronous flushes, grouped: senders wait here for their end offset to be durable.
 pub struct GroupCommit {
     log: CommitLogReader,
@@ -193,6 +220,7 @@ impl GroupCommit {
         poison: Arc<Poison>,
         failpoint: FlushFailpoint,
         progress: Arc<FlushProgress>,
+        metrics: GroupCommitMetrics,
     ) -> Arc<GroupCommit> {
         let gc = Arc::new(GroupCommit {
             log,
@@ -203,7 +231,7 @@ impl GroupCommit {
         let weak = Arc::downgrade(&gc);
         if let Err(e) = std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || group_commit_loop(weak, failpoint, progress))
+            .spawn(move || group_commit_loop(weak, failpoint, progress, metrics))
         {
             gc.poison
                 .poison(format!("cannot start the group-commit thread: {e}"));
@@ -241,7 +269,12 @@ impl GroupCommit {
     }
 }
 
-fn group_commit_loop(gc: Weak<GroupCommit>, fp: FlushFailpoint, progress: Arc<FlushProgress>) {
+fn group_commit_loop(
+    gc: Weak<GroupCommit>,
+    fp: FlushFailpoint,
+    progress: Arc<FlushProgress>,
+    metrics: GroupCommitMetrics,
+) {
     loop {
         let Some(gc) = gc.upgrade() else { return };
         let batch = {
@@ -259,6 +292,10 @@ fn group_commit_loop(gc: Weak<GroupCommit>, fp: FlushFailpoint, progress: Arc<Fl
         if batch.is_empty() {
             continue;
         }
+        metrics.rounds.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .waiters
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         match flush_round(&gc.log, &gc.poison, &fp, &progress) {
             Ok(flushed) => {
                 let mut later = Vec::new();
@@ -332,7 +369,13 @@ mod tests {
             Arc::new(FlushProgress::default()),
             FlushFailpoint::default(),
         );
-        let gc = GroupCommit::start(log.reader(), Poison::new(), fp.clone(), progress.clone());
+        let gc = GroupCommit::start(
+            log.reader(),
+            Poison::new(),
+            fp.clone(),
+            progress.clone(),
+            GroupCommitMetrics::default(),
+        );
         (dir, log, gc, progress, fp)
     }
 

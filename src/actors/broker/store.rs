@@ -25,7 +25,9 @@ use super::commit_log_writer::{
 };
 use super::consume_queue_actor::ConsumeQueueActor;
 use super::file_cleaner::{DiskUsageOverride, FileCleaner};
-use super::flush_service::{FlushProgress, FlushService, GroupCommit, WaitFlushed};
+use super::flush_service::{
+    FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed,
+};
 use super::index_actor::{IndexActor, QueryIndex};
 use super::reput_dispatcher::{
     DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
@@ -119,6 +121,7 @@ impl StoreHandle {
             poison.clone(),
             failpoint.clone(),
             flush_progress.clone(),
+            GroupCommitMetrics::registered(registry),
         );
         let flush = {
             let (log, poison, fp, progress, cfg, group) = (
