@@ -163,8 +163,9 @@ impl CommitLogWriter {
 
     /// Keeps the next [`PREFAULT_LEAD`] bytes of the current file faulted in, one chunk at a
     /// time on a blocking thread, so that appends on this (the connections') thread do not
-    /// stall on page faults. Only pages past the write position are touched, and
-    /// MADV_POPULATE_WRITE never changes their contents, so it cannot race the writer.
+    /// stall on page faults. It starts at the write position (madvise rounds down to the
+    /// page being written); MADV_POPULATE_WRITE only faults pages in and never changes
+    /// their contents, so it cannot race the writer.
     fn prefault_ahead(&mut self, end: i64) {
         if self.prefaulted >= end + PREFAULT_LEAD || self.prefaulting.load(Ordering::Acquire) {
             return;
