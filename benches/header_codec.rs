@@ -8,6 +8,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrocket::protocol::code::request;
 use ferrocket::protocol::{RemotingCommand, SerializeType};
+use ferrocket::store::message::MessageToStore;
 
 fn send_v2(serialize_type: SerializeType) -> RemotingCommand {
     let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2);
@@ -57,20 +58,16 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-fn record() -> ferrocket::store::message::MessageToStore {
-    let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
-    ferrocket::store::message::MessageToStore {
-        topic: "BenchmarkTest".into(),
-        queue_id: 3,
-        flag: 0,
-        body: Bytes::from(vec![b'x'; 1024]),
-        properties: "TAGS\u{1}TagA\u{2}KEYS\u{1}key-1\u{2}UNIQ_KEY\u{1}7F000001000018B4AAC2520D5E4D0000\u{2}WAIT\u{1}true\u{2}".into(),
-        sys_flag: 0,
+fn record() -> MessageToStore {
+    MessageToStore {
         born_timestamp: 1_700_000_000_000,
-        born_host: host,
-        store_host: host,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        born_host: "127.0.0.1:10911".parse().unwrap(),
+        ..MessageToStore::new(
+            "BenchmarkTest",
+            3,
+            vec![b'x'; 1024],
+            "TAGS\u{1}TagA\u{2}KEYS\u{1}key-1\u{2}UNIQ_KEY\u{1}7F000001000018B4AAC2520D5E4D0000\u{2}WAIT\u{1}true\u{2}",
+        )
     }
 }
 

@@ -3,10 +3,8 @@
 //! store's actors (reads from the mapped commit log, batched appends, dispatch).
 //! Setup (storing the delayed messages and waiting until they are due) is not timed.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::schedule::deliver_level;
 use ferrocket::actors::broker::StoreHandle;
@@ -19,19 +17,13 @@ const N: i64 = 10_000;
 
 fn delayed(i: i64) -> MessageToStore {
     MessageToStore {
-        topic: "BenchmarkDelayed".into(),
-        queue_id: (i % 4) as i32,
-        flag: 0,
-        body: Bytes::from(vec![b'x'; 1024]),
-        properties: format!(
-            "TAGS\u{1}TagA\u{2}DELAY\u{1}1\u{2}UNIQ_KEY\u{1}7F0000010001{i:020}\u{2}"
-        ),
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            "BenchmarkDelayed",
+            (i % 4) as i32,
+            vec![b'x'; 1024],
+            format!("TAGS\u{1}TagA\u{2}DELAY\u{1}1\u{2}UNIQ_KEY\u{1}7F0000010001{i:020}\u{2}"),
+        )
     }
 }
 

@@ -4,9 +4,7 @@
 //! through the consume queue, response body assembled).
 
 use std::hint::black_box;
-use std::net::SocketAddr;
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ferrocket::store::commit_log::{CommitLog, CommitLogConfig};
 use ferrocket::store::config::StoreConfig;
@@ -17,19 +15,7 @@ use ferrocket::store::message_store::MessageStore;
 const BODY: usize = 1024;
 
 fn msg(i: usize) -> MessageToStore {
-    MessageToStore {
-        topic: "BenchmarkTest".into(),
-        queue_id: (i % 8) as i32,
-        flag: 0,
-        body: Bytes::from(vec![b'x'; BODY]),
-        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k{i}\u{2}UNIQ_KEY\u{1}7F0000010001{i:020}\u{2}WAIT\u{1}true\u{2}"),
-        sys_flag: 0,
-        born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-    }
+    MessageToStore { born_timestamp: 1_700_000_000_000, ..MessageToStore::new("BenchmarkTest", (i % 8) as i32, vec![b'x'; BODY], format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k{i}\u{2}UNIQ_KEY\u{1}7F0000010001{i:020}\u{2}WAIT\u{1}true\u{2}")) }
 }
 
 fn commit_log(dir: &std::path::Path) -> CommitLog {

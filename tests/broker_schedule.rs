@@ -11,6 +11,7 @@ use common::broker::*;
 use common::client::*;
 use ferrocket::actors::broker::BrokerBuilder;
 use ferrocket::client::*;
+use ferrocket::store::message::MessageToStore;
 
 /// Level 2 keeps RocketMQ's 5 s; every other level is 1 s so retries are quick.
 const LEVELS: &str = "1s 5s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
@@ -231,18 +232,11 @@ async fn a_burst_of_due_messages_is_delivered_in_order_each_once() {
     // One append, so all 150 fall due at once: three delivery appends of 64, 64 and 22.
     let host = b.broker.broker_addr();
     let msgs = (0..150)
-        .map(|i| ferrocket::store::message::MessageToStore {
-            topic: "BURST".into(),
-            queue_id: 0,
-            flag: 0,
-            body: format!("m{i:03}").into(),
-            properties: "DELAY\u{1}1\u{2}".into(),
-            sys_flag: 0,
+        .map(|i| MessageToStore {
             born_timestamp: 1,
             born_host: host,
             store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
+            ..MessageToStore::new("BURST", 0, format!("m{i:03}"), "DELAY\u{1}1\u{2}")
         })
         .collect();
     b.broker.store.put(msgs, false).await.unwrap();

@@ -2,7 +2,6 @@
 //! and the index with arrival announcements, a poisoned store after a failed fsync, a full
 //! disk, expired-file cleanup, backpressure, and a clean shutdown.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,17 +36,13 @@ fn config(dir: &std::path::Path, mode: FlushDiskType) -> StoreConfig {
 
 fn msg(topic: &str, queue_id: i32, i: usize) -> MessageToStore {
     MessageToStore {
-        topic: topic.into(),
-        queue_id,
-        flag: 0,
-        body: Bytes::from(format!("body-{i}-{}", "x".repeat(200))),
-        properties: format!("TAGS\u{1}TagA\u{2}KEYS\u{1}key{i}\u{2}WAIT\u{1}true\u{2}"),
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            topic,
+            queue_id,
+            Bytes::from(format!("body-{i}-{}", "x".repeat(200))),
+            format!("TAGS\u{1}TagA\u{2}KEYS\u{1}key{i}\u{2}WAIT\u{1}true\u{2}"),
+        )
     }
 }
 

@@ -10,10 +10,8 @@ mod common;
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use ferrocket::actors::broker::StoreHandle;
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::store::config::{FlushDiskType, StoreConfig};
@@ -46,17 +44,13 @@ fn body_of(key: &str) -> Vec<u8> {
 
 fn message(key: &str, queue_id: i32) -> MessageToStore {
     MessageToStore {
-        topic: "Crash".into(),
-        queue_id,
-        flag: 0,
-        body: Bytes::from(body_of(key)),
-        properties: format!("KEYS\u{1}{key}\u{2}WAIT\u{1}true\u{2}"),
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:40000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            "Crash",
+            queue_id,
+            body_of(key),
+            format!("KEYS\u{1}{key}\u{2}WAIT\u{1}true\u{2}"),
+        )
     }
 }
 

@@ -3,9 +3,7 @@
 //! record, the index finds messages by key, and a torn tail is cut.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use bytes::Bytes;
 use ferrocket::store::config::StoreConfig;
 use ferrocket::store::message::{decode_record, property, MessageToStore};
 use ferrocket::store::message_store::MessageStore;
@@ -25,17 +23,13 @@ fn config(dir: &std::path::Path) -> StoreConfig {
 
 fn message(topic: &str, queue_id: i32, body: Vec<u8>, key: &str) -> MessageToStore {
     MessageToStore {
-        topic: topic.into(),
-        queue_id,
-        flag: 0,
-        body: Bytes::from(body),
-        properties: format!("TAGS\u{1}T{queue_id}\u{2}KEYS\u{1}{key}\u{2}UNIQ_KEY\u{1}U{key}\u{2}"),
-        sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:40000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            topic,
+            queue_id,
+            body,
+            format!("TAGS\u{1}T{queue_id}\u{2}KEYS\u{1}{key}\u{2}UNIQ_KEY\u{1}U{key}\u{2}"),
+        )
     }
 }
 

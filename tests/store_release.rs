@@ -3,7 +3,6 @@
 //! process (tests and embedders do) without leaking threads or mappings. The only test in
 //! its binary, so the thread and mapping counts it reads are its own.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -71,17 +70,8 @@ async fn a_stopped_store_ends_its_threads_and_unmaps_its_files() {
             group_commit_threads()
         );
         let msg = MessageToStore {
-            topic: "T".into(),
-            queue_id: 0,
-            flag: 0,
-            body: Bytes::from_static(b"durable"),
-            properties: "WAIT\u{1}true\u{2}".into(),
-            sys_flag: 0,
             born_timestamp: 1,
-            born_host: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
-            store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
+            ..MessageToStore::new("T", 0, Bytes::from_static(b"durable"), "WAIT\u{1}true\u{2}")
         };
         store.put(vec![msg], true).await.unwrap();
         assert!(mappings_under(dir.path()) > 0);

@@ -12,10 +12,8 @@ mod common;
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use common::broker::*;
 use common::start_namesrv;
 use ferrocket::actors::broker::{BrokerBuilder, BrokerConfig};
@@ -45,17 +43,13 @@ fn config(dir: &std::path::Path, namesrv: &str) -> BrokerConfig {
 
 fn timer_message(key: &str, deliver_ms: i64) -> MessageToStore {
     MessageToStore {
-        topic: TOPIC.into(),
-        queue_id: 0,
-        flag: 0,
-        body: Bytes::from(key.to_owned()),
-        properties: format!("KEYS\u{1}{key}\u{2}TIMER_DELIVER_MS\u{1}{deliver_ms}\u{2}"),
-        sys_flag: 0,
         born_timestamp: now_ms(),
-        born_host: "127.0.0.1:40000".parse::<SocketAddr>().unwrap(),
-        store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            TOPIC,
+            0,
+            key.to_owned(),
+            format!("KEYS\u{1}{key}\u{2}TIMER_DELIVER_MS\u{1}{deliver_ms}\u{2}"),
+        )
     }
 }
 

@@ -174,7 +174,6 @@ pub fn get_message(
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
 
     use super::*;
     use crate::store::config::StoreConfig;
@@ -183,17 +182,13 @@ mod tests {
 
     fn msg(tag: &str) -> MessageToStore {
         MessageToStore {
-            topic: "T".into(),
-            queue_id: 0,
-            flag: 0,
-            body: Bytes::from_static(b"0123456789"),
-            properties: format!("TAGS\u{1}{tag}\u{2}"),
-            sys_flag: 0,
             born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse::<SocketAddr>().unwrap(),
-            store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
+            ..MessageToStore::new(
+                "T",
+                0,
+                Bytes::from_static(b"0123456789"),
+                format!("TAGS\u{1}{tag}\u{2}"),
+            )
         }
     }
 

@@ -482,6 +482,30 @@ pub struct MessageToStore {
 }
 
 impl MessageToStore {
+    /// A plain message: no flags, born at time 0 on 127.0.0.1:0, stored by 127.0.0.1:10911,
+    /// never reconsumed. For tools, tests and benchmarks; set other fields with struct update
+    /// syntax (`MessageToStore { born_timestamp, ..MessageToStore::new(..) }`).
+    pub fn new(
+        topic: impl Into<String>,
+        queue_id: i32,
+        body: impl Into<Bytes>,
+        properties: impl Into<String>,
+    ) -> Self {
+        MessageToStore {
+            topic: topic.into(),
+            queue_id,
+            flag: 0,
+            body: body.into(),
+            properties: properties.into(),
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
     /// A stored record as a new message to store: body, flags, hosts, born time, reconsume
     /// count and properties kept, so the broker can re-store it elsewhere (a due delayed
     /// message, a committed half message, a half message put back for its next check).

@@ -335,17 +335,8 @@ mod tests {
 
     fn message() -> MessageToStore {
         MessageToStore {
-            topic: "T".into(),
-            queue_id: 0,
-            flag: 0,
-            body: Bytes::from_static(b"body"),
-            properties: String::new(),
-            sys_flag: 0,
             born_timestamp: 1,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            store_host: "127.0.0.1:10911".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
+            ..MessageToStore::new("T", 0, Bytes::from_static(b"body"), String::new())
         }
     }
 

@@ -18,17 +18,16 @@ fn rules() -> TimerRules {
 fn msg(props: &[(&str, &str)], sys_flag: i32) -> MessageToStore {
     let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
     MessageToStore {
-        topic: "TopicTest".into(),
-        queue_id: 3,
-        flag: 0,
-        body: bytes::Bytes::from_static(b"x"),
-        properties: encode_properties(props.iter().copied()),
         sys_flag,
         born_timestamp: 1,
         born_host: host,
         store_host: host,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
+        ..MessageToStore::new(
+            "TopicTest",
+            3,
+            bytes::Bytes::from_static(b"x"),
+            encode_properties(props.iter().copied()),
+        )
     }
 }
 
