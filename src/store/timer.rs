@@ -286,17 +286,8 @@ impl TimerWheel {
     /// Opens (or creates, sparsely) the wheel; an existing file of another size is
     /// corruption, as in Java.
     pub fn open(path: &Path, slots_total: usize, precision_ms: i64) -> StoreResult<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
         let len = (slots_total * 2 * SLOT_SIZE) as u64;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| StoreError::io(path, e))?;
+        let file = open_or_create(path)?;
         let found = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
         if found != 0 && found != len {
             return Err(StoreError::Corrupt {
@@ -711,17 +702,8 @@ impl TimerCheckpoint {
 
     /// Writes the fields in place and syncs them.
     pub fn store(&self, path: &Path) -> StoreResult<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
         let io = |e| StoreError::io(path, e);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let file = open_or_create(path)?;
         if file.metadata().map_err(io)?.len() < CHECKPOINT_FILE_LEN {
             file.set_len(CHECKPOINT_FILE_LEN).map_err(io)?;
         }
@@ -1100,6 +1082,21 @@ pub fn messages_for(
             out
         })
         .collect()
+}
+
+/// Opens `path` for reading and writing, creating it (and its directory) empty if absent;
+/// an existing file keeps its contents.
+fn open_or_create(path: &Path) -> StoreResult<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))
 }
 
 #[cfg(test)]
