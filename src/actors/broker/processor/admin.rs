@@ -1,6 +1,7 @@
 //! Administration: topics, subscription groups, runtime information, topic and consumer
 //! statistics, and the broker's configuration (what `mqadmin` and dashboards ask).
 
+use super::refuse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use futures_util::FutureExt;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::subscription_group::PutGroup;
 use crate::actors::broker::topic_config::{send_forbidden, validate_topic, DeleteTopic, PutTopic};
-use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::broker::{
     ConsumeStats, MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicOffset,
@@ -22,10 +22,6 @@ use crate::protocol::body::register::TopicConfig;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
 use crate::protocol::RemotingCommand;
-
-fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
-    ServiceError::refused(code, remark)
-}
 
 pub(super) fn update_and_create_topic(
     cx: Arc<BrokerContext>,

@@ -54,6 +54,11 @@ pub struct BrokerContext {
 pub(crate) use crate::actors::dispatch::Reply;
 type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
+/// A refusal with a RocketMQ response code and remark, for the handlers.
+fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::ServiceError {
+    crate::actors::error::ServiceError::refused(code, remark)
+}
+
 fn registry() -> [(i32, HandlerFn); 30] {
     [
         (request::SEND_MESSAGE, send::send_message),

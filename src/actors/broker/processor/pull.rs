@@ -3,6 +3,7 @@
 //! SUSPEND flag waits in PullHold (up to its suspend timeout, at most
 //! brokerSuspendMaxTimeMillis) and is answered as soon as its queue receives a message.
 
+use super::refuse;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -46,10 +47,6 @@ pub(super) fn tag_filter(expression: &str) -> TagFilter {
             .map(|t| java_string_hash(t) as i64)
             .collect(),
     )
-}
-
-fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
-    ServiceError::refused(code, remark)
 }
 
 /// The subscription a pull filters by: from the request, or from the group's heartbeat.

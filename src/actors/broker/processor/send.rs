@@ -3,6 +3,7 @@
 //! TBW102, retry topics past their reconsume limit diverted to the DLQ, then one append
 //! (a batch becomes consecutive records, each keeping its own UNIQ_KEY).
 
+use super::refuse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,10 +39,6 @@ use crate::store::timer::TimerRefusal;
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
 const V3_4_9: i32 = 121;
 const FAQ: &str = "https://rocketmq.apache.org/docs/bestPractice/06FAQ";
-
-fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
-    ServiceError::refused(code, remark)
-}
 
 /// A failed put as the client sees it: a full writer mailbox is flow control.
 pub(super) fn put_refused(e: PutError) -> ServiceError {

@@ -5,6 +5,7 @@
 //! UNKNOWN leaves it for the checker. Java producers send this oneway, so the answer only
 //! reaches callers that asked for one.
 
+use super::refuse;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -15,16 +16,11 @@ use super::{BrokerContext, Reply};
 use crate::actors::broker::config::BrokerRole;
 use crate::actors::broker::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::broker::transaction::{committed_message, op_message};
-use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::EndTransactionRequestHeader;
 use crate::protocol::RemotingCommand;
 use crate::store::message::{decode_record_shared, sysflag};
-
-fn refuse(code: i32, remark: impl Into<String>) -> ServiceError {
-    ServiceError::refused(code, remark)
-}
 
 pub(super) fn end_transaction(
     cx: Arc<BrokerContext>,
