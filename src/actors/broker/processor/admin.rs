@@ -1,13 +1,13 @@
 //! Administration: topics, subscription groups, runtime information, topic and consumer
 //! statistics, and the broker's configuration (what `mqadmin` and dashboards ask).
 
-use super::refuse;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use super::refuse;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::subscription_group::PutGroup;
 use crate::actors::broker::topic_config::{send_forbidden, validate_topic, DeleteTopic, PutTopic};

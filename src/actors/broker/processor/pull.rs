@@ -3,7 +3,6 @@
 //! SUSPEND flag waits in PullHold (up to its suspend timeout, at most
 //! brokerSuspendMaxTimeMillis) and is answered as soon as its queue receives a message.
 
-use super::refuse;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
+use super::refuse;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::pull_hold::Park;
 use crate::actors::broker::subscription_group::EnsureGroup;

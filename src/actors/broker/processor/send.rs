@@ -3,7 +3,6 @@
 //! TBW102, retry topics past their reconsume limit diverted to the DLQ, then one append
 //! (a batch becomes consecutive records, each keeping its own UNIQ_KEY).
 
-use super::refuse;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +10,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use super::refuse;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::commit_log_writer::PutStatus;
 use crate::actors::broker::store::PutError;

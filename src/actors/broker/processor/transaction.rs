@@ -5,12 +5,12 @@
 //! UNKNOWN leaves it for the checker. Java producers send this oneway, so the answer only
 //! reaches callers that asked for one.
 
-use super::refuse;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
+use super::refuse;
 use super::send::put_refused;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::config::BrokerRole;
