@@ -8,6 +8,7 @@ pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
+pub mod filter;
 pub mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
