@@ -18,6 +18,9 @@ pub enum ServiceError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A subscription expression that does not compile.
+    #[error(transparent)]
+    Selector(#[from] crate::protocol::filter::ParseError),
     /// A refusal with a RocketMQ code and the remark the client shows its user.
     #[error("{remark}")]
     Refused { code: i32, remark: String },
@@ -47,6 +50,7 @@ impl ServiceError {
                 StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
                 StoreError::Busy(_) => response::SYSTEM_BUSY,
             },
+            ServiceError::Selector(_) => response::SUBSCRIPTION_PARSE_FAILED,
             ServiceError::Refused { code, .. } => *code,
         }
     }

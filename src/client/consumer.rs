@@ -228,11 +228,13 @@ impl PushConsumer {
         }
     }
 
-    /// An SQL92 selector over message properties, evaluated by the broker.
+    /// An SQL92 selector over message properties (Java's `MessageSelector.bySql`),
+    /// evaluated by the broker; [`start`](Self::start) asks each broker serving `topic`
+    /// with CHECK_CLIENT_CONFIG first and fails if one refuses the expression.
     pub fn subscribe_sql(&self, topic: &str, expression: &str) {
         let mut sub = subscription(topic, "*");
         sub.sub_string = expression.to_owned();
-        sub.expression_type = "SQL92".into();
+        sub.expression_type = crate::protocol::filter::EXPRESSION_TYPE_SQL92.into();
         if let Ok(mut s) = self.inner.subscriptions.lock() {
             s.insert(topic.to_owned(), sub);
         }
@@ -261,6 +263,23 @@ impl PushConsumer {
         for t in &topics {
             if let Err(e) = self.inner.client.route(t).await {
                 tracing::debug!(topic = %t, error = %e, "no route yet; rebalance retries");
+            }
+        }
+        let selectors: Vec<SubscriptionData> = self
+            .inner
+            .subscriptions
+            .lock()
+            .map(|s| s.values().filter(|s| !s.is_tag_type()).cloned().collect())
+            .unwrap_or_default();
+        for sub in &selectors {
+            if let Err(e) = self
+                .inner
+                .client
+                .check_client_in_broker(&self.inner.config.group, sub)
+                .await
+            {
+                self.inner.started.store(false, Ordering::Release);
+                return Err(e);
             }
         }
         self.inner

@@ -19,7 +19,9 @@ use super::error::{ClientError, ClientResult};
 use crate::actors::remoting::client::ServerRequestHandler;
 use crate::actors::remoting::{ClientConfig as RemotingConfig, RemotingClient};
 use crate::protocol::body::fastjson::to_json;
-use crate::protocol::body::heartbeat::{ConsumerData, HeartbeatData, ProducerData};
+use crate::protocol::body::heartbeat::{
+    CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
+};
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
@@ -259,6 +261,34 @@ impl ClientInstance {
             .remoting
             .invoke_oneway(addr, cmd, self.inner.config.request_timeout)
             .await?)
+    }
+
+    /// CHECK_CLIENT_CONFIG with every master serving the subscription's topic, as Java's
+    /// `checkClientInBroker` does before a consumer with a non-TAG subscription starts:
+    /// a broker that cannot filter by it (or finds the expression bad) fails the start.
+    pub async fn check_client_in_broker(
+        &self,
+        group: &str,
+        sub: &SubscriptionData,
+    ) -> ClientResult<()> {
+        let route = self.route(&sub.topic).await?;
+        for broker in &route.broker_datas {
+            let Some(addr) = broker.broker_addrs.get(&0) else {
+                continue;
+            };
+            let body = CheckClientRequestBody {
+                client_id: self.client_id().to_owned(),
+                group: group.to_owned(),
+                subscription_data: Some(sub.clone()),
+            };
+            let cmd =
+                RemotingCommand::request(request::CHECK_CLIENT_CONFIG).with_body(to_json(&body));
+            let r = self.invoke(addr, cmd).await?;
+            if r.code != response::SUCCESS {
+                return Err(ClientError::broker(r.code, r.remark));
+            }
+        }
+        Ok(())
     }
 
     /// Asks the name servers for a topic's route (first that answers wins).

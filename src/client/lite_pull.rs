@@ -1,7 +1,9 @@
 //! The lite pull consumer: the application drives consumption. `assign` queues (or
 //! `subscribe` a topic to take all its queues), `poll` for what arrived, `commit` the
 //! offsets of what was polled; offsets live on the broker, so a new instance of the group
-//! resumes where the last one committed.
+//! resumes where the last one committed. A topic may be filtered by an SQL92 selector
+//! ([`subscribe_sql`](LitePullConsumer::subscribe_sql)), which the broker evaluates on
+//! each pull.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -12,7 +14,9 @@ use super::instance::ClientInstance;
 use super::message::{decode_messages, MessageExt};
 use super::offset_store::OffsetStore;
 use crate::protocol::body::broker::MessageQueue;
+use crate::protocol::body::heartbeat::{SubscriptionData, EXPRESSION_TYPE_TAG, SUB_ALL};
 use crate::protocol::code::{request, response};
+use crate::protocol::filter::EXPRESSION_TYPE_SQL92;
 use crate::protocol::header::broker::PullMessageRequestHeader;
 use crate::protocol::RemotingCommand;
 
@@ -24,6 +28,8 @@ pub struct LitePullConsumer {
     positions: Mutex<BTreeMap<MessageQueue, i64>>,
     /// Offsets of what `poll` returned, committed by `commit`.
     polled: Mutex<BTreeMap<MessageQueue, i64>>,
+    /// SQL92 selectors by topic; topics without one take every message.
+    selectors: Mutex<BTreeMap<String, SubscriptionData>>,
     pull_batch_size: i32,
 }
 
@@ -36,6 +42,7 @@ impl LitePullConsumer {
             client,
             positions: Mutex::new(BTreeMap::new()),
             polled: Mutex::new(BTreeMap::new()),
+            selectors: Mutex::new(BTreeMap::new()),
             pull_batch_size: 32,
         }
     }
@@ -76,6 +83,25 @@ impl LitePullConsumer {
         self.assign(queues).await
     }
 
+    /// Consumes every readable queue of `topic`, only the messages whose properties match
+    /// the SQL92 `expression`. The brokers are asked first (CHECK_CLIENT_CONFIG), as Java
+    /// does, so a bad expression or a broker without property filtering fails here.
+    pub async fn subscribe_sql(&self, topic: &str, expression: &str) -> ClientResult<()> {
+        let sub = SubscriptionData {
+            topic: topic.to_owned(),
+            sub_string: expression.to_owned(),
+            expression_type: EXPRESSION_TYPE_SQL92.to_owned(),
+            ..Default::default()
+        };
+        self.client
+            .check_client_in_broker(&self.group, &sub)
+            .await?;
+        if let Ok(mut s) = self.selectors.lock() {
+            s.insert(topic.to_owned(), sub);
+        }
+        self.subscribe(topic).await
+    }
+
     /// Moves a queue's position.
     pub fn seek(&self, queue: &MessageQueue, offset: i64) {
         if let Ok(mut p) = self.positions.lock() {
@@ -99,6 +125,15 @@ impl LitePullConsumer {
                     .client
                     .master_addr(&q.broker_name)
                     .ok_or_else(|| ClientError::NoRoute(q.topic.clone()))?;
+                let (subscription, expression_type) = self
+                    .selectors
+                    .lock()
+                    .ok()
+                    .and_then(|s| {
+                        s.get(&q.topic)
+                            .map(|s| (s.sub_string.clone(), s.expression_type.clone()))
+                    })
+                    .unwrap_or_else(|| (SUB_ALL.to_owned(), EXPRESSION_TYPE_TAG.to_owned()));
                 let header = PullMessageRequestHeader {
                     consumer_group: self.group.clone(),
                     topic: q.topic.clone(),
@@ -108,9 +143,9 @@ impl LitePullConsumer {
                     sys_flag: 0x4,
                     commit_offset: 0,
                     suspend_timeout_millis: 0,
-                    subscription: Some("*".into()),
+                    subscription: Some(subscription),
                     sub_version: 0,
-                    expression_type: Some("TAG".into()),
+                    expression_type: Some(expression_type),
                     ..Default::default()
                 };
                 let r = self

@@ -1,7 +1,7 @@
-//! Reading messages for a pull: consume-queue units from an offset, filtered by tag code,
-//! resolved to commit-log records, with RocketMQ's statuses and next offsets
-//! (`DefaultMessageStore.getMessage`). Plain functions over the lock-free readers: a pull
-//! needs no actor hop.
+//! Reading messages for a pull: consume-queue units from an offset, filtered by tag code
+//! and then (for property filters) by the record itself, resolved to commit-log records,
+//! with RocketMQ's statuses and next offsets (`DefaultMessageStore.getMessage`). Plain
+//! functions over the lock-free readers: a pull needs no actor hop.
 
 use bytes::Bytes;
 
@@ -58,6 +58,23 @@ impl GetMessageResult {
     }
 }
 
+/// RocketMQ's `MessageFilter`: a cheap test on the consume-queue unit's tag code, then,
+/// for units that pass, a test on the stored record (a zero-copy view of the commit log).
+/// A plain `Fn(i64) -> bool` over tag codes is a filter that takes every record.
+pub trait MessageFilter {
+    fn matches_tags_code(&self, tags_code: i64) -> bool;
+
+    fn matches_record(&self, _record: &[u8]) -> bool {
+        true
+    }
+}
+
+impl<F: Fn(i64) -> bool> MessageFilter for F {
+    fn matches_tags_code(&self, tags_code: i64) -> bool {
+        self(tags_code)
+    }
+}
+
 /// Pull limits beyond the request's `maxMsgNums` (RocketMQ's maxTransferCountOnMessageInMemory
 /// and maxTransferBytesOnMessageInMemory).
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +104,7 @@ pub fn get_message(
     offset: i64,
     max_msgs: usize,
     limits: TransferLimits,
-    matches: impl Fn(i64) -> bool,
+    filter: impl MessageFilter,
 ) -> GetMessageResult {
     let mut r = GetMessageResult {
         status: GetMessageStatus::NoMatchedLogicQueue,
@@ -143,7 +160,7 @@ pub fn get_message(
             removed = true;
             continue;
         }
-        if !matches(u.tags_code) {
+        if !filter.matches_tags_code(u.tags_code) {
             continue;
         }
         if !r.messages.is_empty() && bytes + u.size as usize > limits.max_bytes {
@@ -151,6 +168,8 @@ pub fn get_message(
             break;
         }
         match log.read(u.phys_offset, u.size as usize) {
+            // Unmatched records still move `next` past them, so the consumer advances.
+            Some(record) if !filter.matches_record(&record) => {}
             Some(record) => {
                 bytes += record.len();
                 r.messages.push(record);

@@ -1031,6 +1031,16 @@ pub fn decode_record(buf: &[u8]) -> Result<StoredMessage, StoreError> {
     StoredMessage::from_view(view, body)
 }
 
+/// The encoded property string of the record at the start of `buf`, found by walking the
+/// header without copying anything (what a property filter needs, and no more); `None`
+/// for anything but a well-formed message record.
+pub fn record_properties(buf: &[u8]) -> Option<&[u8]> {
+    match parse_record(buf) {
+        Parsed::Record(view) => Some(view.properties),
+        _ => None,
+    }
+}
+
 /// [`decode_record`] whose body is a slice of `buf`, not a copy.
 pub fn decode_record_shared(buf: &Bytes) -> Result<StoredMessage, StoreError> {
     let view = view_or_error(parse_record(buf))?;

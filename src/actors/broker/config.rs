@@ -77,6 +77,14 @@ pub struct BrokerConfig {
     pub transaction_check_interval: u64,
     /// Refuse half messages (NO_PERMISSION), as RocketMQ's rejectTransactionMessage.
     pub reject_transaction_message: bool,
+    /// Filter pulls by SQL92 selectors on message properties (`MessageSelector.bySql`).
+    /// On by default here; RocketMQ defaults to off. Off, SQL92 consumers are refused
+    /// with SYSTEM_ERROR at CHECK_CLIENT_CONFIG and at every pull, as RocketMQ does.
+    pub enable_property_filter: bool,
+    /// Also filter a SQL92 group's `%RETRY%` messages by the selector of their original
+    /// topic (RocketMQ's filterSupportRetry, off by default as there). Off, retries come
+    /// back unfiltered: they matched once already, when first delivered.
+    pub filter_support_retry: bool,
     pub region_id: String,
     pub trace_on: bool,
     /// The process's metrics endpoint (when the broker runs on its own).
@@ -112,6 +120,8 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
             reject_transaction_message: false,
+            enable_property_filter: true,
+            filter_support_retry: false,
             region_id: "DefaultRegion".into(),
             trace_on: true,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 5557))),

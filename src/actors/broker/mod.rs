@@ -21,6 +21,7 @@ pub mod clients;
 pub mod commit_log_writer;
 pub mod config;
 pub mod consume_queue_actor;
+pub mod consumer_filter;
 pub mod consumer_offsets;
 pub mod file_cleaner;
 pub mod flush_service;
@@ -299,6 +300,7 @@ impl BrokerBuilder {
             offsets,
             clients,
             consumers,
+            consumer_filters: Arc::default(),
             pull_hold,
             queue_locks,
             schedule: schedule.clone(),

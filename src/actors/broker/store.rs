@@ -39,7 +39,7 @@ use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
-use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
+use crate::store::get_message::{get_message, GetMessageResult, MessageFilter, TransferLimits};
 use crate::store::index::QueryResult;
 use crate::store::message::{property, MessageToStore};
 use crate::store::message_store::RecoveredStore;
@@ -335,7 +335,7 @@ impl StoreHandle {
             .unwrap_or((0, 0))
     }
 
-    /// Up to `max_msgs` messages from `offset`, filtered on the tag code.
+    /// Up to `max_msgs` messages from `offset` that pass `filter`.
     pub fn get_message(
         &self,
         topic: &str,
@@ -343,7 +343,7 @@ impl StoreHandle {
         offset: i64,
         max_msgs: usize,
         limits: TransferLimits,
-        matches: impl Fn(i64) -> bool,
+        filter: impl MessageFilter,
     ) -> GetMessageResult {
         let cq = self.consume_queue(topic, queue_id);
         get_message(
@@ -352,7 +352,7 @@ impl StoreHandle {
             offset,
             max_msgs,
             limits,
-            matches,
+            filter,
         )
     }
 

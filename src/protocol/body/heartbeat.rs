@@ -297,6 +297,20 @@ impl HeartbeatData {
     }
 }
 
+/// The CHECK_CLIENT_CONFIG (46) request body: a consumer asks, before it starts, whether
+/// the broker can filter by its non-TAG subscription (Java's `CheckClientRequestBody`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckClientRequestBody {
+    #[serde(deserialize_with = "null_as_default")]
+    pub client_id: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub group: String,
+    pub subscription_data: Option<SubscriptionData>,
+}
+
+impl JsonBody for CheckClientRequestBody {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

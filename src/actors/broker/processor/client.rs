@@ -1,6 +1,7 @@
-//! Clients: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP and
-//! GET_CONSUMER_CONNECTION_LIST. A consumer's heartbeat creates its subscription group (when
-//! autoCreateSubscriptionGroup) and its `%RETRY%<group>` topic.
+//! Clients: HEART_BEAT, UNREGISTER_CLIENT, CHECK_CLIENT_CONFIG, GET_CONSUMER_LIST_BY_GROUP
+//! and GET_CONSUMER_CONNECTION_LIST. A consumer's heartbeat creates its subscription group
+//! (when autoCreateSubscriptionGroup) and its `%RETRY%<group>` topic, and registers its
+//! SQL92 selectors with the ConsumerFilterManager.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use crate::protocol::body::broker::{
     Connection as ClientConnection, ConsumerConnection, ConsumerList,
 };
 use crate::protocol::body::fastjson::{from_json, to_json};
-use crate::protocol::body::heartbeat::HeartbeatData;
+use crate::protocol::body::heartbeat::{CheckClientRequestBody, HeartbeatData};
 use crate::protocol::code::response;
 use crate::protocol::header::broker::{
     GetConsumerConnectionListRequestHeader, GetConsumerListByGroupRequestHeader,
@@ -34,6 +35,14 @@ pub(super) fn heart_beat(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let data: HeartbeatData = from_json(&req.body)?;
+        if !data.is_without_sub() {
+            // Before the subscriptions become visible to pulls, so a pull that sees a new
+            // subVersion finds its filter too.
+            for c in &data.consumer_data_set {
+                cx.consumer_filters
+                    .register(&c.group_name, &c.subscription_data_set);
+            }
+        }
         for c in &data.consumer_data_set {
             let group = match cx.groups.get(&c.group_name) {
                 Some(g) => Some(g),
@@ -69,6 +78,42 @@ pub(super) fn heart_beat(
         Ok(RemotingCommand::success())
     }
     .boxed()
+}
+
+/// CHECK_CLIENT_CONFIG (46), as RocketMQ's `ClientManageProcessor.checkClientConfig`: a
+/// TAG subscription (or none) is fine; a SQL92 one needs enablePropertyFilter
+/// (SYSTEM_ERROR otherwise) and an expression that compiles (SUBSCRIPTION_PARSE_FAILED
+/// with the parser's message otherwise).
+pub(super) fn check_client_config(
+    cx: Arc<BrokerContext>,
+    req: RemotingCommand,
+    _: ConnectionInfo,
+) -> BoxFuture<'static, Reply> {
+    async move {
+        let body: CheckClientRequestBody = if req.body.is_empty() {
+            CheckClientRequestBody::default()
+        } else {
+            from_json(&req.body)?
+        };
+        let Some(sub) = body.subscription_data.filter(|s| !s.is_tag_type()) else {
+            return Ok(RemotingCommand::success());
+        };
+        if !cx.config.enable_property_filter {
+            return Err(property_filter_disabled(&sub.expression_type));
+        }
+        cx.consumer_filters
+            .compile(&sub.expression_type, &sub.sub_string)?;
+        Ok(RemotingCommand::success())
+    }
+    .boxed()
+}
+
+/// RocketMQ's refusal of non-TAG subscriptions when enablePropertyFilter is off.
+pub(super) fn property_filter_disabled(expression_type: &str) -> ServiceError {
+    ServiceError::refused(
+        response::SYSTEM_ERROR,
+        format!("The broker does not support consumer to filter message by {expression_type}"),
+    )
 }
 
 pub(super) fn unregister_client(

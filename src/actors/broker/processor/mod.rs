@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use super::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::config::BrokerConfig;
+use super::consumer_filter::ConsumerFilters;
 use super::consumer_offsets::ConsumerOffsets;
 use super::pull_hold::PullHold;
 use super::queue_locks::QueueLockManager;
@@ -41,6 +42,8 @@ pub struct BrokerContext {
     pub offsets: Arc<ConsumerOffsets>,
     pub clients: Mailbox<ClientManager>,
     pub consumers: ConsumerViews,
+    /// Compiled SQL92 selectors per topic and group, registered by heartbeats.
+    pub consumer_filters: Arc<ConsumerFilters>,
     pub pull_hold: Mailbox<PullHold>,
     pub queue_locks: Mailbox<QueueLockManager>,
     pub schedule: Mailbox<super::schedule::ScheduleService>,
@@ -59,7 +62,7 @@ fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::Service
     crate::actors::error::ServiceError::refused(code, remark)
 }
 
-fn registry() -> [(i32, HandlerFn); 30] {
+fn registry() -> [(i32, HandlerFn); 31] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
@@ -93,6 +96,7 @@ fn registry() -> [(i32, HandlerFn); 30] {
         (request::VIEW_MESSAGE_BY_ID, query::view_message_by_id),
         (request::HEART_BEAT, client::heart_beat),
         (request::UNREGISTER_CLIENT, client::unregister_client),
+        (request::CHECK_CLIENT_CONFIG, client::check_client_config),
         (
             request::GET_CONSUMER_LIST_BY_GROUP,
             client::get_consumer_list_by_group,

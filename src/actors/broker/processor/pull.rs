@@ -2,6 +2,9 @@
 //! PullMessageProcessor decides them; a pull that finds nothing new and carries the
 //! SUSPEND flag waits in PullHold (up to its suspend timeout, at most
 //! brokerSuspendMaxTimeMillis) and is answered as soon as its queue receives a message.
+//! TAG subscriptions filter on the consume queue's tag codes; SQL92 ones (from the
+//! heartbeat's registered filter, or compiled from the pull's own subscription) evaluate
+//! each candidate record's properties, and offsets advance past what does not match.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -15,16 +18,19 @@ use tokio::sync::oneshot;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
+use crate::actors::broker::consumer_filter::ConsumerFilters;
 use crate::actors::broker::pull_hold::Park;
 use crate::actors::broker::subscription_group::EnsureGroup;
-use crate::actors::broker::topic_config::PERM_READ;
+use crate::actors::broker::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
+use crate::protocol::body::heartbeat::{EXPRESSION_TYPE_TAG, SUB_ALL};
 use crate::protocol::code::response;
+use crate::protocol::filter::{Expr, Properties};
 use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::protocol::RemotingCommand;
-use crate::store::get_message::{GetMessageStatus, TransferLimits};
-use crate::store::message::java_string_hash;
+use crate::store::get_message::{GetMessageStatus, MessageFilter, TransferLimits};
+use crate::store::message::{java_string_hash, property, record_properties};
 
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
 const FLAG_SUSPEND: i32 = 0x2;
@@ -49,48 +55,167 @@ pub(super) fn tag_filter(expression: &str) -> TagFilter {
     )
 }
 
-/// The subscription a pull filters by: from the request, or from the group's heartbeat.
-fn filter_for(cx: &BrokerContext, h: &PullMessageRequestHeader) -> Result<TagFilter, ServiceError> {
-    if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
-        let sql = h
-            .expression_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("SQL92"));
-        // SQL92 expressions are evaluated by the client for now; the broker sends all.
-        return Ok(if sql {
-            None
-        } else {
-            tag_filter(h.subscription.as_deref().unwrap_or("*"))
-        });
-    }
-    let group = cx.consumers.get(&h.consumer_group).ok_or_else(|| {
-        refuse(
-            response::SUBSCRIPTION_NOT_EXIST,
-            format!("the consumer's group info not exist {FAQ}"),
-        )
-    })?;
-    let sub = group.subscriptions.get(&h.topic).ok_or_else(|| {
-        refuse(
-            response::SUBSCRIPTION_NOT_EXIST,
-            format!("the consumer's subscription not exist {FAQ}"),
-        )
-    })?;
-    if sub.sub_version < h.sub_version {
-        return Err(refuse(
-            response::SUBSCRIPTION_NOT_LATEST,
-            "the consumer's subscription not latest",
-        ));
-    }
-    if sub.expression_type.eq_ignore_ascii_case("SQL92") {
-        return Ok(None);
-    }
-    // Codes come from the expression itself, hashed the way the consume queue hashes tags:
-    // the C++ client fills codeSet with atoi(tag) and Go hashes UTF-8 bytes, so the
-    // client's codeSet cannot be trusted to match.
-    Ok(tag_filter(&sub.sub_string))
+/// What a pull filters by (RocketMQ's `ExpressionMessageFilter` and, under
+/// filterSupportRetry, `ExpressionForRetryMessageFilter`).
+enum PullFilter {
+    /// Tag codes from the consume queue alone.
+    Tags(TagFilter),
+    /// A SQL92 selector over each record's properties; the consume queue cannot tell.
+    Sql(Arc<Expr>),
+    /// A `%RETRY%<group>` queue: each record by the selector its group has on the
+    /// record's original topic (its RETRY_TOPIC property), if that group has one.
+    Retry {
+        tags: TagFilter,
+        group: String,
+        filters: Arc<ConsumerFilters>,
+    },
 }
 
-fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &TagFilter) -> RemotingCommand {
+/// An encoded property string as the selector evaluator reads it.
+struct RecordProperties<'a>(&'a str);
+
+impl Properties for RecordProperties<'_> {
+    fn property(&self, name: &str) -> Option<&str> {
+        property(self.0, name)
+    }
+}
+
+/// Evaluates `selector` over the properties of a stored record; a record whose
+/// properties cannot be found is no match.
+fn record_matches(selector: &Expr, record: &[u8]) -> bool {
+    let Some(raw) = record_properties(record) else {
+        return false;
+    };
+    selector.matches(&RecordProperties(&String::from_utf8_lossy(raw)))
+}
+
+impl MessageFilter for &PullFilter {
+    fn matches_tags_code(&self, code: i64) -> bool {
+        match self {
+            PullFilter::Tags(tags) | PullFilter::Retry { tags, .. } => {
+                tags.as_ref().is_none_or(|set| set.contains(&code))
+            }
+            PullFilter::Sql(_) => true,
+        }
+    }
+
+    fn matches_record(&self, record: &[u8]) -> bool {
+        match self {
+            PullFilter::Tags(_) => true,
+            PullFilter::Sql(selector) => record_matches(selector, record),
+            PullFilter::Retry { group, filters, .. } => {
+                let origin = record_properties(record)
+                    .map(String::from_utf8_lossy)
+                    .and_then(|raw| property(&raw, property::RETRY_TOPIC).map(str::to_owned));
+                match origin.and_then(|topic| filters.get(&topic, group)) {
+                    Some(f) => record_matches(&f.compiled, record),
+                    None => true,
+                }
+            }
+        }
+    }
+}
+
+/// Java's `ExpressionType.isTagType` for a header's optional type.
+fn is_tag_type(expression_type: Option<&str>) -> bool {
+    matches!(expression_type, None | Some("") | Some(EXPRESSION_TYPE_TAG))
+}
+
+/// The subscription a pull filters by: from the request, or from the group's heartbeat.
+fn filter_for(
+    cx: &BrokerContext,
+    h: &PullMessageRequestHeader,
+) -> Result<PullFilter, ServiceError> {
+    let (expression_type, filter) = if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        let expression = h.subscription.as_deref().unwrap_or(SUB_ALL);
+        if is_tag_type(h.expression_type.as_deref()) {
+            (
+                EXPRESSION_TYPE_TAG.to_owned(),
+                PullFilter::Tags(tag_filter(expression)),
+            )
+        } else {
+            let ty = h.expression_type.as_deref().unwrap_or_default();
+            // Reuse the heartbeat's compiled selector when the pull carries the same one.
+            let compiled = match cx.consumer_filters.get(&h.topic, &h.consumer_group) {
+                Some(f) if f.expression == expression && f.expression_type == ty => {
+                    f.compiled.clone()
+                }
+                _ => cx.consumer_filters.compile(ty, expression).map_err(|e| {
+                    refuse(
+                        response::SUBSCRIPTION_PARSE_FAILED,
+                        format!("parse the consumer's subscription failed: {e}"),
+                    )
+                })?,
+            };
+            (ty.to_owned(), PullFilter::Sql(compiled))
+        }
+    } else {
+        let group = cx.consumers.get(&h.consumer_group).ok_or_else(|| {
+            refuse(
+                response::SUBSCRIPTION_NOT_EXIST,
+                format!("the consumer's group info not exist {FAQ}"),
+            )
+        })?;
+        let sub = group.subscriptions.get(&h.topic).ok_or_else(|| {
+            refuse(
+                response::SUBSCRIPTION_NOT_EXIST,
+                format!("the consumer's subscription not exist {FAQ}"),
+            )
+        })?;
+        if sub.sub_version < h.sub_version {
+            return Err(refuse(
+                response::SUBSCRIPTION_NOT_LATEST,
+                "the consumer's subscription not latest",
+            ));
+        }
+        if sub.is_tag_type() {
+            // Codes come from the expression itself, hashed the way the consume queue
+            // hashes tags: the C++ client fills codeSet with atoi(tag) and Go hashes UTF-8
+            // bytes, so the client's codeSet cannot be trusted to match.
+            (
+                EXPRESSION_TYPE_TAG.to_owned(),
+                PullFilter::Tags(tag_filter(&sub.sub_string)),
+            )
+        } else {
+            let f = cx
+                .consumer_filters
+                .get(&h.topic, &h.consumer_group)
+                .ok_or_else(|| {
+                    refuse(
+                        response::FILTER_DATA_NOT_EXIST,
+                        "The broker's consumer filter data is not exist!Your expression may be wrong!",
+                    )
+                })?;
+            if f.client_version < h.sub_version {
+                return Err(refuse(
+                    response::FILTER_DATA_NOT_LATEST,
+                    "the consumer's consumer filter data not latest",
+                ));
+            }
+            (
+                sub.expression_type.clone(),
+                PullFilter::Sql(f.compiled.clone()),
+            )
+        }
+    };
+    if expression_type != EXPRESSION_TYPE_TAG && !cx.config.enable_property_filter {
+        return Err(super::client::property_filter_disabled(&expression_type));
+    }
+    Ok(match filter {
+        PullFilter::Tags(tags)
+            if cx.config.filter_support_retry && h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) =>
+        {
+            PullFilter::Retry {
+                tags,
+                group: h.topic[RETRY_GROUP_TOPIC_PREFIX.len()..].to_owned(),
+                filters: cx.consumer_filters.clone(),
+            }
+        }
+        other => other,
+    })
+}
+
+fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -> RemotingCommand {
     let limits = TransferLimits {
         max_msgs: 32,
         max_bytes: h
@@ -106,7 +231,7 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &TagFilter) ->
         h.queue_offset,
         h.max_msg_nums.max(1) as usize,
         limits,
-        |code| filter.as_ref().is_none_or(|set| set.contains(&code)),
+        filter,
     );
     let code = match r.status {
         GetMessageStatus::Found => response::SUCCESS,
