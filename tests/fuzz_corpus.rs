@@ -71,3 +71,12 @@ fn timer_log_corpus_decodes_without_panics() {
         "the timer_log corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn sql92_filter_corpus_parses_without_panics() {
+    let n = replay("sql92_filter", ferrocket::protocol::fuzzing::sql92_filter);
+    assert!(
+        n >= 10,
+        "the sql92_filter corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

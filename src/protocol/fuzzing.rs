@@ -198,3 +198,25 @@ pub fn broker_requests(data: &[u8]) {
         let _ = crate::store::message::decode_batch(&body);
     }
 }
+
+/// SQL92 selectors: no text may panic the parser; whatever parses prints as text that
+/// parses to the same tree, and evaluates (against properties taken from the input too)
+/// without panicking.
+pub fn sql92_filter(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(expr) = super::filter::parse(&text) else {
+        return;
+    };
+    let printed = expr.to_string();
+    assert_eq!(
+        super::filter::parse(&printed).as_ref(),
+        Ok(&expr),
+        "{text:?} printed as {printed:?} does not read back"
+    );
+    let mut props = std::collections::HashMap::new();
+    for (i, word) in text.split(|c: char| !c.is_alphanumeric()).enumerate() {
+        props.insert(word.to_owned(), i.to_string());
+        props.insert(format!("{word}{i}"), word.to_owned());
+    }
+    let _ = expr.matches(&props);
+}

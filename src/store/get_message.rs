@@ -138,45 +138,57 @@ pub fn get_message(
         return r;
     }
     let want = max_msgs.clamp(1, limits.max_msgs.max(1));
-    let units = cq.units(offset, limits.max_scan);
-    if units.is_empty() {
-        r.status = GetMessageStatus::OffsetFoundNull;
-        r.next_begin_offset = cq.roll_next_file(offset);
-        return r;
-    }
     let log_min = log.min_offset();
     let mut next = offset;
     let mut bytes = 0usize;
     let mut removed = false;
-    for u in units {
-        if r.messages.len() >= want {
-            break;
-        }
-        next = u.queue_offset + 1;
-        if u.size <= 0 || u.size == i32::MAX {
-            continue; // blank unit
-        }
-        if u.phys_offset < log_min {
-            removed = true;
-            continue;
-        }
-        if !filter.matches_tags_code(u.tags_code) {
-            continue;
-        }
-        if !r.messages.is_empty() && bytes + u.size as usize > limits.max_bytes {
-            next = u.queue_offset;
-            break;
-        }
-        match log.read(u.phys_offset, u.size as usize) {
-            // Unmatched records still move `next` past them, so the consumer advances.
-            Some(record) if !filter.matches_record(&record) => {}
-            Some(record) => {
-                bytes += record.len();
-                r.messages.push(record);
-                r.queue_offsets.push(u.queue_offset);
+    let mut scanned = 0usize;
+    // Units are read in growing chunks rather than all `max_scan` at once, so an unfiltered
+    // pull of 32 parses about 32 units, while a selective filter can still scan up to
+    // `max_scan` (RocketMQ walks the consume-queue buffer lazily the same way).
+    let mut chunk = want.max(32);
+    'scan: while scanned < limits.max_scan {
+        let units = cq.units(next, chunk.min(limits.max_scan - scanned));
+        if units.is_empty() {
+            if scanned == 0 {
+                r.status = GetMessageStatus::OffsetFoundNull;
+                r.next_begin_offset = cq.roll_next_file(offset);
+                return r;
             }
-            None => {
+            break;
+        }
+        scanned += units.len();
+        chunk = (chunk * 4).min(4096);
+        for u in units {
+            if r.messages.len() >= want {
+                break 'scan;
+            }
+            next = u.queue_offset + 1;
+            if u.size <= 0 || u.size == i32::MAX {
+                continue; // blank unit
+            }
+            if u.phys_offset < log_min {
                 removed = true;
+                continue;
+            }
+            if !filter.matches_tags_code(u.tags_code) {
+                continue;
+            }
+            if !r.messages.is_empty() && bytes + u.size as usize > limits.max_bytes {
+                next = u.queue_offset;
+                break 'scan;
+            }
+            match log.read(u.phys_offset, u.size as usize) {
+                // Unmatched records still move `next` past them, so the consumer advances.
+                Some(record) if !filter.matches_record(&record) => {}
+                Some(record) => {
+                    bytes += record.len();
+                    r.messages.push(record);
+                    r.queue_offsets.push(u.queue_offset);
+                }
+                None => {
+                    removed = true;
+                }
             }
         }
     }
@@ -290,6 +302,53 @@ mod tests {
         assert_eq!(
             (two.queue_offsets.clone(), two.next_begin_offset),
             (vec![2], 3)
+        );
+    }
+
+    /// A record filter that passes only bodies ending in `keep`.
+    struct BodyEndsWith(u8);
+
+    impl MessageFilter for BodyEndsWith {
+        fn matches_tags_code(&self, _: i64) -> bool {
+            true
+        }
+
+        fn matches_record(&self, record: &[u8]) -> bool {
+            crate::store::message::decode_record(record)
+                .is_ok_and(|m| m.body.last() == Some(&self.0))
+        }
+    }
+
+    #[test]
+    fn record_filters_scan_across_chunks_up_to_max_scan_and_advance_past_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let tags = vec!["A"; 99];
+        let mut s = store(dir.path(), &tags);
+        let mut last = msg("A");
+        last.body = Bytes::from_static(b"012345678!");
+        s.put(&[last], 5).unwrap();
+        s.dispatch().unwrap();
+        let (log, cq) = (
+            s.commit_log().reader(),
+            s.consume_queue("T", 0).unwrap().reader(),
+        );
+        let r = get_message(
+            &log,
+            Some(&cq),
+            0,
+            32,
+            TransferLimits::default(),
+            BodyEndsWith(b'!'),
+        );
+        assert_eq!((r.queue_offsets, r.next_begin_offset), (vec![99], 100));
+        let limits = TransferLimits {
+            max_scan: 40,
+            ..Default::default()
+        };
+        let r = get_message(&log, Some(&cq), 0, 32, limits, BodyEndsWith(b'!'));
+        assert_eq!(
+            (r.status, r.next_begin_offset),
+            (GetMessageStatus::NoMatchedMessage, 40)
         );
     }
 }

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use dashmap::DashMap;
 
 use crate::protocol::body::heartbeat::SubscriptionData;
-use crate::protocol::filter::{self, Expr, ParseError};
+use crate::protocol::filter::{self, Expr, ParseError, Properties};
+use crate::store::get_message::MessageFilter;
+use crate::store::message::{property, record_properties};
 
 /// One group's compiled selector on one topic (RocketMQ's `ConsumerFilterData`).
 #[derive(Debug)]
@@ -30,6 +32,35 @@ pub struct ConsumerFilterData {
 /// Emptying costs one compile per expression still in use, which is cheap; a bound keeps
 /// clients that send a new expression on every pull from growing the broker's memory.
 const COMPILE_CACHE_CAPACITY: usize = 1024;
+
+/// A compiled selector as a store filter: every tag code passes the consume queue, and
+/// each record is evaluated on its properties, found by walking the record's header and
+/// read in place (a record whose properties cannot be found is no match).
+#[derive(Clone, Copy)]
+pub struct SelectorFilter<'a>(pub &'a Expr);
+
+/// An encoded property string as the selector evaluator reads it.
+struct RecordProperties<'a>(&'a str);
+
+impl Properties for RecordProperties<'_> {
+    fn property(&self, name: &str) -> Option<&str> {
+        property(self.0, name)
+    }
+}
+
+impl MessageFilter for SelectorFilter<'_> {
+    fn matches_tags_code(&self, _: i64) -> bool {
+        true
+    }
+
+    fn matches_record(&self, record: &[u8]) -> bool {
+        let Some(raw) = record_properties(record) else {
+            return false;
+        };
+        self.0
+            .matches(&RecordProperties(&String::from_utf8_lossy(raw)))
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct ConsumerFilters {

@@ -158,20 +158,21 @@ impl fmt::Display for Literal {
     }
 }
 
-/// Every compound node prints inside parentheses, so the text needs no precedence rules
-/// to read back as the same tree.
+/// Every binary or postfix node prints inside parentheses and the unary ones bind
+/// tightest, so the text needs no precedence rules to read back as the same tree.
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let not = |negated: bool| if negated { "NOT " } else { "" };
         match self {
             Expr::Literal(l) => write!(f, "{l}"),
             Expr::Property(name) => f.write_str(name),
-            // "-(…)" around anything but an atom keeps "--" (a comment) out of the text.
+            // Unary operators add no parentheses, so printed text nests no deeper than
+            // the tree. A space keeps "- -5" from reading as a "--" comment.
             Expr::Neg(e) => match e.as_ref() {
-                Expr::Literal(_) | Expr::Property(_) => write!(f, "-{e}"),
-                _ => write!(f, "-({e})"),
+                Expr::Neg(_) => write!(f, "- {e}"),
+                _ => write!(f, "-{e}"),
             },
-            Expr::Not(e) => write!(f, "(NOT {e})"),
+            Expr::Not(e) => write!(f, "NOT {e}"),
             Expr::And(items) => write_chain(f, items, " AND "),
             Expr::Or(items) => write_chain(f, items, " OR "),
             Expr::Compare(op, l, r) => write!(f, "({l} {} {r})", op.symbol()),

@@ -15,8 +15,9 @@ use super::ParseError;
 const MAX_NESTING: usize = 64;
 /// Operators allowed in one selector, so a tree cannot get too deep to measure or drop.
 const MAX_OPERATORS: usize = 1024;
-/// Depth of the finished tree, which bounds the evaluator's recursion.
-const MAX_DEPTH: usize = 100;
+/// Depth of the finished tree, which bounds the evaluator's recursion. No deeper than
+/// [`MAX_NESTING`], so whatever parses prints as text that parses again.
+const MAX_DEPTH: usize = MAX_NESTING;
 
 /// Parses a whole selector into a condition.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {

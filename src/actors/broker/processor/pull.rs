@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::consumer_filter::ConsumerFilters;
+use crate::actors::broker::consumer_filter::{ConsumerFilters, SelectorFilter};
 use crate::actors::broker::pull_hold::Park;
 use crate::actors::broker::subscription_group::EnsureGroup;
 use crate::actors::broker::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
@@ -26,7 +26,7 @@ use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::heartbeat::{EXPRESSION_TYPE_TAG, SUB_ALL};
 use crate::protocol::code::response;
-use crate::protocol::filter::{Expr, Properties};
+use crate::protocol::filter::Expr;
 use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::protocol::RemotingCommand;
 use crate::store::get_message::{GetMessageStatus, MessageFilter, TransferLimits};
@@ -71,24 +71,6 @@ enum PullFilter {
     },
 }
 
-/// An encoded property string as the selector evaluator reads it.
-struct RecordProperties<'a>(&'a str);
-
-impl Properties for RecordProperties<'_> {
-    fn property(&self, name: &str) -> Option<&str> {
-        property(self.0, name)
-    }
-}
-
-/// Evaluates `selector` over the properties of a stored record; a record whose
-/// properties cannot be found is no match.
-fn record_matches(selector: &Expr, record: &[u8]) -> bool {
-    let Some(raw) = record_properties(record) else {
-        return false;
-    };
-    selector.matches(&RecordProperties(&String::from_utf8_lossy(raw)))
-}
-
 impl MessageFilter for &PullFilter {
     fn matches_tags_code(&self, code: i64) -> bool {
         match self {
@@ -102,13 +84,13 @@ impl MessageFilter for &PullFilter {
     fn matches_record(&self, record: &[u8]) -> bool {
         match self {
             PullFilter::Tags(_) => true,
-            PullFilter::Sql(selector) => record_matches(selector, record),
+            PullFilter::Sql(selector) => SelectorFilter(selector).matches_record(record),
             PullFilter::Retry { group, filters, .. } => {
                 let origin = record_properties(record)
                     .map(String::from_utf8_lossy)
                     .and_then(|raw| property(&raw, property::RETRY_TOPIC).map(str::to_owned));
                 match origin.and_then(|topic| filters.get(&topic, group)) {
-                    Some(f) => record_matches(&f.compiled, record),
+                    Some(f) => SelectorFilter(&f.compiled).matches_record(record),
                     None => true,
                 }
             }
