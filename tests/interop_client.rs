@@ -3,7 +3,8 @@
 //! of them non-ASCII) an ali-ons push consumer receives intact, and what ali-ons sends the
 //! Rust `PushConsumer` receives intact; 100 messages each way, one in ten with a tag the
 //! consumer does not subscribe to. The scripts are tests/interop/ali_ons_consume_only.js and
-//! ali_ons_produce_only.js (see their headers for the message layout).
+//! ali_ons_produce_only.js (see their headers for the message layout). An ali-ons consumer
+//! with a SQL92 selector (ali_ons_sql_consume.js) receives only the messages it matches.
 //!
 //! `.ci/run` installs ali-ons. Without it these tests fail, unless FERROCKET_SKIP_INTEROP=1
 //! is set to skip them on purpose.
@@ -389,5 +390,67 @@ async fn messages_from_ali_ons_reach_the_rust_push_consumer_intact() {
         "rust consumer: expected={} received={} duplicates={duplicates}",
         expected.len(),
         by_index.len()
+    );
+}
+
+/// A SQL92 selector from a third-party client: the broker filters by properties for
+/// ali-ons, which passes the selector through without evaluating it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ali_ons_sql92_consumer_receives_only_matching_messages() {
+    if skip() {
+        return;
+    }
+    require_ali_ons();
+    let c = Cluster::start();
+    let topic = "XcOnsSql";
+    c.create_topic(topic, 4).await;
+    let producer = Producer::new(
+        ProducerConfig {
+            group: "PXcOnsSql".into(),
+            ..Default::default()
+        },
+        client(&c.ns_addr, "rust-producer"),
+    );
+    producer.start();
+    // idx 0..40; `a` is idx % 10 on the first 30, missing on the rest.
+    for i in 0..40usize {
+        let mut m = Message::new(topic, format!("body-{i}")).with_property("idx", i.to_string());
+        if i < 30 {
+            m = m.with_property("a", (i % 10).to_string());
+        }
+        producer.send(&m).await.unwrap();
+    }
+    producer.shutdown().await;
+    let expected: Vec<String> = (0..30usize)
+        .filter(|i| (3..=5).contains(&(i % 10)))
+        .map(|i| i.to_string())
+        .collect();
+
+    let home = tempfile::tempdir().unwrap();
+    let mut child = node(
+        "ali_ons_sql_consume.js",
+        &[
+            &c.ns_addr,
+            topic,
+            "GXcOnsSql",
+            "a BETWEEN 3 AND 5",
+            &expected.join(","),
+        ],
+        home.path(),
+    );
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let out = tokio::time::timeout(Duration::from_secs(90), read_lines(&mut lines, |_| false))
+        .await
+        .expect("ali_ons_sql_consume.js did not finish");
+    let status = child.wait().await.unwrap();
+    let line = result_of(&out);
+    eprintln!("{line}");
+    assert!(
+        status.success() && line.starts_with("RESULT ok"),
+        "ali_ons_sql_consume.js: {line}"
+    );
+    assert!(
+        line.contains(&format!("received={}", expected.len())),
+        "{line}"
     );
 }
