@@ -9,14 +9,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::broker::*;
 use common::client::*;
 use common::*;
-use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use ferrocket::protocol::body::fastjson::to_json;
 use ferrocket::protocol::body::heartbeat::{
@@ -24,7 +21,6 @@ use ferrocket::protocol::body::heartbeat::{
 };
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
-use futures_util::FutureExt;
 
 async fn topic(b: &TestBroker, name: &str, queues: i32) {
     assert_eq!(
@@ -69,42 +65,24 @@ async fn send_fixture(b: &TestBroker, topic: &str) {
 }
 
 fn sql_pull(group: &str, topic: &str, offset: i64, expression: &str) -> RemotingCommand {
-    let o = offset.to_string();
-    cmd(
-        request::PULL_MESSAGE,
-        &[
-            ("consumerGroup", group),
-            ("topic", topic),
-            ("queueId", "0"),
-            ("queueOffset", &o),
-            ("maxMsgNums", "32"),
-            ("sysFlag", &FLAG_SUBSCRIPTION.to_string()),
-            ("commitOffset", "0"),
-            ("suspendTimeoutMillis", "0"),
-            ("subscription", expression),
-            ("subVersion", "0"),
-            ("expressionType", "SQL92"),
-        ],
-    )
+    let mut c = pull(
+        group,
+        topic,
+        0,
+        offset,
+        FLAG_SUBSCRIPTION,
+        0,
+        Some(expression),
+    );
+    c.put_ext("expressionType", "SQL92");
+    c
 }
 
 /// A pull that relies on the group's heartbeat for its subscription.
 fn heartbeat_pull(group: &str, topic: &str, offset: i64, sub_version: i64) -> RemotingCommand {
-    let (o, v) = (offset.to_string(), sub_version.to_string());
-    cmd(
-        request::PULL_MESSAGE,
-        &[
-            ("consumerGroup", group),
-            ("topic", topic),
-            ("queueId", "0"),
-            ("queueOffset", &o),
-            ("maxMsgNums", "32"),
-            ("sysFlag", "0"),
-            ("commitOffset", "0"),
-            ("suspendTimeoutMillis", "0"),
-            ("subVersion", &v),
-        ],
-    )
+    let mut c = pull(group, topic, 0, offset, 0, 0, None);
+    c.put_ext("subVersion", sub_version.to_string());
+    c
 }
 
 fn sql_sub(topic: &str, expression: &str, version: i64) -> SubscriptionData {
@@ -153,45 +131,32 @@ fn next_begin(r: &RemotingCommand) -> i64 {
     r.ext("nextBeginOffset").unwrap().parse().unwrap()
 }
 
-type Received = Arc<Mutex<Vec<MessageExt>>>;
-
+/// A recording push consumer (see tests/common/client.rs) with a SQL92 selector instead
+/// of its `*`; `ok: false` fails every delivery, up to one reconsume.
 fn sql_consumer(
     ns: &str,
     group: &str,
     topic: &str,
     expression: &str,
-    seen: Received,
-    fail_first: bool,
+    seen: Seen,
+    ok: bool,
 ) -> PushConsumer {
-    let failed = Arc::new(Mutex::new(BTreeSet::new()));
-    let listener = move |msgs: Vec<MessageExt>| {
-        let (seen, failed) = (seen.clone(), failed.clone());
-        async move {
-            let mut result = ConsumeResult::Success;
-            for m in msgs {
-                if fail_first && failed.lock().unwrap().insert(m.msg_id().to_owned()) {
-                    result = ConsumeResult::ReconsumeLater;
-                }
-                seen.lock().unwrap().push(m);
-            }
-            result
-        }
-        .boxed()
-    };
-    let dir = std::env::temp_dir();
-    let c = PushConsumer::new(
-        PushConsumerConfig {
-            group: group.to_owned(),
-            consume_from_where: ConsumeFromWhere::FirstOffset,
-            broker_suspend_max: Duration::from_millis(500),
-            offset_store_dir: dir,
-            ..Default::default()
-        },
-        fast_client(ns, group),
-        listener,
-    );
+    let c = recording_consumer(ns, group, topic, seen, ok, 1, &std::env::temp_dir());
     c.subscribe_sql(topic, expression);
     c
+}
+
+fn seen_bodies(seen: &Seen) -> Vec<(String, i32)> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| {
+            (
+                String::from_utf8_lossy(&m.body).into_owned(),
+                m.reconsume_times,
+            )
+        })
+        .collect()
 }
 
 async fn committed_offset(b: &TestBroker, group: &str, topic: &str) -> i64 {
@@ -208,14 +173,14 @@ async fn committed_offset(b: &TestBroker, group: &str, topic: &str) -> i64 {
 async fn a_sql92_push_consumer_receives_exactly_the_matching_messages() {
     let b = start_broker().await;
     topic(&b, "SQ", 1).await;
-    let seen: Received = Default::default();
+    let seen: Seen = Default::default();
     let c = sql_consumer(
         &b.ns.addr,
         "CG_PUSH",
         "SQ",
         "(a BETWEEN 3 AND 5) OR a = 9",
         seen.clone(),
-        false,
+        true,
     );
     c.start().await.unwrap();
     send_fixture(&b, "SQ").await;
@@ -224,12 +189,7 @@ async fn a_sql92_push_consumer_receives_exactly_the_matching_messages() {
         committed_offset(&b, "CG_PUSH", "SQ").await == 15
     })
     .await;
-    let got: BTreeSet<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|m| String::from_utf8_lossy(&m.body).into_owned())
-        .collect();
+    let got: BTreeSet<String> = seen_bodies(&seen).into_iter().map(|(b, _)| b).collect();
     assert!(
         done,
         "the consumer never committed past the last message; got {got:?}"
@@ -321,15 +281,8 @@ async fn bad_expressions_are_refused_with_subscription_parse_failed() {
     assert_eq!(r.code, response::FILTER_DATA_NOT_EXIST, "{:?}", r.remark);
 
     // The Rust client asks first, like Java, and does not start.
-    let seen: Received = Default::default();
-    let c = sql_consumer(
-        &b.ns.addr,
-        "CG_BAD2",
-        "SB",
-        "a BETWEEN 5 AND 1",
-        seen,
-        false,
-    );
+    let seen: Seen = Default::default();
+    let c = sql_consumer(&b.ns.addr, "CG_BAD2", "SB", "a BETWEEN 5 AND 1", seen, true);
     match c.start().await {
         Err(ClientError::Broker { code, remark }) => {
             assert_eq!(code, response::SUBSCRIPTION_PARSE_FAILED);
@@ -362,8 +315,8 @@ async fn a_group_that_changes_its_expression_gets_the_new_one() {
 async fn retries_of_a_sql92_group_come_back() {
     let b = start_broker().await;
     topic(&b, "SR", 1).await;
-    let seen: Received = Default::default();
-    let c = sql_consumer(&b.ns.addr, "CG_RETRY", "SR", "a = 1", seen.clone(), true);
+    let seen: Seen = Default::default();
+    let c = sql_consumer(&b.ns.addr, "CG_RETRY", "SR", "a = 1", seen.clone(), false);
     c.start().await.unwrap();
     let p = started_producer(&b.ns.addr);
     for i in 0..3 {
@@ -375,17 +328,7 @@ async fn retries_of_a_sql92_group_come_back() {
         seen.lock().unwrap().len() >= 2
     })
     .await;
-    let got: Vec<(String, i32)> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                String::from_utf8_lossy(&m.body).into_owned(),
-                m.reconsume_times,
-            )
-        })
-        .collect();
+    let got = seen_bodies(&seen);
     assert!(back, "the failed message never came back: {got:?}");
     assert_eq!(got[..2], [("a1".to_owned(), 0), ("a1".to_owned(), 1)]);
     assert_eq!(got[1..].iter().filter(|(b, _)| b != "a1").count(), 0);
@@ -394,24 +337,8 @@ async fn retries_of_a_sql92_group_come_back() {
 
 /// SEND_MESSAGE_V2 with the given encoded properties.
 fn send_props(topic: &str, body: &str, props: &str) -> RemotingCommand {
-    let mut c = cmd(
-        request::SEND_MESSAGE_V2,
-        &[
-            ("a", "PG"),
-            ("b", topic),
-            ("c", "TBW102"),
-            ("d", "4"),
-            ("e", "0"),
-            ("f", "0"),
-            ("g", "1700000000000"),
-            ("h", "0"),
-            ("i", props),
-            ("j", "0"),
-            ("k", "false"),
-            ("m", "false"),
-        ],
-    );
-    c.body = Bytes::copy_from_slice(body.as_bytes());
+    let mut c = send_v2(topic, 0, body.as_bytes(), "", "", "");
+    c.put_ext("i", props);
     c
 }
 
@@ -485,7 +412,7 @@ async fn enable_property_filter_false_refuses_sql92() {
         "SD",
         "a > 1",
         Default::default(),
-        false,
+        true,
     );
     assert!(matches!(
         c.start().await,

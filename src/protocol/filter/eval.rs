@@ -194,8 +194,8 @@ impl Expr {
                 _ => Value::Null,
             },
             Expr::Not(e) => truth(e.condition(props)?.map(|b| !b)),
-            Expr::And(items) => truth(chain(items, props, and)?),
-            Expr::Or(items) => truth(chain(items, props, or)?),
+            Expr::And(items) => truth(chain(items, props, false)?),
+            Expr::Or(items) => truth(chain(items, props, true)?),
             Expr::Compare(CompareOp::Eq, l, r) => truth(equal(l, r, props)?),
             Expr::Compare(CompareOp::Ne, l, r) => truth(equal(l, r, props)?.map(|b| !b)),
             Expr::Compare(op, l, r) => truth(order(*op, l, r, props)?),
@@ -207,17 +207,21 @@ impl Expr {
                 low,
                 high,
                 negated: false,
-            } => truth(and(order(CompareOp::Ge, expr, low, props)?, &mut || {
-                order(CompareOp::Le, expr, high, props)
-            })?),
+            } => truth(logic(
+                false,
+                order(CompareOp::Ge, expr, low, props)?,
+                || order(CompareOp::Le, expr, high, props),
+            )?),
             Expr::Between {
                 expr,
                 low,
                 high,
                 negated: true,
-            } => truth(or(order(CompareOp::Lt, expr, low, props)?, &mut || {
-                order(CompareOp::Gt, expr, high, props)
-            })?),
+            } => truth(logic(
+                true,
+                order(CompareOp::Lt, expr, low, props)?,
+                || order(CompareOp::Gt, expr, high, props),
+            )?),
             Expr::In {
                 property,
                 values,
@@ -252,53 +256,36 @@ impl Expr {
     }
 }
 
-type Combine = fn(
-    Option<bool>,
-    &mut dyn FnMut() -> Result<Option<bool>, EvalError>,
-) -> Result<Option<bool>, EvalError>;
-
-/// Folds a chain from the left, as RocketMQ's left-nested operators evaluate.
+/// Folds a chain from the left, as RocketMQ's left-nested ANDs (`dominant` FALSE) or ORs
+/// (`dominant` TRUE) evaluate.
 fn chain(
     items: &[Expr],
     props: &(impl Properties + ?Sized),
-    combine: Combine,
+    dominant: bool,
 ) -> Result<Option<bool>, EvalError> {
     let Some((first, rest)) = items.split_first() else {
         return Ok(None);
     };
     let mut acc = first.condition(props)?;
     for e in rest {
-        acc = combine(acc, &mut || e.condition(props))?;
+        acc = logic(dominant, acc, || e.condition(props))?;
     }
     Ok(acc)
 }
 
-/// SQL AND: FALSE wins over NULL; the right side is not evaluated after a FALSE.
-fn and(
+/// SQL AND (`dominant` FALSE) and OR (`dominant` TRUE): the dominant value wins over
+/// NULL, and the right side is not evaluated once the left has it.
+fn logic(
+    dominant: bool,
     l: Option<bool>,
-    r: &mut dyn FnMut() -> Result<Option<bool>, EvalError>,
+    r: impl FnOnce() -> Result<Option<bool>, EvalError>,
 ) -> Result<Option<bool>, EvalError> {
-    if l == Some(false) {
-        return Ok(Some(false));
+    if l == Some(dominant) {
+        return Ok(l);
     }
     Ok(match (l, r()?) {
-        (_, Some(false)) => Some(false),
-        (Some(true), Some(true)) => Some(true),
-        _ => None,
-    })
-}
-
-/// SQL OR: TRUE wins over NULL; the right side is not evaluated after a TRUE.
-fn or(
-    l: Option<bool>,
-    r: &mut dyn FnMut() -> Result<Option<bool>, EvalError>,
-) -> Result<Option<bool>, EvalError> {
-    if l == Some(true) {
-        return Ok(Some(true));
-    }
-    Ok(match (l, r()?) {
-        (_, Some(true)) => Some(true),
-        (Some(false), Some(false)) => Some(false),
+        (_, Some(b)) if b == dominant => Some(dominant),
+        (Some(_), Some(_)) => Some(!dominant),
         _ => None,
     })
 }

@@ -186,37 +186,34 @@ impl Parser {
     }
 
     fn or_expression(&mut self) -> Result<Expr, ParseError> {
-        let column = self.column();
-        let first = self.and_expression()?;
-        if *self.peek() != Token::Or {
-            return Ok(first);
-        }
-        let mut items = vec![as_condition(first, column)?];
-        while *self.peek() == Token::Or {
-            self.advance();
-            let column = self.column();
-            let next = self.and_expression()?;
-            self.operator()?;
-            items.push(as_condition(next, column)?);
-        }
-        Ok(Expr::Or(items))
+        self.chain(Token::Or, Self::and_expression, Expr::Or)
     }
 
     fn and_expression(&mut self) -> Result<Expr, ParseError> {
+        self.chain(Token::And, Self::equality_expression, Expr::And)
+    }
+
+    /// `operand (op operand)*`, as one chain node when there is more than one operand.
+    fn chain(
+        &mut self,
+        op: Token,
+        operand: fn(&mut Self) -> Result<Expr, ParseError>,
+        build: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, ParseError> {
         let column = self.column();
-        let first = self.equality_expression()?;
-        if *self.peek() != Token::And {
+        let first = operand(self)?;
+        if *self.peek() != op {
             return Ok(first);
         }
         let mut items = vec![as_condition(first, column)?];
-        while *self.peek() == Token::And {
+        while *self.peek() == op {
             self.advance();
             let column = self.column();
-            let next = self.equality_expression()?;
+            let next = operand(self)?;
             self.operator()?;
             items.push(as_condition(next, column)?);
         }
-        Ok(Expr::And(items))
+        Ok(build(items))
     }
 
     fn equality_expression(&mut self) -> Result<Expr, ParseError> {
