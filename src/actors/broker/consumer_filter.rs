@@ -186,6 +186,32 @@ mod tests {
         assert!(f.get("T", "G").is_none());
     }
 
+    fn record(properties: &str) -> Vec<u8> {
+        let m = crate::store::message::MessageToStore::new(
+            "T",
+            0,
+            b"body".to_vec(),
+            properties.to_owned(),
+        );
+        let mut buf = vec![0; m.encoded_len()];
+        m.encode_into(&mut buf, 0, 0, 0).unwrap();
+        buf
+    }
+
+    #[test]
+    fn selector_filters_read_the_stored_record_properties() {
+        let expr = filter::parse("a > 2 AND TAGS = 'T1'").unwrap();
+        let f = SelectorFilter(&expr);
+        assert!(
+            f.matches_tags_code(12345),
+            "the consume queue cannot decide SQL92"
+        );
+        assert!(f.matches_record(&record("TAGS\u{1}T1\u{2}a\u{1}3\u{2}")));
+        assert!(!f.matches_record(&record("TAGS\u{1}T1\u{2}a\u{1}2\u{2}")));
+        assert!(!f.matches_record(&record("a\u{1}3\u{2}")));
+        assert!(!f.matches_record(b"not a record"));
+    }
+
     #[test]
     fn tag_subscriptions_register_nothing() {
         let f = ConsumerFilters::default();
