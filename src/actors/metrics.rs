@@ -125,9 +125,15 @@ impl ActorMetrics {
         self.in_mailbox.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A message that was counted in but never reached the actor (the send failed).
-    pub(crate) fn unqueued(&self) {
-        self.in_mailbox.fetch_sub(1, Ordering::Relaxed);
+    /// Counts a message in if the mailbox holds fewer than its capacity, as one atomic
+    /// step: callers racing for the last place cannot both take it.
+    pub(crate) fn try_enqueue(&self) -> bool {
+        let capacity = self.mailbox_capacity as i64;
+        self.in_mailbox
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                (d < capacity).then_some(d + 1)
+            })
+            .is_ok()
     }
 
     pub(crate) fn rejected_full(&self) {

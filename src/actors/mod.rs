@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod dispatch;
+pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod json_file;

@@ -13,7 +13,7 @@ use actix::prelude::*;
 use super::flush_service::FlushProgress;
 use super::index_actor::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::checkpoint::Checkpoint;
 use crate::store::{StoreError, StoreResult};
 
@@ -107,7 +107,7 @@ impl Actor for CheckpointKeeper {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }
@@ -115,6 +115,7 @@ impl Actor for CheckpointKeeper {
 crate::supervised_actor!(CheckpointKeeper, |a: &mut CheckpointKeeper| {
     a.running = false;
 });
+crate::admits!(CheckpointKeeper: WriteCheckpoint);
 
 /// Flush and write the checkpoint now (shutdown); answers what was written.
 #[derive(Message)]
@@ -125,7 +126,6 @@ impl Handler<WriteCheckpoint> for CheckpointKeeper {
     type Result = ResponseActFuture<Self, StoreResult<Checkpoint>>;
 
     fn handle(&mut self, _: WriteCheckpoint, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         Box::pin(self.round().into_actor(self).map(|r, act, _| {
             if let Ok(cp) = &r {
                 act.checkpoint = *cp;

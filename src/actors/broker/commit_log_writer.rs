@@ -201,6 +201,7 @@ impl Actor for CommitLogWriter {
 }
 
 crate::supervised_actor!(CommitLogWriter);
+crate::admits!(CommitLogWriter: PutMessages, CloseWriter, RemoveTopic);
 
 /// Append one message, or a batch as consecutive records.
 #[derive(Message)]

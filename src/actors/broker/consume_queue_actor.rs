@@ -28,6 +28,7 @@ impl Actor for ConsumeQueueActor {
 }
 
 crate::supervised_actor!(ConsumeQueueActor);
+crate::admits!(ConsumeQueueActor: PutUnits, CorrectMinOffset);
 
 /// One unit to append.
 #[derive(Debug, Clone, Copy)]

@@ -13,7 +13,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
 
@@ -165,12 +165,13 @@ impl Actor for ConsumerOffsetManager {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist(ctx));
         });
     }
 }
 
 crate::supervised_actor!(ConsumerOffsetManager);
+crate::admits!(ConsumerOffsetManager: PersistOffsets);
 
 /// Write the offsets now (shutdown).
 #[derive(Message)]
@@ -180,7 +181,6 @@ pub struct PersistOffsets;
 impl Handler<PersistOffsets> for ConsumerOffsetManager {
     type Result = StoreResult<()>;
     fn handle(&mut self, _: PersistOffsets, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         self.offsets.persist(&self.path)
     }
 }

@@ -15,7 +15,7 @@ use super::commit_log_writer::DiskGuard;
 use super::consume_queue_actor::CorrectMinOffset;
 use super::index_actor::{DeleteExpiredIndex, IndexActor};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 
@@ -176,7 +176,7 @@ impl Actor for FileCleaner {
         let every = Duration::from_millis(self.config.clean_resource_interval.max(10));
         ctx.run_interval(every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::{FlushDiskType, StoreConfig};
 use crate::store::poison::{guarded_flush, FlushFailpoint, Poison};
@@ -123,7 +123,7 @@ impl Actor for FlushService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }
@@ -131,6 +131,7 @@ impl Actor for FlushService {
 crate::supervised_actor!(FlushService, |a: &mut FlushService| {
     a.flushing = false;
 });
+crate::admits!(FlushService: WaitFlushed);
 
 /// Resolves once the commit log is durable up to `offset` (or the store is poisoned).
 #[derive(Message)]

@@ -28,6 +28,7 @@ impl Actor for IndexActor {
 }
 
 crate::supervised_actor!(IndexActor);
+crate::admits!(IndexActor: BuildIndex, QueryIndex, FlushIndex, DeleteExpiredIndex);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("index actor restarting".into())

@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use super::config::BrokerConfig;
 use super::topic_config::{TopicView, TopicsChanged};
 use crate::actors::remoting::RemotingClient;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::register::{
     body_crc32, RegisterBrokerBody, TopicConfigSerializeWrapper,
 };
@@ -94,12 +94,13 @@ impl Actor for Registrar {
         let period = Duration::from_millis(self.config.register_name_server_period.max(100));
         ctx.run_interval(period, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.register_all(ctx));
+            guarded(&metrics, ctx, |ctx| act.register_all(ctx));
         });
     }
 }
 
 crate::supervised_actor!(Registrar);
+crate::admits!(Registrar: TopicsChanged, UnregisterAll);
 
 impl Handler<TopicsChanged> for Registrar {
     type Result = ();
@@ -117,7 +118,6 @@ pub struct UnregisterAll;
 impl Handler<UnregisterAll> for Registrar {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, _: UnregisterAll, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         let c = &self.config;
         let header = UnRegisterBrokerRequestHeader {
             broker_name: c.broker_name.clone(),

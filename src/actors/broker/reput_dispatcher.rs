@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
 use super::index_actor::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, Supervision};
+use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
@@ -284,7 +284,7 @@ impl ReputDispatcher {
                     if act.again || next < act.log.max_offset() {
                         act.again = false;
                         let metrics = act.sup.metrics.clone();
-                        guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+                        guarded(&metrics, ctx, |ctx| act.round(ctx));
                     }
                 }),
         );
@@ -307,7 +307,7 @@ impl Actor for ReputDispatcher {
         ctx.add_stream(stream);
         ctx.run_interval(Duration::from_millis(100), |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+            guarded(&metrics, ctx, |ctx| act.round(ctx));
         });
     }
 }
@@ -332,6 +332,7 @@ crate::supervised_actor!(ReputDispatcher, |a: &mut ReputDispatcher| {
     a.busy = false;
     a.scheduled = false;
 });
+crate::admits!(ReputDispatcher: SubscribeArrivals, SubscribeDispatch, QueueActors);
 
 /// Announce arrivals to `0` (long-polling pulls subscribe here).
 #[derive(Message)]
@@ -365,10 +366,10 @@ impl Handler<SubscribeDispatch> for ReputDispatcher {
 pub struct QueueActors;
 
 impl Handler<QueueActors> for ReputDispatcher {
-    type Result = MessageResult<QueueActors>;
+    type Result = Vec<Mailbox<ConsumeQueueActor>>;
 
     fn handle(&mut self, _: QueueActors, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.queues.values().cloned().collect())
+        self.queues.values().cloned().collect()
     }
 }
 

@@ -21,7 +21,7 @@ use actix::prelude::*;
 use super::commit_log_writer::now_millis;
 use super::store::StoreHandle;
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
 use crate::store::message::{
     decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
@@ -270,16 +270,17 @@ impl Actor for ScheduleService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.tick, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.deliver(ctx));
+            guarded(&metrics, ctx, |ctx| act.deliver(ctx));
         });
         ctx.run_interval(self.flush_every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist_in_background(ctx));
         });
     }
 }
 
 crate::supervised_actor!(ScheduleService);
+crate::admits!(ScheduleService: PersistDelayOffsets, DelayOffsets);
 
 /// Broker shutdown: stop delivering and write delayOffset.json now.
 #[derive(Message)]
@@ -289,7 +290,6 @@ pub struct PersistDelayOffsets;
 impl Handler<PersistDelayOffsets> for ScheduleService {
     type Result = ();
     fn handle(&mut self, _: PersistDelayOffsets, _: &mut Context<Self>) {
-        self.sup.metrics.dequeued();
         self.stopped = true;
         self.persist();
     }
@@ -301,10 +301,9 @@ impl Handler<PersistDelayOffsets> for ScheduleService {
 pub struct DelayOffsets;
 
 impl Handler<DelayOffsets> for ScheduleService {
-    type Result = MessageResult<DelayOffsets>;
+    type Result = Response<BTreeMap<i32, i64>>;
     fn handle(&mut self, _: DelayOffsets, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
-        MessageResult(self.offsets.clone())
+        Response::reply(self.offsets.clone())
     }
 }
 

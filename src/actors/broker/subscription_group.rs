@@ -101,6 +101,7 @@ impl Actor for SubscriptionGroupManager {
 }
 
 crate::supervised_actor!(SubscriptionGroupManager);
+crate::admits!(SubscriptionGroupManager: PutGroup, EnsureGroup);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("subscription group manager restarting".into())

@@ -30,7 +30,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::commit_log_writer::now_millis;
 use super::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::message::MessageToStore;
 use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
 use crate::store::{StoreError, StoreResult};
@@ -287,16 +287,17 @@ impl Actor for TimerWheelService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.tick, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.step(ctx));
+            guarded(&metrics, ctx, |ctx| act.step(ctx));
         });
         ctx.run_interval(self.flush_every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist_in_background(ctx));
         });
     }
 }
 
 crate::supervised_actor!(TimerWheelService);
+crate::admits!(TimerWheelService: PersistTimer);
 
 /// Broker shutdown: stop stepping, wait (bounded) for the step in flight, then flush the
 /// timer log and wheel and write `config/timercheck`.
@@ -307,7 +308,6 @@ pub struct PersistTimer;
 impl Handler<PersistTimer> for TimerWheelService {
     type Result = ResponseFuture<StoreResult<()>>;
     fn handle(&mut self, _: PersistTimer, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         self.stopped = true;
         let timer = self.timer.clone();
         Box::pin(async move {

@@ -217,6 +217,7 @@ impl Actor for TopicConfigManager {
 }
 
 crate::supervised_actor!(TopicConfigManager);
+crate::admits!(TopicConfigManager: NotifyChanges, PutTopic, DeleteTopic, EnsureTopic);
 
 fn restarting_error() -> StoreError {
     StoreError::InvalidMessage("topic manager restarting".into())

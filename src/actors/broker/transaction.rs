@@ -36,7 +36,7 @@ use super::topic_config::{
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
 use crate::actors::remoting::connection::Invoke;
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::protocol::code::request;
 use crate::protocol::header::broker::CheckTransactionStateRequestHeader;
 use crate::protocol::{LanguageCode, RemotingCommand};
@@ -485,12 +485,13 @@ impl Actor for TransactionChecker {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+            guarded(&metrics, ctx, |ctx| act.round(ctx));
         });
     }
 }
 
 crate::supervised_actor!(TransactionChecker);
+crate::admits!(TransactionChecker: StopChecking);
 
 /// Broker shutdown: no more rounds (one under way finishes its current step).
 #[derive(Message)]
@@ -500,7 +501,6 @@ pub struct StopChecking;
 impl Handler<StopChecking> for TransactionChecker {
     type Result = ();
     fn handle(&mut self, _: StopChecking, _: &mut Context<Self>) {
-        self.sup.metrics.dequeued();
         self.stopped = true;
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::actors::envelope::Admitted;
 use crate::actors::runtime::{guarded, ActorError, Supervision};
 
 /// The namespace whose entries become `orderTopicConf` in routes and the body of
@@ -134,14 +135,17 @@ where
     type Result = Result<R, ActorError>;
 }
 
-impl<F, R> Handler<WithKv<F>> for KvConfig
+// Taken only through the Mailbox, so the handler takes the envelope (`admits!` is for
+// non-generic messages).
+impl<F, R> Handler<Admitted<WithKv<F>>> for KvConfig
 where
     F: FnOnce(&mut KvTables) -> R,
     R: 'static,
 {
     type Result = ResponseFuture<Result<R, ActorError>>;
 
-    fn handle(&mut self, msg: WithKv<F>, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Admitted<WithKv<F>>, ctx: &mut Context<Self>) -> Self::Result {
+        let (msg, _slot) = msg.into_parts();
         let metrics = self.sup.metrics.clone();
         let tables = &mut self.tables;
         let Some(out) = guarded(&metrics, ctx, |_| (msg.f)(tables)) else {
