@@ -16,6 +16,7 @@
 //!
 //! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
 
+pub mod capacity;
 pub mod checkpoint_keeper;
 pub mod clients;
 pub mod commit_log_writer;
@@ -166,7 +167,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/TopicConfigManager",
-                10_000,
+                capacity::TOPIC_CONFIG_MANAGER,
                 None,
                 move |sup| TopicConfigManager::new(sup, view, path),
             )
@@ -177,7 +178,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/SubscriptionGroupManager",
-                10_000,
+                capacity::SUBSCRIPTION_GROUP_MANAGER,
                 None,
                 move |sup| SubscriptionGroupManager::new(sup, view, groups_path),
             )
@@ -191,7 +192,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/ConsumerOffsetManager",
-                16,
+                capacity::CONSUMER_OFFSET_MANAGER,
                 None,
                 move |sup| ConsumerOffsetManager::new(sup, o, offsets_path, every),
             )
@@ -202,16 +203,22 @@ impl BrokerBuilder {
                 store.clone(),
                 Duration::from_millis(config.flush_delay_offset_interval.max(10)),
             );
-            start_supervised(&registry, "broker/ScheduleService", 16, None, move |sup| {
-                ScheduleService::new(
-                    sup,
-                    st,
-                    delay_offsets,
-                    delay_path,
-                    Duration::from_millis(100),
-                    every,
-                )
-            })
+            start_supervised(
+                &registry,
+                "broker/ScheduleService",
+                capacity::SCHEDULE_SERVICE,
+                None,
+                move |sup| {
+                    ScheduleService::new(
+                        sup,
+                        st,
+                        delay_offsets,
+                        delay_path,
+                        Duration::from_millis(100),
+                        every,
+                    )
+                },
+            )
         };
         let timer = if config.store.timer_wheel_enable {
             let (root, cfg, log) = (
@@ -230,7 +237,7 @@ impl BrokerBuilder {
             Some(start_supervised(
                 &registry,
                 "broker/TimerWheelService",
-                16,
+                capacity::TIMER_WHEEL_SERVICE,
                 None,
                 move |sup| TimerWheelService::new(sup, st, shared, &reg),
             ))
@@ -246,21 +253,25 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/ClientManager",
-                10_000,
+                capacity::CLIENT_MANAGER,
                 None,
                 move |sup| ClientManager::new(sup, views, expiry),
             )
         };
-        let pull_hold =
-            start_supervised(&registry, "broker/PullHold", 100_000, None, PullHold::new);
+        let pull_hold = start_supervised(
+            &registry,
+            "broker/PullHold",
+            capacity::PULL_HOLD,
+            None,
+            PullHold::new,
+        );
         store.subscribe_arrivals(pull_hold.addr().clone().recipient());
-        // Full: LOCK/UNLOCK_BATCH_MQ answer SYSTEM_BUSY; Java consumers lock again within 20 s.
         let queue_locks = {
             let lifetime = Duration::from_millis(config.rebalance_lock_max_live_time);
             start_supervised(
                 &registry,
                 "broker/QueueLockManager",
-                10_000,
+                capacity::QUEUE_LOCK_MANAGER,
                 None,
                 move |sup| QueueLockManager::new(sup, lifetime),
             )
@@ -283,7 +294,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/TransactionChecker",
-                16,
+                capacity::TRANSACTION_CHECKER,
                 None,
                 move |sup| TransactionChecker::new(sup, parts.clone(), every),
             )
@@ -343,9 +354,13 @@ impl BrokerBuilder {
         let broker_addr = store_host.to_string();
         let registrar = {
             let (cfg, view, addr) = (config.clone(), topics, broker_addr.clone());
-            start_supervised(&registry, "broker/Registrar", 64, None, move |sup| {
-                Registrar::new(sup, cfg, view, addr)
-            })
+            start_supervised(
+                &registry,
+                "broker/Registrar",
+                capacity::REGISTRAR,
+                None,
+                move |sup| Registrar::new(sup, cfg, view, addr),
+            )
         };
         topic_manager
             .addr()

@@ -55,8 +55,6 @@ impl DispatchBell {
         self.rung.store(false, Ordering::Release);
     }
 }
-/// Mailbox bound of each consume-queue actor.
-const CQ_MAILBOX: usize = 64;
 
 pub type QueueKey = (String, i32);
 /// Readers of every consume queue, for pulls.
@@ -170,7 +168,7 @@ impl ReputDispatcher {
         let mb = start_supervised(
             &self.registry,
             path,
-            CQ_MAILBOX,
+            super::capacity::CONSUME_QUEUE,
             Some(&self.queue_arbiter),
             move |sup| ConsumeQueueActor::new(sup, cq),
         );

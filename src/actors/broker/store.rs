@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 
+use super::capacity;
 use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
 use super::commit_log_writer::{
     CloseWriter, CommitLogWriter, DiskGuard, PutMessages, PutResult, RemoveTopic,
@@ -135,7 +136,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/FlushService"),
-                100_000,
+                capacity::FLUSH_SERVICE,
                 Some(&flush_arb.handle()),
                 move |sup| FlushService::new(sup, log, poison, fp, progress, group, &cfg),
             )
@@ -167,7 +168,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/IndexService"),
-                1024,
+                capacity::INDEX_SERVICE,
                 Some(&dispatch_arb.handle()),
                 move |sup| IndexActor::new(sup, idx),
             )
@@ -179,7 +180,7 @@ impl StoreHandle {
             let mb = start_supervised(
                 registry,
                 path,
-                64,
+                capacity::CONSUME_QUEUE,
                 Some(&dispatch_arb.handle()),
                 move |sup| ConsumeQueueActor::new(sup, cq),
             );
@@ -202,7 +203,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/ReputDispatcher"),
-                1024,
+                capacity::REPUT_DISPATCHER,
                 Some(&dispatch_arb.handle()),
                 move |sup| ReputDispatcher::new(sup, parts),
             )
@@ -219,7 +220,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/CheckpointKeeper"),
-                16,
+                capacity::CHECKPOINT_KEEPER,
                 Some(&flush_arb.handle()),
                 move |sup| {
                     CheckpointKeeper::new(sup, path, readers, index, fp, dp, every, checkpoint)
@@ -239,7 +240,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/FileCleaner"),
-                16,
+                capacity::FILE_CLEANER,
                 Some(&flush_arb.handle()),
                 move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, usage),
             )
