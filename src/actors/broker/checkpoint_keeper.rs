@@ -68,7 +68,7 @@ impl CheckpointKeeper {
                 index_ts = index
                     .ask(FlushIndex)
                     .await
-                    .map_err(|e| StoreError::InvalidMessage(e.to_string()))??;
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))??;
             }
             tokio::task::spawn_blocking(move || {
                 for r in &readers {
@@ -82,7 +82,7 @@ impl CheckpointKeeper {
                 Ok(cp)
             })
             .await
-            .map_err(|e| StoreError::InvalidMessage(format!("checkpoint thread failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("the checkpoint thread ({e})")))?
         }
     }
 

@@ -221,9 +221,7 @@ impl Handler<PutMessages> for CommitLogWriter {
         let metrics = self.sup.metrics.clone();
         let appended = match guarded(&metrics, ctx, |_| self.append(&msg)) {
             Some(r) => r,
-            None => Err(StoreError::InvalidMessage(
-                "the commit-log writer failed and is restarting".into(),
-            )),
+            None => Err(StoreError::Unavailable("the commit-log writer".into())),
         };
         let append = match appended {
             Ok(a) => a,

@@ -29,6 +29,7 @@ pub mod index_actor;
 pub mod processor;
 pub mod pull_hold;
 pub mod queue_locks;
+pub mod redeliver;
 pub mod registrar;
 pub mod reput_dispatcher;
 pub mod schedule;

@@ -61,6 +61,19 @@ pub enum PutError {
     Timer(#[from] TimerRefusal),
 }
 
+impl PutError {
+    /// Whether the same put can succeed later (see [`StoreError::is_retryable`]): a busy,
+    /// restarting or stopped writer is; a message the store or the wheel refuses for what
+    /// it is never is.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PutError::Store(e) => e.is_retryable(),
+            PutError::Busy(_) => true,
+            PutError::Timer(_) => false,
+        }
+    }
+}
+
 struct Inner {
     config: Arc<StoreConfig>,
     writer: Mailbox<CommitLogWriter>,
@@ -401,7 +414,7 @@ impl StoreHandle {
         let result = index
             .ask(q)
             .await
-            .map_err(|e| StoreError::InvalidMessage(e.to_string()))??;
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         let records = result
             .phy_offsets
             .iter()
@@ -513,7 +526,7 @@ impl StoreHandle {
         match flushed {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(StoreError::InvalidMessage(e.to_string())),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
         }
     }
 }

@@ -104,7 +104,7 @@ crate::supervised_actor!(SubscriptionGroupManager);
 crate::admits!(SubscriptionGroupManager: PutGroup, EnsureGroup);
 
 fn restarting_error() -> StoreError {
-    StoreError::InvalidMessage("subscription group manager restarting".into())
+    StoreError::Unavailable("the subscription group manager".into())
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.

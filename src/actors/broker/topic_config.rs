@@ -220,7 +220,7 @@ crate::supervised_actor!(TopicConfigManager);
 crate::admits!(TopicConfigManager: NotifyChanges, PutTopic, DeleteTopic, EnsureTopic);
 
 fn restarting_error() -> StoreError {
-    StoreError::InvalidMessage("topic manager restarting".into())
+    StoreError::Unavailable("the topic config manager".into())
 }
 
 /// Tell `0` about every change.
