@@ -87,6 +87,8 @@ pub struct ActorMetrics {
     rejected: AtomicU64,
     panics: AtomicU64,
     restarts: AtomicU64,
+    /// The delay before the latest restart, in ms: at the backoff cap, a restart storm.
+    restart_backoff_ms: AtomicU64,
     alive: AtomicBool,
     handler_seconds: Histogram,
 }
@@ -155,6 +157,15 @@ impl ActorMetrics {
 
     pub(crate) fn panicked(&self) {
         self.panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_restart_backoff(&self, delay: Duration) {
+        self.restart_backoff_ms
+            .store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn restart_backoff(&self) -> Duration {
+        Duration::from_millis(self.restart_backoff_ms.load(Ordering::Relaxed))
     }
 
     pub(crate) fn restarted(&self) {
@@ -246,6 +257,7 @@ impl MetricsRegistry {
             rejected: AtomicU64::new(0),
             panics: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            restart_backoff_ms: AtomicU64::new(0),
             alive: AtomicBool::new(true),
             handler_seconds: Histogram::new(&HANDLER_BUCKETS),
         });

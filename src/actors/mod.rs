@@ -10,6 +10,7 @@ pub mod http;
 pub mod json_file;
 pub mod metrics;
 pub mod namesrv;
+pub mod panic_guard;
 pub mod remoting;
 pub mod runtime;
 

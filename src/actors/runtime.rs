@@ -160,11 +160,23 @@ pub fn restarting<A: SupervisedActor>(actor: &mut A, ctx: &mut Context<A>) {
     let sup = actor.supervision();
     sup.metrics.restarted();
     let delay = sup.backoff.next_delay();
-    tracing::warn!(
-        actor = sup.metrics.path(),
-        delay_ms = delay.as_millis() as u64,
-        "restarting actor"
-    );
+    sup.metrics.set_restart_backoff(delay);
+    if delay >= sup.backoff.max {
+        // A restart storm: the actor fails again as soon as it is back. The backoff caps
+        // the rate at one restart per `max`; the gauge and this line make it visible.
+        tracing::error!(
+            actor = sup.metrics.path(),
+            restarts = sup.metrics.restarts(),
+            delay_ms = delay.as_millis() as u64,
+            "restart storm: the actor keeps failing; restarts are held to one per backoff cap"
+        );
+    } else {
+        tracing::warn!(
+            actor = sup.metrics.path(),
+            delay_ms = delay.as_millis() as u64,
+            "restarting actor"
+        );
+    }
     ctx.wait(actix::clock::sleep(delay).into_actor(actor));
 }
 

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use super::flush_service::FlushProgress;
 use super::index_actor::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::checkpoint::Checkpoint;
 use crate::store::{StoreError, StoreResult};
@@ -91,13 +92,15 @@ impl CheckpointKeeper {
             return;
         }
         self.running = true;
-        ctx.spawn(self.round().into_actor(self).map(|r, act, _| {
-            act.running = false;
-            match r {
-                Ok(cp) => act.checkpoint = cp,
-                Err(e) => tracing::error!(error = %e, "writing the checkpoint failed"),
-            }
-        }));
+        ctx.spawn(catch_panics(self.round().into_actor(self).map(
+            |r, act, _| {
+                act.running = false;
+                match r {
+                    Ok(cp) => act.checkpoint = cp,
+                    Err(e) => tracing::error!(error = %e, "writing the checkpoint failed"),
+                }
+            },
+        )));
     }
 }
 

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use crate::actors::json_file;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
@@ -144,7 +145,7 @@ impl ConsumerOffsetManager {
 
     fn persist(&self, ctx: &mut Context<Self>) {
         let (offsets, path) = (self.offsets.clone(), self.path.clone());
-        ctx.wait(
+        ctx.wait(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || offsets.persist(&path)).await {
                     Ok(Ok(())) => {}
@@ -155,7 +156,7 @@ impl ConsumerOffsetManager {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 

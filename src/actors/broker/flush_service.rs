@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::{FlushDiskType, StoreConfig};
@@ -93,12 +94,12 @@ impl FlushService {
                 .await
                 .unwrap_or_else(|e| Err(StoreError::Poisoned(format!("flush thread failed: {e}"))))
         };
-        ctx.spawn(job.into_actor(self).map(|result, act, _| {
+        ctx.spawn(catch_panics(job.into_actor(self).map(|result, act, _| {
             act.flushing = false;
             if let Err(e) = result {
                 tracing::error!(error = %e, "timed commit-log flush failed");
             }
-        }));
+        })));
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {

@@ -11,6 +11,7 @@ use futures_util::FutureExt;
 
 use super::config::BrokerConfig;
 use super::topic_config::{TopicView, TopicsChanged};
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::RemotingClient;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::register::{
@@ -82,7 +83,7 @@ impl Registrar {
                 }
             }
         });
-        ctx.spawn(join_all(calls).map(|_| ()).into_actor(self));
+        ctx.spawn(catch_panics(join_all(calls).map(|_| ()).into_actor(self)));
     }
 }
 

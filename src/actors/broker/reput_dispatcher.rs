@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
 use super::index_actor::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
@@ -237,55 +238,54 @@ impl ReputDispatcher {
             };
             (cq_results, index_result)
         };
-        ctx.spawn(
-            work.into_actor(self)
-                .map(move |(cq_results, index_result), act, ctx| {
-                    act.busy = false;
-                    let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
-                    match &index_result {
-                        Some(Ok(Err(e))) => {
-                            tracing::error!(error = %e, "building the index failed for a round")
-                        }
-                        Some(Err(e)) => {
-                            tracing::error!(error = %e, "the index actor did not answer a round")
-                        }
-                        _ => {}
+        ctx.spawn(catch_panics(work.into_actor(self).map(
+            move |(cq_results, index_result), act, ctx| {
+                act.busy = false;
+                let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
+                match &index_result {
+                    Some(Ok(Err(e))) => {
+                        tracing::error!(error = %e, "building the index failed for a round")
                     }
-                    if failed {
-                        tracing::error!("a consume queue refused units; the round is retried");
-                        act.schedule_retry(ctx);
-                        return;
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "the index actor did not answer a round")
                     }
-                    act.from = next;
-                    act.progress
-                        .dispatched_offset
-                        .store(next, Ordering::Release);
-                    act.progress
-                        .last_store_timestamp
-                        .fetch_max(last_ts, Ordering::AcqRel);
-                    for (topic, queue_id, max_offset) in arrived {
-                        let event = MessageArrived {
-                            topic: topic.into(),
-                            queue_id,
-                            max_offset,
-                            store_timestamp: last_ts,
-                        };
-                        act.arrivals.retain(|r| r.connected());
-                        for r in &act.arrivals {
-                            let _ = r.try_send(event.clone());
-                        }
+                    _ => {}
+                }
+                if failed {
+                    tracing::error!("a consume queue refused units; the round is retried");
+                    act.schedule_retry(ctx);
+                    return;
+                }
+                act.from = next;
+                act.progress
+                    .dispatched_offset
+                    .store(next, Ordering::Release);
+                act.progress
+                    .last_store_timestamp
+                    .fetch_max(last_ts, Ordering::AcqRel);
+                for (topic, queue_id, max_offset) in arrived {
+                    let event = MessageArrived {
+                        topic: topic.into(),
+                        queue_id,
+                        max_offset,
+                        store_timestamp: last_ts,
+                    };
+                    act.arrivals.retain(|r| r.connected());
+                    for r in &act.arrivals {
+                        let _ = r.try_send(event.clone());
                     }
-                    act.plugins.retain(|r| r.connected());
-                    for p in &act.plugins {
-                        let _ = p.try_send(Dispatched(infos.clone()));
-                    }
-                    if act.again || next < act.log.max_offset() {
-                        act.again = false;
-                        let metrics = act.sup.metrics.clone();
-                        guarded(&metrics, ctx, |ctx| act.round(ctx));
-                    }
-                }),
-        );
+                }
+                act.plugins.retain(|r| r.connected());
+                for p in &act.plugins {
+                    let _ = p.try_send(Dispatched(infos.clone()));
+                }
+                if act.again || next < act.log.max_offset() {
+                    act.again = false;
+                    let metrics = act.sup.metrics.clone();
+                    guarded(&metrics, ctx, |ctx| act.round(ctx));
+                }
+            },
+        )));
     }
 
     fn schedule_retry(&mut self, ctx: &mut Context<Self>) {

@@ -22,6 +22,7 @@ use super::commit_log_writer::now_millis;
 use super::redeliver::put_all;
 use super::store::StoreHandle;
 use crate::actors::json_file;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
 use crate::store::message::{
@@ -239,7 +240,7 @@ impl ScheduleService {
             self.delays.clone(),
             self.offsets.clone(),
         );
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 for (i, delay) in delays.iter().enumerate() {
                     let level = i as i32 + 1;
@@ -256,7 +257,7 @@ impl ScheduleService {
                 act.offsets = offsets;
                 act.running = false;
             }),
-        );
+        ));
     }
 
     fn persist(&self) {
@@ -268,7 +269,7 @@ impl ScheduleService {
     /// The timer's write, off the event loop.
     fn persist_in_background(&self, ctx: &mut Context<Self>) {
         let (path, table) = (self.path.clone(), self.offsets.clone());
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || persist_offsets(&path, &table)).await {
                     Ok(Ok(())) => {}
@@ -277,7 +278,7 @@ impl ScheduleService {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 

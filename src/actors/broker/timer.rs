@@ -31,6 +31,7 @@ use super::commit_log_writer::now_millis;
 use super::redeliver::put_all;
 use super::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
 use crate::store::{StoreError, StoreResult};
@@ -113,7 +114,7 @@ impl TimerWheelService {
             self.timer.clone(),
             self.counters.clone(),
         );
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 let guard = timer.lock_owned().await;
                 if let Err(e) = run_step(&store, guard, &counters).await {
@@ -122,13 +123,13 @@ impl TimerWheelService {
             }
             .into_actor(self)
             .map(|_, act, _| act.running = false),
-        );
+        ));
     }
 
     /// Writes the checkpoint, then deletes the timer-log files it makes unnecessary.
     fn persist_in_background(&self, ctx: &mut Context<Self>) {
         let timer = self.timer.clone();
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 let done = blocking(timer.lock_owned().await, |t| {
                     t.flush(now_millis())?;
@@ -146,7 +147,7 @@ impl TimerWheelService {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 

@@ -35,6 +35,7 @@ use super::topic_config::{
     self, EnsureTopic, TopicConfigManager, PERM_READ, PERM_WRITE, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::protocol::code::request;
@@ -466,7 +467,7 @@ impl TransactionChecker {
         }
         self.running = true;
         let parts = self.parts.clone();
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move { check_round(&parts).await }
                 .into_actor(self)
                 .map(|report, act, _| {
@@ -475,7 +476,7 @@ impl TransactionChecker {
                         tracing::info!(?report, "transaction check round");
                     }
                 }),
-        );
+        ));
     }
 }
 

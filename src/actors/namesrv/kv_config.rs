@@ -12,6 +12,7 @@ use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::envelope::Admitted;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, ActorError, Supervision};
 
 /// The namespace whose entries become `orderTopicConf` in routes and the body of
@@ -84,7 +85,7 @@ impl KvConfig {
     fn persist(&mut self, ctx: &mut Context<Self>, done: impl FnOnce() + 'static) {
         let snapshot = self.tables.clone();
         let path = self.path.clone();
-        ctx.wait(
+        ctx.wait(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || snapshot.store(&path)).await {
                     Ok(Ok(())) => {}
@@ -94,7 +95,7 @@ impl KvConfig {
             }
             .into_actor(self)
             .map(move |_, _, _| done()),
-        );
+        ));
     }
 }
 
