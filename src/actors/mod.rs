@@ -3,6 +3,7 @@
 //! and client, and the name-server actors.
 
 pub mod broker;
+pub mod coalesced_file;
 pub mod dispatch;
 pub mod envelope;
 pub mod error;

@@ -49,6 +49,7 @@ use tokio::net::TcpListener;
 pub use config::BrokerConfig;
 pub use store::{PutError, StoreHandle};
 
+use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
@@ -99,6 +100,8 @@ pub struct Broker {
     schedule: Mailbox<ScheduleService>,
     checker: Mailbox<TransactionChecker>,
     timer: Option<Mailbox<TimerWheelService>>,
+    /// topics.json and subscriptionGroup.json, flushed at shutdown.
+    metadata_files: [Arc<CoalescedFile>; 2],
     stopped: Mutex<bool>,
 }
 
@@ -163,25 +166,27 @@ impl BrokerBuilder {
             config.default_topic_queue_nums,
         );
         let (topics, topics_path) = TopicConfigManager::load(&root, system)?;
+        let topics_file = CoalescedFile::new(topics_path);
         let topic_manager = {
-            let (view, path) = (topics.clone(), topics_path);
+            let (view, file) = (topics.clone(), topics_file.clone());
             start_supervised(
                 &registry,
                 "broker/TopicConfigManager",
                 capacity::TOPIC_CONFIG_MANAGER,
                 None,
-                move |sup| TopicConfigManager::new(sup, view, path),
+                move |sup| TopicConfigManager::new(sup, view, file),
             )
         };
         let (groups, groups_path) = SubscriptionGroupManager::load(&root)?;
+        let groups_file = CoalescedFile::new(groups_path);
         let group_manager = {
-            let view = groups.clone();
+            let (view, file) = (groups.clone(), groups_file.clone());
             start_supervised(
                 &registry,
                 "broker/SubscriptionGroupManager",
                 capacity::SUBSCRIPTION_GROUP_MANAGER,
                 None,
-                move |sup| SubscriptionGroupManager::new(sup, view, groups_path),
+                move |sup| SubscriptionGroupManager::new(sup, view, file),
             )
         };
         let (offsets, offsets_path) = ConsumerOffsets::load(&root)?;
@@ -384,6 +389,7 @@ impl BrokerBuilder {
             schedule,
             checker,
             timer,
+            metadata_files: [topics_file, groups_file],
             stopped: Mutex::new(false),
         })
     }
@@ -427,6 +433,11 @@ impl Broker {
             }
             Err(e) => tracing::error!(error = %e, "the offset manager is gone"),
             Ok(Ok(())) => {}
+        }
+        for file in &self.metadata_files {
+            if !file.flush(Duration::from_secs(10)).await {
+                tracing::error!(path = %file.path().display(), "metadata not written within 10 s of shutdown");
+            }
         }
         if let Err(e) = self.schedule.addr().send(PersistDelayOffsets).await {
             tracing::error!(error = %e, "the schedule service is gone");

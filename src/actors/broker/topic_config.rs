@@ -1,5 +1,7 @@
 //! TopicConfigManager: the broker's topics (`config/topics.json`). One actor owns changes
-//! and persists them; every request reads the current table through [`TopicView`], an
+//! and hands them to a coalescing writer off the event loop ([`CoalescedFile`]: a change
+//! is acknowledged once applied in memory; the file follows within one write); every
+//! request reads the current table through [`TopicView`], an
 //! atomically swapped snapshot, without a hop. A change bumps the data version and tells
 //! the Registrar, which re-registers with the name servers.
 
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
+use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
@@ -136,7 +139,7 @@ pub fn system_topics(
 pub struct TopicConfigManager {
     sup: Supervision,
     view: Arc<TopicView>,
-    path: PathBuf,
+    file: Arc<CoalescedFile>,
     changed: Option<Recipient<TopicsChanged>>,
 }
 
@@ -173,11 +176,11 @@ impl TopicConfigManager {
         ))
     }
 
-    pub fn new(sup: Supervision, view: Arc<TopicView>, path: PathBuf) -> Self {
+    pub fn new(sup: Supervision, view: Arc<TopicView>, file: Arc<CoalescedFile>) -> Self {
         TopicConfigManager {
             sup,
             view,
-            path,
+            file,
             changed: None,
         }
     }
@@ -195,8 +198,9 @@ impl TopicConfigManager {
             timestamp: now_millis(),
             state_version: next.data_version.state_version,
         };
-        json_file::store(&self.path, &next.encode())?;
-        self.view.table.store(Arc::new(next));
+        let next = Arc::new(next);
+        self.view.table.store(next.clone());
+        self.file.submit(move || next.encode().to_vec());
         if let Some(r) = &self.changed {
             let _ = r.try_send(TopicsChanged);
         }
@@ -210,9 +214,7 @@ impl Actor for TopicConfigManager {
     fn started(&mut self, _: &mut Context<Self>) {
         // Persist the system topics added at load.
         let snapshot = self.view.snapshot();
-        if let Err(e) = json_file::store(&self.path, &to_json(&*snapshot)) {
-            tracing::error!(error = %e, "writing topics.json failed");
-        }
+        self.file.submit(move || to_json(&*snapshot).to_vec());
     }
 }
 
