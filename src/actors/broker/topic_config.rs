@@ -8,9 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
+use tokio::sync::oneshot;
 
 use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::json_file;
@@ -143,10 +145,19 @@ pub struct TopicConfigManager {
     changed: Option<Recipient<TopicsChanged>>,
 }
 
-/// Sent to the Registrar after every change.
-#[derive(Message, Debug, Clone, Copy)]
+/// Sent to the Registrar after a topic is created or changed.
+#[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct TopicsChanged;
+pub struct TopicsChanged {
+    pub topics: Vec<String>,
+    /// Answered once the name servers have been told (or could not be in time).
+    pub registered: Option<oneshot::Sender<()>>,
+}
+
+/// How long a topic creation waits for the name servers to know the topic before it is
+/// answered anyway: long enough for a live name server on a loaded machine, short enough
+/// that a dead one does not make a send outlast the client's 3 s timeout.
+pub const REGISTRATION_WAIT: Duration = Duration::from_secs(1);
 
 impl TopicConfigManager {
     /// Loads `config/topics.json` (or its backup) and adds the system topics.
@@ -201,10 +212,26 @@ impl TopicConfigManager {
         let next = Arc::new(next);
         self.view.table.store(next.clone());
         self.file.submit(move || next.encode().to_vec());
-        if let Some(r) = &self.changed {
-            let _ = r.try_send(TopicsChanged);
-        }
         Ok(true)
+    }
+
+    /// Tells the Registrar `topic` changed; the future ends once the name servers know
+    /// it, or after [`REGISTRATION_WAIT`]. If the Registrar's mailbox is full the change
+    /// goes out with the next periodic registration and nobody waits.
+    fn register(&self, topic: String) -> impl std::future::Future<Output = ()> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.changed.as_ref().is_some_and(|r| {
+            r.try_send(TopicsChanged {
+                topics: vec![topic],
+                registered: Some(tx),
+            })
+            .is_ok()
+        });
+        async move {
+            if sent {
+                let _ = tokio::time::timeout(REGISTRATION_WAIT, rx).await;
+            }
+        }
     }
 }
 
@@ -242,19 +269,31 @@ impl Handler<NotifyChanges> for TopicConfigManager {
 #[rtype(result = "StoreResult<()>")]
 pub struct PutTopic(pub TopicConfig);
 
+/// Answered once the name servers know the change (bounded by [`REGISTRATION_WAIT`]), as
+/// Java's `registerIncrementBrokerData` is synchronous.
 impl Handler<PutTopic> for TopicConfigManager {
-    type Result = StoreResult<()>;
+    type Result = ResponseFuture<StoreResult<()>>;
     fn handle(&mut self, msg: PutTopic, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
-        guarded(&metrics, ctx, |_| {
+        let name = msg.0.topic_name.clone();
+        let changed = guarded(&metrics, ctx, |_| {
             self.update(|t| {
                 let same = t.get(&msg.0.topic_name) == Some(&msg.0);
                 t.insert(msg.0.topic_name.clone(), msg.0);
                 !same
             })
-            .map(|_| ())
         })
-        .unwrap_or_else(|| Err(restarting_error()))
+        .unwrap_or_else(|| Err(restarting_error()));
+        match changed {
+            Ok(true) => {
+                let registered = self.register(name);
+                Box::pin(async move {
+                    registered.await;
+                    Ok(())
+                })
+            }
+            other => Box::pin(async move { other.map(|_| ()) }),
+        }
     }
 }
 
@@ -288,17 +327,19 @@ pub enum EnsureTopic {
     Exact(TopicConfig),
 }
 
+/// A created topic is answered once the name servers know it (bounded by
+/// [`REGISTRATION_WAIT`]), so a producer that asks for its route next finds it.
 impl Handler<EnsureTopic> for TopicConfigManager {
-    type Result = StoreResult<Option<TopicConfig>>;
+    type Result = ResponseFuture<StoreResult<Option<TopicConfig>>>;
     fn handle(&mut self, msg: EnsureTopic, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
-        guarded(&metrics, ctx, |_| {
+        let outcome = guarded(&metrics, ctx, |_| {
             let name = match &msg {
                 EnsureTopic::FromTemplate { topic, .. } => topic.clone(),
                 EnsureTopic::Exact(t) => t.topic_name.clone(),
             };
             if let Some(t) = self.view.get(&name) {
-                return Ok(Some(t));
+                return Ok(Some((t, false)));
             }
             let created = match msg {
                 EnsureTopic::Exact(t) => t,
@@ -324,9 +365,19 @@ impl Handler<EnsureTopic> for TopicConfigManager {
                 t.insert(created.topic_name.clone(), created.clone());
                 true
             })?;
-            Ok(Some(created))
+            Ok(Some((created, true)))
         })
-        .unwrap_or_else(|| Err(restarting_error()))
+        .unwrap_or_else(|| Err(restarting_error()));
+        match outcome {
+            Ok(Some((created, true))) => {
+                let registered = self.register(created.topic_name.clone());
+                Box::pin(async move {
+                    registered.await;
+                    Ok(Some(created))
+                })
+            }
+            other => Box::pin(async move { other.map(|o| o.map(|(t, _)| t)) }),
+        }
     }
 }
 
