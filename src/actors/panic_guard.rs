@@ -131,3 +131,42 @@ mod tests {
         assert_eq!(mb.ask(Ping).await.unwrap(), 1);
     }
 }
+
+/// Test and chaos hook: makes the next `n` handled messages that concern a given topic
+/// panic inside their handler's guard, so a test can restart an actor exactly when a
+/// particular write reaches it (`StoreHandle::inject_writer_panics`). Unarmed, a check
+/// is one atomic load.
+#[derive(Debug, Default)]
+pub struct PanicFailpoint {
+    armed: std::sync::atomic::AtomicBool,
+    remaining: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl PanicFailpoint {
+    pub fn arm(&self, topic: &str, n: u32) {
+        if let Ok(mut r) = self.remaining.lock() {
+            *r.entry(topic.to_owned()).or_default() += n;
+            self.armed.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Panics if armed for `topic`, counting the shot down.
+    pub fn check(&self, topic: &str) {
+        if !self.armed.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let fire = self
+            .remaining
+            .lock()
+            .is_ok_and(|mut r| match r.get_mut(topic) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            });
+        if fire {
+            panic!("panic injected into a write to {topic}");
+        }
+    }
+}

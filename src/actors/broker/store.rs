@@ -35,6 +35,7 @@ use super::reput_dispatcher::{
     ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
 };
 use crate::actors::metrics::MetricsRegistry;
+use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
 use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
@@ -90,6 +91,7 @@ struct Inner {
     flush_progress: Arc<FlushProgress>,
     poison: Arc<Poison>,
     failpoint: FlushFailpoint,
+    writer_failpoint: Arc<PanicFailpoint>,
     disk_usage: DiskUsageOverride,
     abort: Mutex<Option<AbortMarker>>,
     arbiters: Mutex<Vec<Arbiter>>,
@@ -126,6 +128,7 @@ impl StoreHandle {
         let flush_progress = Arc::new(FlushProgress::default());
         let dispatch = Arc::new(DispatchProgress::default());
         let disk = Arc::new(DiskGuard::default());
+        let writer_failpoint = Arc::new(PanicFailpoint::default());
         let wake = Arc::new(DispatchBell::default());
         let readers: QueueReaders = Default::default();
         let (flush_arb, dispatch_arb) = (Arbiter::new(), Arbiter::new());
@@ -155,11 +158,12 @@ impl StoreHandle {
             )
         };
         let writer = {
-            let (poison, disk, wake, progress) = (
+            let (poison, disk, wake, progress, writer_failpoint) = (
                 poison.clone(),
                 disk.clone(),
                 wake.clone(),
                 flush_progress.clone(),
+                writer_failpoint.clone(),
             );
             let (mode, timeout) = (
                 config.flush_disk_type,
@@ -172,7 +176,16 @@ impl StoreHandle {
                 None,
                 move |sup| {
                     CommitLogWriter::new(
-                        sup, commit_log, poison, disk, group, wake, progress, mode, timeout,
+                        sup,
+                        commit_log,
+                        poison,
+                        disk,
+                        group,
+                        wake,
+                        progress,
+                        mode,
+                        timeout,
+                        writer_failpoint,
                     )
                 },
             )
@@ -273,6 +286,7 @@ impl StoreHandle {
                 flush_progress,
                 poison,
                 failpoint,
+                writer_failpoint,
                 disk_usage,
                 abort: Mutex::new(Some(abort)),
                 arbiters: Mutex::new(vec![flush_arb, dispatch_arb]),
@@ -471,6 +485,19 @@ impl StoreHandle {
     #[doc(hidden)]
     pub fn inject_flush_failure(&self) {
         self.inner.failpoint.fail_flushes();
+    }
+
+    /// Test hook: the CommitLogWriter panics (and is restarted by its supervisor) on the
+    /// next `n` appends whose first message is for `topic`; those puts fail as
+    /// [`StoreError::Unavailable`].
+    #[doc(hidden)]
+    pub fn inject_writer_panics(&self, topic: &str, n: u32) {
+        self.inner.writer_failpoint.arm(topic, n);
+    }
+
+    /// The CommitLogWriter's metrics (mailbox depth, restarts).
+    pub fn writer_metrics(&self) -> &Arc<crate::actors::metrics::ActorMetrics> {
+        self.inner.writer.metrics()
     }
 
     /// Test hook: pretend the disk is this full (`None`: measure it again).
