@@ -199,6 +199,9 @@ impl StoreHandle {
                 move |sup| IndexActor::new(sup, idx),
             )
         });
+        // One consume-queue actor per queue: 100,000 queues must not mean 100,000 sets
+        // of series per scrape.
+        registry.aggregate_under(format!("{prefix}/ConsumeQueue"));
         let mut queues = std::collections::HashMap::new();
         for ((topic, queue_id), cq) in consume_queues {
             readers.insert((topic.clone(), queue_id), cq.reader());
