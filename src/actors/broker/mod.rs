@@ -120,7 +120,15 @@ impl BrokerBuilder {
         self
     }
 
-    /// A custom actor that receives every stored record once it is dispatched.
+    /// A custom actor that receives every stored record once it is dispatched, in
+    /// commit-log order, a round (up to 4096 records) per message.
+    ///
+    /// Delivery is not guaranteed: the dispatcher offers each round with `try_send` and
+    /// never waits for a plug-in (a slow plug-in must not stall consume queues and pulls),
+    /// so a plug-in whose mailbox is full misses that round, counted in
+    /// `rocketmq_dispatch_dropped_total{receiver="plugin"}`. A plug-in that needs every
+    /// record keeps the last commit-log offset it saw and reads a gap back from the store
+    /// (`StoreHandle::message_at`), or sets a mailbox capacity that covers its bursts.
     pub fn plug(mut self, actor: Recipient<Dispatched>) -> Self {
         self.plugins.push(actor);
         self
