@@ -78,23 +78,23 @@ impl Registrar {
     /// else one registration of the changed topics still present (a deletion needs none:
     /// name servers keep a topic until DELETE_TOPIC_IN_NAMESRV, as with Java).
     fn next_round(&mut self) -> Vec<TopicConfigSerializeWrapper> {
-        let snapshot = self.topics.snapshot();
         let changed = std::mem::take(&mut self.changed);
         if std::mem::take(&mut self.full_due) {
+            let snapshot = self.topics.snapshot();
             return if self.config.enable_split_registration {
                 snapshot.split(self.config.split_registration_size)
             } else {
                 vec![(*snapshot).clone()]
             };
         }
-        let present: Vec<_> = changed
-            .iter()
-            .filter_map(|t| snapshot.topic_config_table.get(t))
-            .collect();
+        // The version first: a topic changed after it is read carries a newer version
+        // and goes out in the next round.
+        let version = self.topics.data_version();
+        let present: Vec<_> = changed.iter().filter_map(|t| self.topics.get(t)).collect();
         if present.is_empty() {
             return Vec::new();
         }
-        TopicConfigSerializeWrapper::of(present, snapshot.data_version)
+        TopicConfigSerializeWrapper::of(&present, version)
             .split(self.config.split_registration_size)
     }
 
