@@ -37,8 +37,9 @@ impl ServiceError {
     pub fn code(&self) -> i32 {
         match self {
             ServiceError::Protocol(e) => e.response_code(),
-            ServiceError::Actor(ActorError::MailboxFull(_)) => response::SYSTEM_BUSY,
-            ServiceError::Actor(_) => response::SYSTEM_ERROR,
+            // Full, restarting or gone: the same request can succeed a moment later, and
+            // Java clients retry SYSTEM_BUSY (never MESSAGE_ILLEGAL).
+            ServiceError::Actor(_) => response::SYSTEM_BUSY,
             ServiceError::Store(e) => match e {
                 StoreError::MessageTooLarge { .. }
                 | StoreError::PropertiesTooLong(_)
@@ -48,7 +49,7 @@ impl ServiceError {
                 | StoreError::DiskFull { .. }
                 | StoreError::ShuttingDown => response::SERVICE_NOT_AVAILABLE,
                 StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
-                StoreError::Busy(_) => response::SYSTEM_BUSY,
+                StoreError::Busy(_) | StoreError::Unavailable(_) => response::SYSTEM_BUSY,
             },
             ServiceError::Selector(_) => response::SUBSCRIPTION_PARSE_FAILED,
             ServiceError::Refused { code, .. } => *code,
@@ -85,5 +86,27 @@ mod tests {
             (refused.code, refused.remark.as_deref()),
             (1, Some("crc32 not match"))
         );
+    }
+
+    /// A restarting or stopped actor is not the client's fault: Java producers retry
+    /// SYSTEM_BUSY and give up on MESSAGE_ILLEGAL, so the code is the behaviour.
+    #[test]
+    fn unavailable_parts_answer_system_busy_and_are_retryable() {
+        let restarting = StoreError::Unavailable("the commit-log writer".into());
+        assert!(restarting.is_retryable());
+        assert_eq!(ServiceError::from(restarting).code(), response::SYSTEM_BUSY);
+        for actor in [
+            ActorError::Panicked("w".into()),
+            ActorError::Closed("w".into()),
+        ] {
+            assert_eq!(ServiceError::from(actor).code(), response::SYSTEM_BUSY);
+        }
+        let illegal = StoreError::InvalidMessage("empty topic".into());
+        assert!(!illegal.is_retryable());
+        assert_eq!(
+            ServiceError::from(illegal).code(),
+            response::MESSAGE_ILLEGAL
+        );
+        assert!(StoreError::Busy("late".into()).is_retryable());
     }
 }

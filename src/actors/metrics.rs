@@ -57,6 +57,16 @@ impl Histogram {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// Adds `other`'s observations (same bounds) into this one.
+    fn add(&self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter().zip(other.buckets.iter()) {
+            mine.fetch_add(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.count.fetch_add(other.count(), Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add(other.sum_nanos.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
         let sep = if labels.is_empty() { "" } else { "," };
@@ -75,6 +85,51 @@ impl Histogram {
     }
 }
 
+/// One actor's series on `/metrics`, or the sum of an aggregated prefix's actors.
+struct ActorRow {
+    label: String,
+    depth: u64,
+    capacity: usize,
+    handled: u64,
+    rejected: u64,
+    panics: u64,
+    restarts: u64,
+    backoff_ms: u64,
+    instances: u64,
+    handler_seconds: Histogram,
+}
+
+impl ActorRow {
+    fn new(label: String) -> Self {
+        ActorRow {
+            label,
+            depth: 0,
+            capacity: 0,
+            handled: 0,
+            rejected: 0,
+            panics: 0,
+            restarts: 0,
+            backoff_ms: 0,
+            instances: 0,
+            handler_seconds: Histogram::new(&HANDLER_BUCKETS),
+        }
+    }
+
+    fn add(&mut self, m: &ActorMetrics) {
+        self.depth += m.mailbox_depth();
+        self.capacity += m.mailbox_capacity;
+        self.handled += m.handled();
+        self.rejected += m.rejected();
+        self.panics += m.panics();
+        self.restarts += m.restarts();
+        self.backoff_ms = self
+            .backoff_ms
+            .max(m.restart_backoff_ms.load(Ordering::Relaxed));
+        self.instances += 1;
+        self.handler_seconds.add(&m.handler_seconds);
+    }
+}
+
 /// What one actor reports: mailbox depth, messages handled, handler time, restarts.
 #[derive(Debug)]
 pub struct ActorMetrics {
@@ -87,6 +142,8 @@ pub struct ActorMetrics {
     rejected: AtomicU64,
     panics: AtomicU64,
     restarts: AtomicU64,
+    /// The delay before the latest restart, in ms: at the backoff cap, a restart storm.
+    restart_backoff_ms: AtomicU64,
     alive: AtomicBool,
     handler_seconds: Histogram,
 }
@@ -125,9 +182,15 @@ impl ActorMetrics {
         self.in_mailbox.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A message that was counted in but never reached the actor (the send failed).
-    pub(crate) fn unqueued(&self) {
-        self.in_mailbox.fetch_sub(1, Ordering::Relaxed);
+    /// Counts a message in if the mailbox holds fewer than its capacity, as one atomic
+    /// step: callers racing for the last place cannot both take it.
+    pub(crate) fn try_enqueue(&self) -> bool {
+        let capacity = self.mailbox_capacity as i64;
+        self.in_mailbox
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                (d < capacity).then_some(d + 1)
+            })
+            .is_ok()
     }
 
     pub(crate) fn rejected_full(&self) {
@@ -151,6 +214,15 @@ impl ActorMetrics {
         self.panics.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn set_restart_backoff(&self, delay: Duration) {
+        self.restart_backoff_ms
+            .store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn restart_backoff(&self) -> Duration {
+        Duration::from_millis(self.restart_backoff_ms.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn restarted(&self) {
         self.restarts.fetch_add(1, Ordering::Relaxed);
     }
@@ -168,6 +240,8 @@ type Family<V> = DashMap<&'static str, DashMap<String, Arc<V>>>;
 #[derive(Debug)]
 pub struct MetricsRegistry {
     actors: RwLock<BTreeMap<String, Arc<ActorMetrics>>>,
+    /// Path prefixes whose actors render as one series ([`MetricsRegistry::aggregate_under`]).
+    aggregated: RwLock<Vec<String>>,
     counters: Family<AtomicU64>,
     gauges: Family<AtomicI64>,
     /// Keyed by (protocol, request code, response code); labels are rendered only when
@@ -181,6 +255,7 @@ impl Default for MetricsRegistry {
     fn default() -> Self {
         MetricsRegistry {
             actors: RwLock::new(BTreeMap::new()),
+            aggregated: RwLock::new(Vec::new()),
             counters: DashMap::new(),
             gauges: DashMap::new(),
             rpc_latency: DashMap::new(),
@@ -240,6 +315,7 @@ impl MetricsRegistry {
             rejected: AtomicU64::new(0),
             panics: AtomicU64::new(0),
             restarts: AtomicU64::new(0),
+            restart_backoff_ms: AtomicU64::new(0),
             alive: AtomicBool::new(true),
             handler_seconds: Histogram::new(&HANDLER_BUCKETS),
         });
@@ -337,96 +413,68 @@ impl MetricsRegistry {
             .observe(ms);
     }
 
+    /// Renders the actors under `prefix/` (one per consume queue, say) as one series,
+    /// `actor="prefix/*"`, with their counters summed, depth and capacity summed, the
+    /// largest restart backoff, and `rocketmq_actor_instances` counting them, so `/metrics`
+    /// stays a fixed size however many queues there are. `/actors` still lists each one.
+    pub fn aggregate_under(&self, prefix: impl Into<String>) {
+        if let Ok(mut a) = self.aggregated.write() {
+            let p = prefix.into();
+            if !a.contains(&p) {
+                a.push(p);
+            }
+        }
+    }
+
+    /// The actor rows `/metrics` shows: one per actor, or one per aggregated prefix.
+    fn actor_rows(&self) -> Vec<ActorRow> {
+        let prefixes: Vec<String> = self
+            .aggregated
+            .read()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        let actors = match self.actors.read() {
+            Ok(a) => a,
+            Err(_) => return Vec::new(),
+        };
+        let mut rows: BTreeMap<String, ActorRow> = BTreeMap::new();
+        for m in actors.values() {
+            let group = prefixes.iter().find(|p| {
+                m.path.len() > p.len()
+                    && m.path.starts_with(p.as_str())
+                    && m.path.as_bytes()[p.len()] == b'/'
+            });
+            let key = match group {
+                Some(p) => format!("{p}/*"),
+                None => m.path.clone(),
+            };
+            rows.entry(key.clone())
+                .or_insert_with(|| ActorRow::new(key))
+                .add(m);
+        }
+        rows.into_values().collect()
+    }
+
     /// Everything in Prometheus text exposition format 0.0.4.
     pub fn render_prometheus(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let snaps: Vec<Arc<ActorMetrics>> = match self.actors.read() {
-            Ok(a) => a.values().cloned().collect(),
-            Err(_) => Vec::new(),
-        };
-        family(
-            &mut out,
-            "rocketmq_actor_mailbox_depth",
-            "gauge",
-            "Messages waiting in the actor's mailbox.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_mailbox_depth{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.mailbox_depth()
-            );
-        }
-        family(
-            &mut out,
-            "rocketmq_actor_mailbox_capacity",
-            "gauge",
-            "Bound of the actor's mailbox.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_mailbox_capacity{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.mailbox_capacity
-            );
-        }
-        family(
-            &mut out,
-            "rocketmq_actor_messages_total",
-            "counter",
-            "Messages the actor has handled.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_messages_total{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.handled()
-            );
-        }
-        family(
-            &mut out,
-            "rocketmq_actor_rejected_total",
-            "counter",
-            "Messages refused because the mailbox was full.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_rejected_total{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.rejected()
-            );
-        }
-        family(
-            &mut out,
-            "rocketmq_actor_panics_total",
-            "counter",
-            "Handler panics caught at the handler boundary.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_panics_total{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.panics()
-            );
-        }
-        family(
-            &mut out,
-            "rocketmq_actor_restarts_total",
-            "counter",
-            "Supervised restarts of the actor.",
-        );
-        for m in &snaps {
-            let _ = writeln!(
-                out,
-                "rocketmq_actor_restarts_total{{actor=\"{}\"}} {}",
-                esc(&m.path),
-                m.restarts()
-            );
+        let rows = self.actor_rows();
+        type Column = fn(&ActorRow) -> String;
+        let columns: [(&str, &str, &str, Column); 8] = [
+            ("rocketmq_actor_mailbox_depth", "gauge", "Messages waiting in the actor's mailbox.", |r| r.depth.to_string()),
+            ("rocketmq_actor_mailbox_capacity", "gauge", "Bound of the actor's mailbox.", |r| r.capacity.to_string()),
+            ("rocketmq_actor_messages_total", "counter", "Messages the actor has handled.", |r| r.handled.to_string()),
+            ("rocketmq_actor_rejected_total", "counter", "Messages refused because the mailbox was full.", |r| r.rejected.to_string()),
+            ("rocketmq_actor_panics_total", "counter", "Panics caught in the actor's handlers and in the futures it spawned.", |r| r.panics.to_string()),
+            ("rocketmq_actor_restarts_total", "counter", "Supervised restarts of the actor.", |r| r.restarts.to_string()),
+            ("rocketmq_actor_restart_backoff_seconds", "gauge", "Delay before the latest restart; at the cap (5 s) the actor is in a restart storm.", |r| (r.backoff_ms as f64 / 1000.0).to_string()),
+            ("rocketmq_actor_instances", "gauge", "Actors the series stands for (more than one for an aggregated prefix).", |r| r.instances.to_string()),
+        ];
+        for (name, kind, help, value) in columns {
+            family(&mut out, name, kind, help);
+            for r in &rows {
+                let _ = writeln!(out, "{name}{{actor=\"{}\"}} {}", esc(&r.label), value(r));
+            }
         }
         family(
             &mut out,
@@ -434,11 +482,11 @@ impl MetricsRegistry {
             "histogram",
             "Time spent in the actor's message handlers.",
         );
-        for m in &snaps {
-            m.handler_seconds.render(
+        for r in &rows {
+            r.handler_seconds.render(
                 &mut out,
                 "rocketmq_actor_handler_seconds",
-                &format!("actor=\"{}\"", esc(&m.path)),
+                &format!("actor=\"{}\"", esc(&r.label)),
             );
         }
         if !self.rpc_latency.is_empty() {
@@ -714,5 +762,41 @@ mod tests {
         );
         assert!(text.contains("# HELP rocketmq_messages_in_total Messages received."));
         assert!(text.contains("rocketmq_rpc_latency_bucket{protocol_type=\"remoting\",request_code=\"105\",response_code=\"17\",le=\"3\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn actors_under_an_aggregated_prefix_render_as_one_series() {
+        let reg = MetricsRegistry::new();
+        reg.aggregate_under("broker/Store/ConsumeQueue");
+        reg.register_actor("broker/Store/ConsumeQueueService", "Other", 4);
+        for i in 0..10_000 {
+            let m = reg.register_actor(format!("broker/Store/ConsumeQueue/T-{i}"), "CQ", 64);
+            m.handled_in(Duration::from_micros(20));
+            if i % 1000 == 0 {
+                m.enqueued();
+            }
+        }
+        let text = reg.render_prometheus();
+        assert!(text.len() < 16 * 1024, "{} bytes", text.len());
+        let agg = "actor=\"broker/Store/ConsumeQueue/*\"";
+        assert!(
+            text.contains(&format!("rocketmq_actor_instances{{{agg}}} 10000")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("rocketmq_actor_messages_total{{{agg}}} 10000")));
+        assert!(text.contains(&format!("rocketmq_actor_mailbox_depth{{{agg}}} 10")));
+        assert!(text.contains(&format!(
+            "rocketmq_actor_handler_seconds_count{{{agg}}} 10000"
+        )));
+        // A sibling whose name only starts like the prefix keeps its own series.
+        assert!(
+            text.contains("rocketmq_actor_instances{actor=\"broker/Store/ConsumeQueueService\"} 1")
+        );
+        assert!(!text.contains("T-42"));
+        assert_eq!(
+            reg.snapshots().len(),
+            10_001,
+            "/actors still lists every actor"
+        );
     }
 }

@@ -3,12 +3,15 @@
 //! and client, and the name-server actors.
 
 pub mod broker;
+pub mod coalesced_file;
 pub mod dispatch;
+pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod json_file;
 pub mod metrics;
 pub mod namesrv;
+pub mod panic_guard;
 pub mod remoting;
 pub mod runtime;
 

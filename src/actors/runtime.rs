@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
+use super::envelope::{Admitted, Slot};
 use super::metrics::{ActorMetrics, MetricsRegistry};
 
 /// Why a message did not get an answer from an actor.
@@ -104,34 +105,10 @@ pub trait SupervisedActor: Actor<Context = Context<Self>> + Supervised {
     fn supervision(&mut self) -> &mut Supervision;
 }
 
-/// Runs a handler body: counts the message, times it, and turns a panic into a stop that
-/// the supervisor restarts. `None` means the handler panicked.
+/// Runs a handler body (or a timer tick): times it, and turns a panic into a stop that
+/// the supervisor restarts. `None` means the body panicked. Mailbox accounting is not
+/// done here but by the [`Admitted`] envelope the message came in.
 pub fn guarded<A, R>(
-    metrics: &ActorMetrics,
-    ctx: &mut Context<A>,
-    body: impl FnOnce(&mut Context<A>) -> R,
-) -> Option<R>
-where
-    A: Actor<Context = Context<A>>,
-{
-    metrics.dequeued();
-    run_guarded(metrics, ctx, body)
-}
-
-/// Like [`guarded`] for work the actor schedules itself (timers), which never sat in the
-/// mailbox.
-pub fn guarded_tick<A, R>(
-    metrics: &ActorMetrics,
-    ctx: &mut Context<A>,
-    body: impl FnOnce(&mut Context<A>) -> R,
-) -> Option<R>
-where
-    A: Actor<Context = Context<A>>,
-{
-    run_guarded(metrics, ctx, body)
-}
-
-fn run_guarded<A, R>(
     metrics: &ActorMetrics,
     ctx: &mut Context<A>,
     body: impl FnOnce(&mut Context<A>) -> R,
@@ -145,16 +122,28 @@ where
     match outcome {
         Ok(r) => Some(r),
         Err(payload) => {
-            metrics.panicked();
-            tracing::error!(
-                actor = metrics.path(),
-                panic = panic_text(&payload),
-                "handler panicked; stopping the actor so its supervisor restarts it"
-            );
-            ctx.stop();
+            stop_after_panic(metrics, ctx, &payload, "handler panicked");
             None
         }
     }
+}
+
+/// Counts and logs a caught panic and stops the actor so its supervisor restarts it.
+pub(crate) fn stop_after_panic<A>(
+    metrics: &ActorMetrics,
+    ctx: &mut Context<A>,
+    payload: &Box<dyn Any + Send>,
+    what: &'static str,
+) where
+    A: Actor<Context = Context<A>>,
+{
+    metrics.panicked();
+    tracing::error!(
+        actor = metrics.path(),
+        panic = panic_text(payload),
+        "{what}; stopping the actor so its supervisor restarts it"
+    );
+    ctx.stop();
 }
 
 fn panic_text(payload: &Box<dyn Any + Send>) -> &str {
@@ -171,11 +160,23 @@ pub fn restarting<A: SupervisedActor>(actor: &mut A, ctx: &mut Context<A>) {
     let sup = actor.supervision();
     sup.metrics.restarted();
     let delay = sup.backoff.next_delay();
-    tracing::warn!(
-        actor = sup.metrics.path(),
-        delay_ms = delay.as_millis() as u64,
-        "restarting actor"
-    );
+    sup.metrics.set_restart_backoff(delay);
+    if delay >= sup.backoff.max {
+        // A restart storm: the actor fails again as soon as it is back. The backoff caps
+        // the rate at one restart per `max`; the gauge and this line make it visible.
+        tracing::error!(
+            actor = sup.metrics.path(),
+            restarts = sup.metrics.restarts(),
+            delay_ms = delay.as_millis() as u64,
+            "restart storm: the actor keeps failing; restarts are held to one per backoff cap"
+        );
+    } else {
+        tracing::warn!(
+            actor = sup.metrics.path(),
+            delay_ms = delay.as_millis() as u64,
+            "restarting actor"
+        );
+    }
     ctx.wait(actix::clock::sleep(delay).into_actor(actor));
 }
 
@@ -245,37 +246,52 @@ impl<A: Actor> Mailbox<A> {
         &self.addr
     }
 
-    fn admit(&self) -> Result<(), ActorError> {
+    /// Takes a mailbox slot for one message, or refuses: the actor is gone, or already
+    /// holds its capacity of messages (counted from admission until the handler returns,
+    /// see [`envelope`](super::envelope)).
+    fn admit(&self) -> Result<Slot, ActorError> {
         if !self.addr.connected() {
             return Err(ActorError::Closed(self.metrics.path().to_owned()));
         }
-        if self.metrics.mailbox_depth() >= self.metrics.mailbox_capacity() as u64 {
+        Slot::admit(&self.metrics).ok_or_else(|| {
             self.metrics.rejected_full();
-            return Err(ActorError::MailboxFull(self.metrics.path().to_owned()));
-        }
-        self.metrics.enqueued();
-        Ok(())
+            ActorError::MailboxFull(self.metrics.path().to_owned())
+        })
     }
 
     /// Sends without waiting for the answer; refused when the mailbox is full.
     pub fn tell<M>(&self, msg: M) -> Result<(), ActorError>
     where
-        A: Handler<M>,
-        A::Context: actix::dev::ToEnvelope<A, M>,
+        A: Handler<Admitted<M>>,
+        A::Context: actix::dev::ToEnvelope<A, Admitted<M>>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        self.admit()?;
-        self.addr.try_send(msg).map_err(|e| {
-            self.metrics.unqueued();
-            match e {
+        let slot = self.admit()?;
+        // A refused envelope is dropped here, and its slot with it.
+        self.addr
+            .try_send(Admitted::new(msg, slot))
+            .map_err(|e| match e {
                 SendError::Full(_) => {
                     self.metrics.rejected_full();
                     ActorError::MailboxFull(self.metrics.path().to_owned())
                 }
                 SendError::Closed(_) => ActorError::Closed(self.metrics.path().to_owned()),
-            }
-        })
+            })
+    }
+
+    /// Sends past the capacity: only for messages whose loss would be worse than an
+    /// overfull mailbox and whose number is bounded by something else (connection-close
+    /// cleanup: one per connection). Still counted, so the depth stays true.
+    pub fn tell_past_capacity<M>(&self, msg: M)
+    where
+        A: Handler<Admitted<M>>,
+        A::Context: actix::dev::ToEnvelope<A, Admitted<M>>,
+        M: Message + Send + 'static,
+        M::Result: Send,
+    {
+        self.addr
+            .do_send(Admitted::new(msg, Slot::forced(&self.metrics)));
     }
 
     /// Sends and waits for the answer; refused at once when the mailbox is full.
@@ -284,24 +300,16 @@ impl<A: Actor> Mailbox<A> {
         msg: M,
     ) -> impl Future<Output = Result<M::Result, ActorError>> + Send + 'static
     where
-        A: Handler<M>,
-        A::Context: actix::dev::ToEnvelope<A, M>,
+        A: Handler<Admitted<M>>,
+        A::Context: actix::dev::ToEnvelope<A, Admitted<M>>,
         M: Message + Send + 'static,
         M::Result: Send,
     {
-        let admitted = self.admit();
-        let request = admitted.as_ref().ok().map(|_| self.addr.send(msg));
-        let metrics = self.metrics.clone();
-        async move {
-            admitted?;
-            match request {
-                Some(req) => req.await.map_err(|_| {
-                    metrics.unqueued();
-                    ActorError::Closed(metrics.path().to_owned())
-                }),
-                None => Err(ActorError::Closed(metrics.path().to_owned())),
-            }
-        }
+        let request = self
+            .admit()
+            .map(|slot| self.addr.send(Admitted::new(msg, slot)));
+        let path = self.metrics.path().to_owned();
+        async move { request?.await.map_err(|_| ActorError::Closed(path)) }
     }
 }
 
@@ -327,6 +335,8 @@ macro_rules! handle_inject_panic {
                 });
             }
         }
+
+        $crate::admits!($actor: $crate::actors::runtime::InjectPanic);
     };
 }
 
@@ -383,6 +393,7 @@ mod tests {
     }
 
     crate::handle_inject_panic!(Counter);
+    crate::admits!(Counter: Bump);
 
     #[derive(Message)]
     #[rtype(result = "Result<u32, ActorError>")]

@@ -21,6 +21,11 @@ pub enum StoreError {
     TopicTooLong(usize),
     #[error("invalid message: {0}")]
     InvalidMessage(String),
+    /// The part of the broker that should do this is restarting or stopped, or the
+    /// blocking thread running it failed: nothing is wrong with the request, and the same
+    /// request can succeed a moment later.
+    #[error("{0} is unavailable (restarting or stopped); try again")]
+    Unavailable(String),
     #[error("the store refuses writes after an earlier failure ({0}); restart the broker once the disk is healthy")]
     Poisoned(String),
     #[error(
@@ -39,6 +44,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the same request can succeed later, so a caller that retries (the timer
+    /// and schedule services re-storing due messages) must keep the message rather than
+    /// drop it. The refusals that never change for the same message are not retryable.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            StoreError::InvalidMessage(_)
+                | StoreError::MessageTooLarge { .. }
+                | StoreError::PropertiesTooLong(_)
+                | StoreError::TopicTooLong(_)
+                | StoreError::Corrupt { .. }
+        )
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StoreError::Io {
             path: path.into(),

@@ -13,7 +13,8 @@ use actix::prelude::*;
 use super::flush_service::FlushProgress;
 use super::index_actor::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::checkpoint::Checkpoint;
 use crate::store::{StoreError, StoreResult};
 
@@ -68,7 +69,7 @@ impl CheckpointKeeper {
                 index_ts = index
                     .ask(FlushIndex)
                     .await
-                    .map_err(|e| StoreError::InvalidMessage(e.to_string()))??;
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))??;
             }
             tokio::task::spawn_blocking(move || {
                 for r in &readers {
@@ -82,7 +83,7 @@ impl CheckpointKeeper {
                 Ok(cp)
             })
             .await
-            .map_err(|e| StoreError::InvalidMessage(format!("checkpoint thread failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("the checkpoint thread ({e})")))?
         }
     }
 
@@ -91,13 +92,15 @@ impl CheckpointKeeper {
             return;
         }
         self.running = true;
-        ctx.spawn(self.round().into_actor(self).map(|r, act, _| {
-            act.running = false;
-            match r {
-                Ok(cp) => act.checkpoint = cp,
-                Err(e) => tracing::error!(error = %e, "writing the checkpoint failed"),
-            }
-        }));
+        ctx.spawn(catch_panics(self.round().into_actor(self).map(
+            |r, act, _| {
+                act.running = false;
+                match r {
+                    Ok(cp) => act.checkpoint = cp,
+                    Err(e) => tracing::error!(error = %e, "writing the checkpoint failed"),
+                }
+            },
+        )));
     }
 }
 
@@ -107,7 +110,7 @@ impl Actor for CheckpointKeeper {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }
@@ -115,6 +118,7 @@ impl Actor for CheckpointKeeper {
 crate::supervised_actor!(CheckpointKeeper, |a: &mut CheckpointKeeper| {
     a.running = false;
 });
+crate::admits!(CheckpointKeeper: WriteCheckpoint);
 
 /// Flush and write the checkpoint now (shutdown); answers what was written.
 #[derive(Message)]
@@ -125,7 +129,6 @@ impl Handler<WriteCheckpoint> for CheckpointKeeper {
     type Result = ResponseActFuture<Self, StoreResult<Checkpoint>>;
 
     fn handle(&mut self, _: WriteCheckpoint, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         Box::pin(self.round().into_actor(self).map(|r, act, _| {
             if let Ok(cp) = &r {
                 act.checkpoint = *cp;

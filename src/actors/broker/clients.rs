@@ -14,7 +14,7 @@ use dashmap::DashMap;
 
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::remoting::ConnectionInfo;
-use crate::actors::runtime::{guarded, guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::heartbeat::{HeartbeatData, SubscriptionData};
 use crate::protocol::code::request;
 use crate::protocol::header::broker::NotifyConsumerIdsChangedRequestHeader;
@@ -229,13 +229,14 @@ impl Actor for ClientManager {
                 .max(Duration::from_millis(10)),
             |act, ctx| {
                 let metrics = act.sup.metrics.clone();
-                guarded_tick(&metrics, ctx, |_| act.scan());
+                guarded(&metrics, ctx, |_| act.scan());
             },
         );
     }
 }
 
 crate::supervised_actor!(ClientManager);
+crate::admits!(ClientManager: Heartbeat, Unregister, ConnectionClosed, ProducerChannel);
 
 /// HEART_BEAT: answers the consumer groups whose membership or subscriptions changed.
 #[derive(Message)]
@@ -297,7 +298,6 @@ pub struct ProducerChannel(pub String);
 impl Handler<ProducerChannel> for ClientManager {
     type Result = Option<ConnectionInfo>;
     fn handle(&mut self, m: ProducerChannel, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         self.producers
             .get(&m.0)?
             .values()

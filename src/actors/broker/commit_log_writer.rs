@@ -18,6 +18,7 @@ use actix::prelude::*;
 
 use super::flush_service::{FlushProgress, GroupCommit};
 use super::reput_dispatcher::DispatchBell;
+use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
@@ -100,6 +101,8 @@ pub struct CommitLogWriter {
     mode: FlushDiskType,
     sync_timeout: Duration,
     closed: bool,
+    /// Chaos hook: appends to an armed topic panic (a supervised restart).
+    failpoint: Arc<PanicFailpoint>,
 }
 
 impl CommitLogWriter {
@@ -114,6 +117,7 @@ impl CommitLogWriter {
         progress: Arc<FlushProgress>,
         mode: FlushDiskType,
         sync_timeout: Duration,
+        failpoint: Arc<PanicFailpoint>,
     ) -> Self {
         CommitLogWriter {
             sup,
@@ -128,6 +132,7 @@ impl CommitLogWriter {
             mode,
             sync_timeout,
             closed: false,
+            failpoint,
         }
     }
 
@@ -201,6 +206,7 @@ impl Actor for CommitLogWriter {
 }
 
 crate::supervised_actor!(CommitLogWriter);
+crate::admits!(CommitLogWriter: PutMessages, CloseWriter, RemoveTopic);
 
 /// Append one message, or a batch as consecutive records.
 #[derive(Message)]
@@ -218,11 +224,14 @@ impl Handler<PutMessages> for CommitLogWriter {
 
     fn handle(&mut self, msg: PutMessages, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
-        let appended = match guarded(&metrics, ctx, |_| self.append(&msg)) {
+        let appended = match guarded(&metrics, ctx, |_| {
+            if let Some(first) = msg.msgs.first() {
+                self.failpoint.check(&first.topic);
+            }
+            self.append(&msg)
+        }) {
             Some(r) => r,
-            None => Err(StoreError::InvalidMessage(
-                "the commit-log writer failed and is restarting".into(),
-            )),
+            None => Err(StoreError::Unavailable("the commit-log writer".into())),
         };
         let append = match appended {
             Ok(a) => a,

@@ -53,6 +53,15 @@ pub struct BrokerConfig {
     pub broker_permission: i32,
     /// How often to re-register with the name servers, ms (30 s).
     pub register_name_server_period: u64,
+    /// Send a full registration as several REGISTER_BROKER requests of at most
+    /// `splitRegistrationSize` topics each (RocketMQ 5.x, RIP-29), so the frame stays far
+    /// below the 16 MiB limit however many topics there are (true; Java's default is
+    /// false). Name servers merge the parts: Ferrocket's and Apache 5.x add the topics a
+    /// part carries that they do not have yet. Turn it off only for a 4.x name server,
+    /// which applies just the first part of an unchanged data version.
+    pub enable_split_registration: bool,
+    /// Topics per REGISTER_BROKER when split (800, as Java).
+    pub split_registration_size: usize,
     /// Clients silent this long are dropped, ms (120 s).
     pub channel_expired_timeout: u64,
     /// How often consumer offsets are written to consumerOffset.json, ms (5 s).
@@ -112,6 +121,8 @@ impl Default for BrokerConfig {
             wait_time_mills_in_send_queue: 200,
             broker_permission: 6,
             register_name_server_period: 30_000,
+            enable_split_registration: true,
+            split_registration_size: 800,
             channel_expired_timeout: 120_000,
             flush_consumer_offset_interval: 5_000,
             flush_delay_offset_interval: 10_000,
@@ -133,6 +144,9 @@ impl Default for BrokerConfig {
 
 impl BrokerConfig {
     pub fn validate(&self) -> Result<(), String> {
+        if self.split_registration_size == 0 {
+            return Err("splitRegistrationSize must be at least 1".into());
+        }
         if self.broker_name.is_empty() || self.broker_cluster_name.is_empty() {
             return Err("brokerName and brokerClusterName must be set".into());
         }

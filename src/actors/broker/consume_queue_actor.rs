@@ -28,6 +28,7 @@ impl Actor for ConsumeQueueActor {
 }
 
 crate::supervised_actor!(ConsumeQueueActor);
+crate::admits!(ConsumeQueueActor: PutUnits, CorrectMinOffset);
 
 /// One unit to append.
 #[derive(Debug, Clone, Copy)]
@@ -55,11 +56,7 @@ impl Handler<PutUnits> for ConsumeQueueActor {
             }
             Ok(())
         })
-        .unwrap_or_else(|| {
-            Err(StoreError::InvalidMessage(
-                "consume queue actor restarting".into(),
-            ))
-        })
+        .unwrap_or_else(|| Err(StoreError::Unavailable("the consume queue actor".into())))
     }
 }
 
@@ -74,10 +71,7 @@ impl Handler<CorrectMinOffset> for ConsumeQueueActor {
     fn handle(&mut self, msg: CorrectMinOffset, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
         let queue = &self.queue;
-        guarded(&metrics, ctx, |_| queue.correct_min_offset(msg.0)).unwrap_or_else(|| {
-            Err(StoreError::InvalidMessage(
-                "consume queue actor restarting".into(),
-            ))
-        })
+        guarded(&metrics, ctx, |_| queue.correct_min_offset(msg.0))
+            .unwrap_or_else(|| Err(StoreError::Unavailable("the consume queue actor".into())))
     }
 }

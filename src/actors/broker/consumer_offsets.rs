@@ -13,7 +13,8 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
 
@@ -144,7 +145,7 @@ impl ConsumerOffsetManager {
 
     fn persist(&self, ctx: &mut Context<Self>) {
         let (offsets, path) = (self.offsets.clone(), self.path.clone());
-        ctx.wait(
+        ctx.wait(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || offsets.persist(&path)).await {
                     Ok(Ok(())) => {}
@@ -155,7 +156,7 @@ impl ConsumerOffsetManager {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 
@@ -165,12 +166,13 @@ impl Actor for ConsumerOffsetManager {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist(ctx));
         });
     }
 }
 
 crate::supervised_actor!(ConsumerOffsetManager);
+crate::admits!(ConsumerOffsetManager: PersistOffsets);
 
 /// Write the offsets now (shutdown).
 #[derive(Message)]
@@ -180,7 +182,6 @@ pub struct PersistOffsets;
 impl Handler<PersistOffsets> for ConsumerOffsetManager {
     type Result = StoreResult<()>;
     fn handle(&mut self, _: PersistOffsets, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         self.offsets.persist(&self.path)
     }
 }

@@ -15,7 +15,8 @@ use super::commit_log_writer::DiskGuard;
 use super::consume_queue_actor::CorrectMinOffset;
 use super::index_actor::{DeleteExpiredIndex, IndexActor};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 
@@ -153,7 +154,7 @@ impl FileCleaner {
     fn after_delete(&mut self, min: i64, ctx: &mut Context<Self>) {
         let dispatcher = self.dispatcher.clone();
         let index = self.index.clone();
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 if let Ok(queues) = dispatcher.ask(QueueActors).await {
                     for q in queues {
@@ -165,7 +166,7 @@ impl FileCleaner {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 
@@ -176,7 +177,7 @@ impl Actor for FileCleaner {
         let every = Duration::from_millis(self.config.clean_resource_interval.max(10));
         ctx.run_interval(every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }

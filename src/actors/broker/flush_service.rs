@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::{FlushDiskType, StoreConfig};
 use crate::store::poison::{guarded_flush, FlushFailpoint, Poison};
@@ -93,12 +94,12 @@ impl FlushService {
                 .await
                 .unwrap_or_else(|e| Err(StoreError::Poisoned(format!("flush thread failed: {e}"))))
         };
-        ctx.spawn(job.into_actor(self).map(|result, act, _| {
+        ctx.spawn(catch_panics(job.into_actor(self).map(|result, act, _| {
             act.flushing = false;
             if let Err(e) = result {
                 tracing::error!(error = %e, "timed commit-log flush failed");
             }
-        }));
+        })));
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -123,7 +124,7 @@ impl Actor for FlushService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.tick(ctx));
+            guarded(&metrics, ctx, |ctx| act.tick(ctx));
         });
     }
 }
@@ -131,6 +132,7 @@ impl Actor for FlushService {
 crate::supervised_actor!(FlushService, |a: &mut FlushService| {
     a.flushing = false;
 });
+crate::admits!(FlushService: WaitFlushed);
 
 /// Resolves once the commit log is durable up to `offset` (or the store is poisoned).
 #[derive(Message)]

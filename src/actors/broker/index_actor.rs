@@ -28,9 +28,10 @@ impl Actor for IndexActor {
 }
 
 crate::supervised_actor!(IndexActor);
+crate::admits!(IndexActor: BuildIndex, QueryIndex, FlushIndex, DeleteExpiredIndex);
 
 fn restarting_error() -> StoreError {
-    StoreError::InvalidMessage("index actor restarting".into())
+    StoreError::Unavailable("the index service".into())
 }
 
 #[derive(Message)]

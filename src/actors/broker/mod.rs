@@ -16,6 +16,7 @@
 //!
 //! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
 
+pub mod capacity;
 pub mod checkpoint_keeper;
 pub mod clients;
 pub mod commit_log_writer;
@@ -29,6 +30,7 @@ pub mod index_actor;
 pub mod processor;
 pub mod pull_hold;
 pub mod queue_locks;
+pub mod redeliver;
 pub mod registrar;
 pub mod reput_dispatcher;
 pub mod schedule;
@@ -48,6 +50,7 @@ use tokio::net::TcpListener;
 pub use config::BrokerConfig;
 pub use store::{PutError, StoreHandle};
 
+use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
@@ -98,6 +101,8 @@ pub struct Broker {
     schedule: Mailbox<ScheduleService>,
     checker: Mailbox<TransactionChecker>,
     timer: Option<Mailbox<TimerWheelService>>,
+    /// topics.json and subscriptionGroup.json, flushed at shutdown.
+    metadata_files: [Arc<CoalescedFile>; 2],
     stopped: Mutex<bool>,
 }
 
@@ -116,7 +121,15 @@ impl BrokerBuilder {
         self
     }
 
-    /// A custom actor that receives every stored record once it is dispatched.
+    /// A custom actor that receives every stored record once it is dispatched, in
+    /// commit-log order, a round (up to 4096 records) per message.
+    ///
+    /// Delivery is not guaranteed: the dispatcher offers each round with `try_send` and
+    /// never waits for a plug-in (a slow plug-in must not stall consume queues and pulls),
+    /// so a plug-in whose mailbox is full misses that round, counted in
+    /// `rocketmq_dispatch_dropped_total{receiver="plugin"}`. A plug-in that needs every
+    /// record keeps the last commit-log offset it saw and reads a gap back from the store
+    /// (`StoreHandle::message_at`), or sets a mailbox capacity that covers its bursts.
     pub fn plug(mut self, actor: Recipient<Dispatched>) -> Self {
         self.plugins.push(actor);
         self
@@ -162,25 +175,27 @@ impl BrokerBuilder {
             config.default_topic_queue_nums,
         );
         let (topics, topics_path) = TopicConfigManager::load(&root, system)?;
+        let topics_file = CoalescedFile::new(topics_path);
         let topic_manager = {
-            let (view, path) = (topics.clone(), topics_path);
+            let (view, file) = (topics.clone(), topics_file.clone());
             start_supervised(
                 &registry,
                 "broker/TopicConfigManager",
-                10_000,
+                capacity::TOPIC_CONFIG_MANAGER,
                 None,
-                move |sup| TopicConfigManager::new(sup, view, path),
+                move |sup| TopicConfigManager::new(sup, view, file),
             )
         };
         let (groups, groups_path) = SubscriptionGroupManager::load(&root)?;
+        let groups_file = CoalescedFile::new(groups_path);
         let group_manager = {
-            let view = groups.clone();
+            let (view, file) = (groups.clone(), groups_file.clone());
             start_supervised(
                 &registry,
                 "broker/SubscriptionGroupManager",
-                10_000,
+                capacity::SUBSCRIPTION_GROUP_MANAGER,
                 None,
-                move |sup| SubscriptionGroupManager::new(sup, view, groups_path),
+                move |sup| SubscriptionGroupManager::new(sup, view, file),
             )
         };
         let (offsets, offsets_path) = ConsumerOffsets::load(&root)?;
@@ -192,7 +207,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/ConsumerOffsetManager",
-                16,
+                capacity::CONSUMER_OFFSET_MANAGER,
                 None,
                 move |sup| ConsumerOffsetManager::new(sup, o, offsets_path, every),
             )
@@ -203,16 +218,22 @@ impl BrokerBuilder {
                 store.clone(),
                 Duration::from_millis(config.flush_delay_offset_interval.max(10)),
             );
-            start_supervised(&registry, "broker/ScheduleService", 16, None, move |sup| {
-                ScheduleService::new(
-                    sup,
-                    st,
-                    delay_offsets,
-                    delay_path,
-                    Duration::from_millis(100),
-                    every,
-                )
-            })
+            start_supervised(
+                &registry,
+                "broker/ScheduleService",
+                capacity::SCHEDULE_SERVICE,
+                None,
+                move |sup| {
+                    ScheduleService::new(
+                        sup,
+                        st,
+                        delay_offsets,
+                        delay_path,
+                        Duration::from_millis(100),
+                        every,
+                    )
+                },
+            )
         };
         let timer = if config.store.timer_wheel_enable {
             let (root, cfg, log) = (
@@ -231,7 +252,7 @@ impl BrokerBuilder {
             Some(start_supervised(
                 &registry,
                 "broker/TimerWheelService",
-                16,
+                capacity::TIMER_WHEEL_SERVICE,
                 None,
                 move |sup| TimerWheelService::new(sup, st, shared, &reg),
             ))
@@ -247,21 +268,25 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/ClientManager",
-                10_000,
+                capacity::CLIENT_MANAGER,
                 None,
                 move |sup| ClientManager::new(sup, views, expiry),
             )
         };
-        let pull_hold =
-            start_supervised(&registry, "broker/PullHold", 100_000, None, PullHold::new);
+        let pull_hold = start_supervised(
+            &registry,
+            "broker/PullHold",
+            capacity::PULL_HOLD,
+            None,
+            PullHold::new,
+        );
         store.subscribe_arrivals(pull_hold.addr().clone().recipient());
-        // Full: LOCK/UNLOCK_BATCH_MQ answer SYSTEM_BUSY; Java consumers lock again within 20 s.
         let queue_locks = {
             let lifetime = Duration::from_millis(config.rebalance_lock_max_live_time);
             start_supervised(
                 &registry,
                 "broker/QueueLockManager",
-                10_000,
+                capacity::QUEUE_LOCK_MANAGER,
                 None,
                 move |sup| QueueLockManager::new(sup, lifetime),
             )
@@ -284,7 +309,7 @@ impl BrokerBuilder {
             start_supervised(
                 &registry,
                 "broker/TransactionChecker",
-                16,
+                capacity::TRANSACTION_CHECKER,
                 None,
                 move |sup| TransactionChecker::new(sup, parts.clone(), every),
             )
@@ -345,9 +370,13 @@ impl BrokerBuilder {
         let broker_addr = store_host.to_string();
         let registrar = {
             let (cfg, view, addr) = (config.clone(), topics, broker_addr.clone());
-            start_supervised(&registry, "broker/Registrar", 64, None, move |sup| {
-                Registrar::new(sup, cfg, view, addr)
-            })
+            start_supervised(
+                &registry,
+                "broker/Registrar",
+                capacity::REGISTRAR,
+                None,
+                move |sup| Registrar::new(sup, cfg, view, addr),
+            )
         };
         topic_manager
             .addr()
@@ -370,6 +399,7 @@ impl BrokerBuilder {
             schedule,
             checker,
             timer,
+            metadata_files: [topics_file, groups_file],
             stopped: Mutex::new(false),
         })
     }
@@ -413,6 +443,11 @@ impl Broker {
             }
             Err(e) => tracing::error!(error = %e, "the offset manager is gone"),
             Ok(Ok(())) => {}
+        }
+        for file in &self.metadata_files {
+            if !file.flush(Duration::from_secs(10)).await {
+                tracing::error!(path = %file.path().display(), "metadata not written within 10 s of shutdown");
+            }
         }
         if let Err(e) = self.schedule.addr().send(PersistDelayOffsets).await {
             tracing::error!(error = %e, "the schedule service is gone");

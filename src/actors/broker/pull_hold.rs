@@ -13,7 +13,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::reput_dispatcher::MessageArrived;
-use crate::actors::runtime::{guarded, guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 
 struct Hold {
     offset: i64,
@@ -44,7 +44,7 @@ impl Actor for PullHold {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_secs(1), |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |_| {
+            guarded(&metrics, ctx, |_| {
                 act.holds.retain(|_, hs| {
                     hs.retain(|h| !h.wake.is_closed());
                     !hs.is_empty()
@@ -55,6 +55,7 @@ impl Actor for PullHold {
 }
 
 crate::supervised_actor!(PullHold);
+crate::admits!(PullHold: Park, MessageArrived);
 
 /// Park until the queue holds a message at `offset` or later.
 #[derive(Message)]

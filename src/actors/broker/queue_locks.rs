@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::actors::runtime::{guarded, guarded_tick, ActorError, Supervision};
+use crate::actors::runtime::{guarded, ActorError, Supervision};
 use crate::protocol::body::broker::MessageQueue;
 
 /// The sweep never runs more often than this, however short the lifetime.
@@ -193,7 +193,7 @@ impl Actor for QueueLockManager {
         let every = self.table.max_live_time.max(MIN_SWEEP_INTERVAL);
         ctx.run_interval(every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |_| {
+            guarded(&metrics, ctx, |_| {
                 let dropped = act.table.remove_expired(Instant::now());
                 if dropped > 0 {
                     tracing::debug!(dropped, "expired queue locks dropped");
@@ -206,6 +206,7 @@ impl Actor for QueueLockManager {
 // The lock table is kept across a restart: wiping it would let a second consumer take
 // queues whose holder is still consuming them.
 crate::supervised_actor!(QueueLockManager);
+crate::admits!(QueueLockManager: TryLockBatch, UnlockBatch, HoldsLocks);
 
 /// LOCK_BATCH_MQ: lock `queues` of `group` for `client_id`; answers the queues now locked
 /// by this client.

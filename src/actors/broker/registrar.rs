@@ -1,18 +1,31 @@
-//! Registrar: REGISTER_BROKER with every name server at start, every
-//! `registerNameServerPeriod`, and right after topics change; UNREGISTER_BROKER at
-//! shutdown. A name server that is down is logged and tried again next period.
+//! Registrar: REGISTER_BROKER with every name server at start and every
+//! `registerNameServerPeriod` (the full table, split into parts of
+//! `splitRegistrationSize` topics when `enableSplitRegistration`, RocketMQ 5.x's RIP-29),
+//! and right after topics change (only the changed topics at the new data version, as 5.x's
+//! `registerIncrementBrokerData`); UNREGISTER_BROKER at shutdown. A name server that is
+//! down is logged and tried again next period.
+//!
+//! Rounds are coalesced: one round is in flight at a time, and changes that arrive
+//! meanwhile go out together in the next one, so 10,000 topic changes in a burst are not
+//! 10,000 registrations of an ever larger table. A change may carry a waiter (a topic
+//! auto-created by a send): it is answered when the round that carries the topic has been
+//! answered by every name server or has timed out, so the send is answered after the name
+//! servers know the topic, as RocketMQ 4.9.8's `createTopicInSendMessageMethod` →
+//! `registerBrokerAll` has it.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::future::join_all;
-use futures_util::FutureExt;
+use tokio::sync::oneshot;
 
 use super::config::BrokerConfig;
 use super::topic_config::{TopicView, TopicsChanged};
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::RemotingClient;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::register::{
     body_crc32, RegisterBrokerBody, TopicConfigSerializeWrapper,
 };
@@ -22,6 +35,7 @@ use crate::protocol::header::namesrv::{
 };
 use crate::protocol::RemotingCommand;
 
+/// Bound of one REGISTER_BROKER (RocketMQ's registerBrokerTimeoutMills is 6 s in 4.9).
 const TIMEOUT: Duration = Duration::from_secs(6);
 
 pub struct Registrar {
@@ -30,6 +44,14 @@ pub struct Registrar {
     topics: Arc<TopicView>,
     client: RemotingClient,
     broker_addr: String,
+    /// A round is being answered.
+    in_flight: bool,
+    /// The next round registers the whole table (start, period).
+    full_due: bool,
+    /// Topics changed since the last round started.
+    changed: BTreeSet<String>,
+    /// Answered when the next round ends.
+    waiters: Vec<oneshot::Sender<()>>,
 }
 
 impl Registrar {
@@ -45,19 +67,49 @@ impl Registrar {
             topics,
             client: RemotingClient::default(),
             broker_addr,
+            in_flight: false,
+            full_due: true,
+            changed: BTreeSet::new(),
+            waiters: Vec::new(),
         }
     }
 
-    fn register_all(&self, ctx: &mut Context<Self>) {
-        let snapshot = self.topics.snapshot();
-        let body = RegisterBrokerBody {
-            topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
-                topic_config_table: snapshot.topic_config_table.clone(),
-                data_version: snapshot.data_version,
-            },
-            filter_server_list: Vec::new(),
+    /// The registrations the next round sends: every part of the full table when due,
+    /// else one registration of the changed topics still present (a deletion needs none:
+    /// name servers keep a topic until DELETE_TOPIC_IN_NAMESRV, as with Java).
+    fn next_round(&mut self) -> Vec<TopicConfigSerializeWrapper> {
+        let changed = std::mem::take(&mut self.changed);
+        if std::mem::take(&mut self.full_due) {
+            let snapshot = self.topics.snapshot();
+            return if self.config.enable_split_registration {
+                snapshot.split(self.config.split_registration_size)
+            } else {
+                vec![(*snapshot).clone()]
+            };
         }
-        .encode();
+        // The version first: a topic changed after it is read carries a newer version
+        // and goes out in the next round.
+        let version = self.topics.data_version();
+        let present: Vec<_> = changed.iter().filter_map(|t| self.topics.get(t)).collect();
+        if present.is_empty() {
+            return Vec::new();
+        }
+        TopicConfigSerializeWrapper::of(&present, version)
+            .split(self.config.split_registration_size)
+    }
+
+    /// Starts a round unless one is in flight (then the pending work waits for it).
+    fn register(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight {
+            return;
+        }
+        let parts = self.next_round();
+        let waiters = std::mem::take(&mut self.waiters);
+        if parts.is_empty() {
+            answer(waiters);
+            return;
+        }
+        self.in_flight = true;
         let c = &self.config;
         let header = RegisterBrokerRequestHeader {
             broker_name: c.broker_name.clone(),
@@ -68,21 +120,63 @@ impl Registrar {
             heartbeat_timeout_millis: Some(c.channel_expired_timeout as i64),
             enable_acting_master: Some(false),
             compressed: Some(false),
-            body_crc32: Some(body_crc32(&body)),
+            body_crc32: None,
         };
+        let bodies: Arc<Vec<_>> = Arc::new(
+            parts
+                .into_iter()
+                .map(|wrapper| {
+                    RegisterBrokerBody {
+                        topic_config_serialize_wrapper: wrapper,
+                        filter_server_list: Vec::new(),
+                    }
+                    .encode()
+                })
+                .collect(),
+        );
         let client = self.client.clone();
+        // Each name server gets the parts in order; name servers are served in parallel.
         let calls = c.namesrv_addrs().into_iter().map(move |addr| {
-            let client = client.clone();
-            let cmd = RemotingCommand::request_with(request::REGISTER_BROKER, &header).with_body(body.clone());
+            let (client, bodies, header) = (client.clone(), bodies.clone(), header.clone());
             async move {
-                match client.invoke(&addr, cmd, TIMEOUT).await {
-                    Ok(r) if r.code == response::SUCCESS => tracing::debug!(namesrv = %addr, "registered"),
-                    Ok(r) => tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "name server refused the registration"),
-                    Err(e) => tracing::warn!(namesrv = %addr, error = %e, "registering with the name server failed"),
+                for body in bodies.iter() {
+                    let header = RegisterBrokerRequestHeader {
+                        body_crc32: Some(body_crc32(body)),
+                        ..header.clone()
+                    };
+                    let cmd = RemotingCommand::request_with(request::REGISTER_BROKER, &header)
+                        .with_body(body.clone());
+                    match client.invoke(&addr, cmd, TIMEOUT).await {
+                        Ok(r) if r.code == response::SUCCESS => {}
+                        Ok(r) => {
+                            tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "name server refused the registration");
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(namesrv = %addr, error = %e, "registering with the name server failed");
+                            return;
+                        }
+                    }
                 }
+                tracing::debug!(namesrv = %addr, parts = bodies.len(), "registered");
             }
         });
-        ctx.spawn(join_all(calls).map(|_| ()).into_actor(self));
+        ctx.spawn(catch_panics(join_all(calls).into_actor(self).map(
+            move |_, act, ctx| {
+                act.in_flight = false;
+                answer(waiters);
+                if act.full_due || !act.changed.is_empty() || !act.waiters.is_empty() {
+                    act.register(ctx);
+                }
+            },
+        )));
+    }
+}
+
+fn answer(waiters: Vec<oneshot::Sender<()>>) {
+    for w in waiters {
+        // A waiter that gave up (its bound passed) has dropped its receiver.
+        let _ = w.send(());
     }
 }
 
@@ -90,22 +184,34 @@ impl Actor for Registrar {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.register_all(ctx);
+        self.register(ctx);
         let period = Duration::from_millis(self.config.register_name_server_period.max(100));
         ctx.run_interval(period, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.register_all(ctx));
+            guarded(&metrics, ctx, |ctx| {
+                act.full_due = true;
+                act.register(ctx);
+            });
         });
     }
 }
 
-crate::supervised_actor!(Registrar);
+crate::supervised_actor!(Registrar, |a: &mut Registrar| {
+    // A round cut short by the panic is not answered: start over with a full one.
+    a.in_flight = false;
+    a.full_due = true;
+});
+crate::admits!(Registrar: TopicsChanged, UnregisterAll);
 
 impl Handler<TopicsChanged> for Registrar {
     type Result = ();
-    fn handle(&mut self, _: TopicsChanged, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: TopicsChanged, ctx: &mut Context<Self>) {
         let metrics = self.sup.metrics.clone();
-        crate::actors::runtime::guarded(&metrics, ctx, |ctx| self.register_all(ctx));
+        guarded(&metrics, ctx, |ctx| {
+            self.changed.extend(msg.topics);
+            self.waiters.extend(msg.registered);
+            self.register(ctx);
+        });
     }
 }
 
@@ -117,7 +223,6 @@ pub struct UnregisterAll;
 impl Handler<UnregisterAll> for Registrar {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, _: UnregisterAll, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         let c = &self.config;
         let header = UnRegisterBrokerRequestHeader {
             broker_name: c.broker_name.clone(),

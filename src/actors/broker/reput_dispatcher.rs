@@ -7,9 +7,16 @@
 //! appended in that millisecond instead of waking this thread once per message. A 100 ms
 //! timer is the safety net. One round at a time, so each queue receives its units in
 //! commit-log order.
+//!
+//! Hand-off policy after a round: consume queues and the index are awaited (nothing is
+//! dispatched past them). Arrival notices to PullHold and records to plugged-in actors are
+//! offered with `try_send` and never wait: a receiver whose mailbox is full misses that
+//! round's notice, counted in `rocketmq_dispatch_dropped_total{receiver}`. For PullHold
+//! that only delays a parked pull until its hold time ends (it then reads again); a
+//! plug-in gets at-most-once delivery (see `BrokerBuilder::plug`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +28,8 @@ use tokio::sync::Notify;
 use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
 use super::index_actor::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
@@ -55,8 +63,6 @@ impl DispatchBell {
         self.rung.store(false, Ordering::Release);
     }
 }
-/// Mailbox bound of each consume-queue actor.
-const CQ_MAILBOX: usize = 64;
 
 pub type QueueKey = (String, i32);
 /// Readers of every consume queue, for pulls.
@@ -97,6 +103,9 @@ pub struct ReputDispatcher {
     index: Option<Mailbox<IndexActor>>,
     arrivals: Vec<Recipient<MessageArrived>>,
     plugins: Vec<Recipient<Dispatched>>,
+    /// Notices refused by a full PullHold / plug-in mailbox.
+    dropped_arrivals: Arc<AtomicU64>,
+    dropped_plugin_records: Arc<AtomicU64>,
     wake: Arc<DispatchBell>,
     progress: Arc<DispatchProgress>,
     queue_arbiter: ArbiterHandle,
@@ -121,12 +130,25 @@ pub struct DispatcherParts {
     pub queue_arbiter: ArbiterHandle,
 }
 
+/// `rocketmq_dispatch_dropped_total{receiver}`: notices (PullHold) or records (plug-ins)
+/// a full receiver did not get.
+fn dropped_counter(registry: &MetricsRegistry, receiver: &str) -> Arc<AtomicU64> {
+    registry.describe(
+        "rocketmq_dispatch_dropped_total",
+        "counter",
+        "Arrival notices (pull_hold) or dispatched records (plugin) dropped because the receiver's mailbox was full.",
+    );
+    registry.counter("rocketmq_dispatch_dropped_total", &[("receiver", receiver)])
+}
+
 impl ReputDispatcher {
     pub fn new(sup: Supervision, p: DispatcherParts) -> Self {
         p.progress
             .dispatched_offset
             .store(p.from, Ordering::Release);
         let delays = Arc::new(p.config.delay_level_millis());
+        let dropped_arrivals = dropped_counter(&p.registry, "pull_hold");
+        let dropped_plugin_records = dropped_counter(&p.registry, "plugin");
         ReputDispatcher {
             sup,
             log: p.log,
@@ -139,6 +161,8 @@ impl ReputDispatcher {
             readers: p.readers,
             index: p.index,
             arrivals: Vec::new(),
+            dropped_arrivals,
+            dropped_plugin_records,
             plugins: Vec::new(),
             wake: p.wake,
             progress: p.progress,
@@ -170,7 +194,7 @@ impl ReputDispatcher {
         let mb = start_supervised(
             &self.registry,
             path,
-            CQ_MAILBOX,
+            super::capacity::CONSUME_QUEUE,
             Some(&self.queue_arbiter),
             move |sup| ConsumeQueueActor::new(sup, cq),
         );
@@ -239,55 +263,59 @@ impl ReputDispatcher {
             };
             (cq_results, index_result)
         };
-        ctx.spawn(
-            work.into_actor(self)
-                .map(move |(cq_results, index_result), act, ctx| {
-                    act.busy = false;
-                    let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
-                    match &index_result {
-                        Some(Ok(Err(e))) => {
-                            tracing::error!(error = %e, "building the index failed for a round")
+        ctx.spawn(catch_panics(work.into_actor(self).map(
+            move |(cq_results, index_result), act, ctx| {
+                act.busy = false;
+                let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
+                match &index_result {
+                    Some(Ok(Err(e))) => {
+                        tracing::error!(error = %e, "building the index failed for a round")
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "the index actor did not answer a round")
+                    }
+                    _ => {}
+                }
+                if failed {
+                    tracing::error!("a consume queue refused units; the round is retried");
+                    act.schedule_retry(ctx);
+                    return;
+                }
+                act.from = next;
+                act.progress
+                    .dispatched_offset
+                    .store(next, Ordering::Release);
+                act.progress
+                    .last_store_timestamp
+                    .fetch_max(last_ts, Ordering::AcqRel);
+                for (topic, queue_id, max_offset) in arrived {
+                    let event = MessageArrived {
+                        topic: topic.into(),
+                        queue_id,
+                        max_offset,
+                        store_timestamp: last_ts,
+                    };
+                    act.arrivals.retain(|r| r.connected());
+                    for r in &act.arrivals {
+                        if r.try_send(event.clone()).is_err() {
+                            act.dropped_arrivals.fetch_add(1, Ordering::Relaxed);
                         }
-                        Some(Err(e)) => {
-                            tracing::error!(error = %e, "the index actor did not answer a round")
-                        }
-                        _ => {}
                     }
-                    if failed {
-                        tracing::error!("a consume queue refused units; the round is retried");
-                        act.schedule_retry(ctx);
-                        return;
+                }
+                act.plugins.retain(|r| r.connected());
+                for p in &act.plugins {
+                    if p.try_send(Dispatched(infos.clone())).is_err() {
+                        act.dropped_plugin_records
+                            .fetch_add(infos.len() as u64, Ordering::Relaxed);
                     }
-                    act.from = next;
-                    act.progress
-                        .dispatched_offset
-                        .store(next, Ordering::Release);
-                    act.progress
-                        .last_store_timestamp
-                        .fetch_max(last_ts, Ordering::AcqRel);
-                    for (topic, queue_id, max_offset) in arrived {
-                        let event = MessageArrived {
-                            topic: topic.into(),
-                            queue_id,
-                            max_offset,
-                            store_timestamp: last_ts,
-                        };
-                        act.arrivals.retain(|r| r.connected());
-                        for r in &act.arrivals {
-                            let _ = r.try_send(event.clone());
-                        }
-                    }
-                    act.plugins.retain(|r| r.connected());
-                    for p in &act.plugins {
-                        let _ = p.try_send(Dispatched(infos.clone()));
-                    }
-                    if act.again || next < act.log.max_offset() {
-                        act.again = false;
-                        let metrics = act.sup.metrics.clone();
-                        guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
-                    }
-                }),
-        );
+                }
+                if act.again || next < act.log.max_offset() {
+                    act.again = false;
+                    let metrics = act.sup.metrics.clone();
+                    guarded(&metrics, ctx, |ctx| act.round(ctx));
+                }
+            },
+        )));
     }
 
     fn schedule_retry(&mut self, ctx: &mut Context<Self>) {
@@ -307,7 +335,7 @@ impl Actor for ReputDispatcher {
         ctx.add_stream(stream);
         ctx.run_interval(Duration::from_millis(100), |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+            guarded(&metrics, ctx, |ctx| act.round(ctx));
         });
     }
 }
@@ -332,6 +360,7 @@ crate::supervised_actor!(ReputDispatcher, |a: &mut ReputDispatcher| {
     a.busy = false;
     a.scheduled = false;
 });
+crate::admits!(ReputDispatcher: SubscribeArrivals, SubscribeDispatch, QueueActors);
 
 /// Announce arrivals to `0` (long-polling pulls subscribe here).
 #[derive(Message)]
@@ -365,10 +394,10 @@ impl Handler<SubscribeDispatch> for ReputDispatcher {
 pub struct QueueActors;
 
 impl Handler<QueueActors> for ReputDispatcher {
-    type Result = MessageResult<QueueActors>;
+    type Result = Vec<Mailbox<ConsumeQueueActor>>;
 
     fn handle(&mut self, _: QueueActors, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.queues.values().cloned().collect())
+        self.queues.values().cloned().collect()
     }
 }
 

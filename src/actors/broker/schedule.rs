@@ -19,9 +19,11 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::commit_log_writer::now_millis;
+use super::redeliver::put_all;
 use super::store::StoreHandle;
 use crate::actors::json_file;
-use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
 use crate::store::message::{
     decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
@@ -99,8 +101,10 @@ fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
 const PUT_BATCH: usize = 64;
 
 /// Delivers one level's due messages from `offset`, in appends of up to [`PUT_BATCH`]
-/// records; returns the offset up to which every message is delivered (a failed append is
-/// retried from its first message on the next tick).
+/// records; returns the offset up to which every message is delivered. A put that failed
+/// for a reason that can pass (a restarting writer, say) is retried from the first message
+/// not stored on the next tick; a message that can never be stored is dropped
+/// ([`put_all`]).
 pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: i64) -> i64 {
     let Some(cq) = store.consume_queue(SCHEDULE_TOPIC, level - 1) else {
         return offset;
@@ -108,8 +112,8 @@ pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, del
     offset = offset.max(cq.min_offset());
     // A batch must fit one commit-log file.
     let byte_cap = (store.config().mapped_file_size_commit_log / 4).min(1 << 20);
-    let mut batch: Vec<MessageToStore> = Vec::with_capacity(PUT_BATCH);
-    let (mut bytes, mut delivered) = (0usize, offset);
+    let mut batch = Batch::default();
+    let mut bytes = 0usize;
     for _ in 0..BATCH_PER_TICK {
         let Some(unit) = cq.unit(offset) else { break };
         let now = now_millis();
@@ -129,14 +133,17 @@ pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, del
             Some(Ok(m)) => match from_schedule_topic(&m) {
                 Some(msg) => {
                     let len = msg.encoded_len();
-                    if !batch.is_empty() && (batch.len() >= PUT_BATCH || bytes + len > byte_cap) {
-                        if !put_batch(store, level, &mut batch).await {
-                            return delivered;
+                    if !batch.msgs.is_empty()
+                        && (batch.msgs.len() >= PUT_BATCH || bytes + len > byte_cap)
+                    {
+                        if let Err(stopped_at) = batch.put(store, level).await {
+                            return stopped_at;
                         }
-                        (bytes, delivered) = (0, offset);
+                        bytes = 0;
                     }
                     bytes += len;
-                    batch.push(msg);
+                    batch.msgs.push(msg);
+                    batch.offsets.push(offset);
                 }
                 None => tracing::warn!(
                     level,
@@ -155,22 +162,33 @@ pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, del
         }
         offset += 1;
     }
-    if !put_batch(store, level, &mut batch).await {
-        return delivered;
+    match batch.put(store, level).await {
+        Ok(()) => offset,
+        Err(stopped_at) => stopped_at,
     }
-    offset
 }
 
-/// Appends and empties `batch`; false when the append failed.
-async fn put_batch(store: &StoreHandle, level: i32, batch: &mut Vec<MessageToStore>) -> bool {
-    if batch.is_empty() {
-        return true;
-    }
-    match store.put(std::mem::take(batch), false).await {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!(level, error = %e, "delivering scheduled messages failed; retrying next tick");
-            false
+/// Due messages gathered for one append, with the queue offset each came from.
+#[derive(Default)]
+struct Batch {
+    msgs: Vec<MessageToStore>,
+    offsets: Vec<i64>,
+}
+
+impl Batch {
+    /// Stores and empties the batch; `Err` holds the queue offset of the first message
+    /// not stored, where the next tick starts again.
+    async fn put(&mut self, store: &StoreHandle, level: i32) -> Result<(), i64> {
+        let (done, failure) = put_all(store, &self.msgs, PUT_BATCH).await;
+        let stopped_at = self.offsets.get(done).copied();
+        self.msgs.clear();
+        self.offsets.clear();
+        match (failure, stopped_at) {
+            (Some(e), Some(at)) => {
+                tracing::warn!(level, error = %e, "delivering scheduled messages failed; retrying next tick");
+                Err(at)
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -222,7 +240,7 @@ impl ScheduleService {
             self.delays.clone(),
             self.offsets.clone(),
         );
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 for (i, delay) in delays.iter().enumerate() {
                     let level = i as i32 + 1;
@@ -239,7 +257,7 @@ impl ScheduleService {
                 act.offsets = offsets;
                 act.running = false;
             }),
-        );
+        ));
     }
 
     fn persist(&self) {
@@ -251,7 +269,7 @@ impl ScheduleService {
     /// The timer's write, off the event loop.
     fn persist_in_background(&self, ctx: &mut Context<Self>) {
         let (path, table) = (self.path.clone(), self.offsets.clone());
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || persist_offsets(&path, &table)).await {
                     Ok(Ok(())) => {}
@@ -260,7 +278,7 @@ impl ScheduleService {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 
@@ -270,16 +288,17 @@ impl Actor for ScheduleService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.tick, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.deliver(ctx));
+            guarded(&metrics, ctx, |ctx| act.deliver(ctx));
         });
         ctx.run_interval(self.flush_every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist_in_background(ctx));
         });
     }
 }
 
 crate::supervised_actor!(ScheduleService);
+crate::admits!(ScheduleService: PersistDelayOffsets, DelayOffsets);
 
 /// Broker shutdown: stop delivering and write delayOffset.json now.
 #[derive(Message)]
@@ -289,7 +308,6 @@ pub struct PersistDelayOffsets;
 impl Handler<PersistDelayOffsets> for ScheduleService {
     type Result = ();
     fn handle(&mut self, _: PersistDelayOffsets, _: &mut Context<Self>) {
-        self.sup.metrics.dequeued();
         self.stopped = true;
         self.persist();
     }
@@ -301,10 +319,9 @@ impl Handler<PersistDelayOffsets> for ScheduleService {
 pub struct DelayOffsets;
 
 impl Handler<DelayOffsets> for ScheduleService {
-    type Result = MessageResult<DelayOffsets>;
+    type Result = Response<BTreeMap<i32, i64>>;
     fn handle(&mut self, _: DelayOffsets, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
-        MessageResult(self.offsets.clone())
+        Response::reply(self.offsets.clone())
     }
 }
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 
+use super::capacity;
 use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
 use super::commit_log_writer::{
     CloseWriter, CommitLogWriter, DiskGuard, PutMessages, PutResult, RemoveTopic,
@@ -34,6 +35,7 @@ use super::reput_dispatcher::{
     ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
 };
 use crate::actors::metrics::MetricsRegistry;
+use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
 use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
@@ -60,6 +62,19 @@ pub enum PutError {
     Timer(#[from] TimerRefusal),
 }
 
+impl PutError {
+    /// Whether the same put can succeed later (see [`StoreError::is_retryable`]): a busy,
+    /// restarting or stopped writer is; a message the store or the wheel refuses for what
+    /// it is never is.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PutError::Store(e) => e.is_retryable(),
+            PutError::Busy(_) => true,
+            PutError::Timer(_) => false,
+        }
+    }
+}
+
 struct Inner {
     config: Arc<StoreConfig>,
     writer: Mailbox<CommitLogWriter>,
@@ -76,6 +91,7 @@ struct Inner {
     flush_progress: Arc<FlushProgress>,
     poison: Arc<Poison>,
     failpoint: FlushFailpoint,
+    writer_failpoint: Arc<PanicFailpoint>,
     disk_usage: DiskUsageOverride,
     abort: Mutex<Option<AbortMarker>>,
     arbiters: Mutex<Vec<Arbiter>>,
@@ -112,6 +128,7 @@ impl StoreHandle {
         let flush_progress = Arc::new(FlushProgress::default());
         let dispatch = Arc::new(DispatchProgress::default());
         let disk = Arc::new(DiskGuard::default());
+        let writer_failpoint = Arc::new(PanicFailpoint::default());
         let wake = Arc::new(DispatchBell::default());
         let readers: QueueReaders = Default::default();
         let (flush_arb, dispatch_arb) = (Arbiter::new(), Arbiter::new());
@@ -135,17 +152,18 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/FlushService"),
-                100_000,
+                capacity::FLUSH_SERVICE,
                 Some(&flush_arb.handle()),
                 move |sup| FlushService::new(sup, log, poison, fp, progress, group, &cfg),
             )
         };
         let writer = {
-            let (poison, disk, wake, progress) = (
+            let (poison, disk, wake, progress, writer_failpoint) = (
                 poison.clone(),
                 disk.clone(),
                 wake.clone(),
                 flush_progress.clone(),
+                writer_failpoint.clone(),
             );
             let (mode, timeout) = (
                 config.flush_disk_type,
@@ -158,7 +176,16 @@ impl StoreHandle {
                 None,
                 move |sup| {
                     CommitLogWriter::new(
-                        sup, commit_log, poison, disk, group, wake, progress, mode, timeout,
+                        sup,
+                        commit_log,
+                        poison,
+                        disk,
+                        group,
+                        wake,
+                        progress,
+                        mode,
+                        timeout,
+                        writer_failpoint,
                     )
                 },
             )
@@ -167,11 +194,14 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/IndexService"),
-                1024,
+                capacity::INDEX_SERVICE,
                 Some(&dispatch_arb.handle()),
                 move |sup| IndexActor::new(sup, idx),
             )
         });
+        // One consume-queue actor per queue: 100,000 queues must not mean 100,000 sets
+        // of series per scrape.
+        registry.aggregate_under(format!("{prefix}/ConsumeQueue"));
         let mut queues = std::collections::HashMap::new();
         for ((topic, queue_id), cq) in consume_queues {
             readers.insert((topic.clone(), queue_id), cq.reader());
@@ -179,7 +209,7 @@ impl StoreHandle {
             let mb = start_supervised(
                 registry,
                 path,
-                64,
+                capacity::CONSUME_QUEUE,
                 Some(&dispatch_arb.handle()),
                 move |sup| ConsumeQueueActor::new(sup, cq),
             );
@@ -202,7 +232,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/ReputDispatcher"),
-                1024,
+                capacity::REPUT_DISPATCHER,
                 Some(&dispatch_arb.handle()),
                 move |sup| ReputDispatcher::new(sup, parts),
             )
@@ -219,7 +249,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/CheckpointKeeper"),
-                16,
+                capacity::CHECKPOINT_KEEPER,
                 Some(&flush_arb.handle()),
                 move |sup| {
                     CheckpointKeeper::new(sup, path, readers, index, fp, dp, every, checkpoint)
@@ -239,7 +269,7 @@ impl StoreHandle {
             start_supervised(
                 registry,
                 format!("{prefix}/FileCleaner"),
-                16,
+                capacity::FILE_CLEANER,
                 Some(&flush_arb.handle()),
                 move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, usage),
             )
@@ -259,6 +289,7 @@ impl StoreHandle {
                 flush_progress,
                 poison,
                 failpoint,
+                writer_failpoint,
                 disk_usage,
                 abort: Mutex::new(Some(abort)),
                 arbiters: Mutex::new(vec![flush_arb, dispatch_arb]),
@@ -400,7 +431,7 @@ impl StoreHandle {
         let result = index
             .ask(q)
             .await
-            .map_err(|e| StoreError::InvalidMessage(e.to_string()))??;
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         let records = result
             .phy_offsets
             .iter()
@@ -459,6 +490,19 @@ impl StoreHandle {
         self.inner.failpoint.fail_flushes();
     }
 
+    /// Test hook: the CommitLogWriter panics (and is restarted by its supervisor) on the
+    /// next `n` appends whose first message is for `topic`; those puts fail as
+    /// [`StoreError::Unavailable`].
+    #[doc(hidden)]
+    pub fn inject_writer_panics(&self, topic: &str, n: u32) {
+        self.inner.writer_failpoint.arm(topic, n);
+    }
+
+    /// The CommitLogWriter's metrics (mailbox depth, restarts).
+    pub fn writer_metrics(&self) -> &Arc<crate::actors::metrics::ActorMetrics> {
+        self.inner.writer.metrics()
+    }
+
     /// Test hook: pretend the disk is this full (`None`: measure it again).
     #[doc(hidden)]
     pub fn override_disk_usage(&self, percent: Option<u32>) {
@@ -512,7 +556,7 @@ impl StoreHandle {
         match flushed {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(StoreError::InvalidMessage(e.to_string())),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
         }
     }
 }

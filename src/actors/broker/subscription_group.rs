@@ -1,6 +1,7 @@
 //! SubscriptionGroupManager: consumer groups' settings (`config/subscriptionGroup.json`):
 //! retry queues, maximum reconsume times, whether consuming is enabled. Changes go through
-//! the actor and are persisted; requests read the [`GroupView`] snapshot without a hop.
+//! the actor and are written by a coalescing writer off the event loop ([`CoalescedFile`]);
+//! requests read the [`GroupView`] snapshot without a hop.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
+use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::broker::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
@@ -53,7 +55,7 @@ pub fn group(name: &str) -> SubscriptionGroupConfig {
 pub struct SubscriptionGroupManager {
     sup: Supervision,
     view: Arc<GroupView>,
-    path: PathBuf,
+    file: Arc<CoalescedFile>,
 }
 
 impl SubscriptionGroupManager {
@@ -77,8 +79,8 @@ impl SubscriptionGroupManager {
         ))
     }
 
-    pub fn new(sup: Supervision, view: Arc<GroupView>, path: PathBuf) -> Self {
-        SubscriptionGroupManager { sup, view, path }
+    pub fn new(sup: Supervision, view: Arc<GroupView>, file: Arc<CoalescedFile>) -> Self {
+        SubscriptionGroupManager { sup, view, file }
     }
 
     fn put(&mut self, g: SubscriptionGroupConfig) -> StoreResult<()> {
@@ -90,8 +92,9 @@ impl SubscriptionGroupManager {
             timestamp: super::commit_log_writer::now_millis(),
             state_version: next.data_version.state_version,
         };
-        json_file::store(&self.path, &to_json(&next))?;
-        self.view.table.store(Arc::new(next));
+        let next = Arc::new(next);
+        self.view.table.store(next.clone());
+        self.file.submit(move || to_json(&*next).to_vec());
         Ok(())
     }
 }
@@ -101,9 +104,10 @@ impl Actor for SubscriptionGroupManager {
 }
 
 crate::supervised_actor!(SubscriptionGroupManager);
+crate::admits!(SubscriptionGroupManager: PutGroup, EnsureGroup);
 
 fn restarting_error() -> StoreError {
-    StoreError::InvalidMessage("subscription group manager restarting".into())
+    StoreError::Unavailable("the subscription group manager".into())
 }
 
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.

@@ -28,10 +28,11 @@ use actix::prelude::*;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::commit_log_writer::now_millis;
+use super::redeliver::put_all;
 use super::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
-use crate::actors::runtime::{guarded_tick, Supervision};
-use crate::store::message::MessageToStore;
+use crate::actors::panic_guard::catch_panics;
+use crate::actors::runtime::{guarded, Supervision};
 use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
 use crate::store::{StoreError, StoreResult};
 
@@ -113,7 +114,7 @@ impl TimerWheelService {
             self.timer.clone(),
             self.counters.clone(),
         );
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 let guard = timer.lock_owned().await;
                 if let Err(e) = run_step(&store, guard, &counters).await {
@@ -122,13 +123,13 @@ impl TimerWheelService {
             }
             .into_actor(self)
             .map(|_, act, _| act.running = false),
-        );
+        ));
     }
 
     /// Writes the checkpoint, then deletes the timer-log files it makes unnecessary.
     fn persist_in_background(&self, ctx: &mut Context<Self>) {
         let timer = self.timer.clone();
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move {
                 let done = blocking(timer.lock_owned().await, |t| {
                     t.flush(now_millis())?;
@@ -146,7 +147,7 @@ impl TimerWheelService {
                 }
             }
             .into_actor(self),
-        );
+        ));
     }
 }
 
@@ -161,53 +162,12 @@ async fn blocking<T: Send + 'static>(
         (g, out)
     })
     .await
-    .map_err(|e| StoreError::InvalidMessage(format!("timer thread failed: {e}")))
+    .map_err(|e| StoreError::Unavailable(format!("the timer thread ({e})")))
 }
 
 async fn persist(guard: OwnedMutexGuard<TimerStore>) -> StoreResult<()> {
     let (_, r) = blocking(guard, |t| t.flush(now_millis()).map(|_| ())).await?;
     r
-}
-
-/// Whether a failed put should be retried (the store or writer is momentarily unable)
-/// rather than the message dropped (it can never be stored, as Java's PUT_NO_RETRY).
-fn retryable(e: &PutError) -> bool {
-    !matches!(
-        e,
-        PutError::Timer(_)
-            | PutError::Store(
-                StoreError::InvalidMessage(_)
-                    | StoreError::MessageTooLarge { .. }
-                    | StoreError::PropertiesTooLong(_)
-                    | StoreError::TopicTooLong(_)
-            )
-    )
-}
-
-/// Stores `msgs` in batches; returns how many are done (stored, or dropped as never
-/// storable) before a retryable failure, with that failure.
-async fn put_all(store: &StoreHandle, msgs: &[MessageToStore]) -> (usize, Option<PutError>) {
-    let mut done = 0;
-    for chunk in msgs.chunks(PUT_BATCH) {
-        match store.put(chunk.to_vec(), false).await {
-            Ok(_) => done += chunk.len(),
-            Err(e) if retryable(&e) => return (done, Some(e)),
-            Err(_) => {
-                // One bad message must not hold back the rest: store them one by one.
-                for m in chunk {
-                    match store.put(vec![m.clone()], false).await {
-                        Ok(_) => {}
-                        Err(e) if retryable(&e) => return (done, Some(e)),
-                        Err(e) => {
-                            tracing::warn!(topic = %m.topic, error = %e, "timer message can never be stored; dropped")
-                        }
-                    }
-                    done += 1;
-                }
-            }
-        }
-    }
-    (done, None)
 }
 
 /// One step: link new records, deliver what they made due at once, then due slots.
@@ -238,7 +198,7 @@ async fn run_step(
     let mut guard = guard;
     guard.late.extend(late);
     if !guard.late.is_empty() {
-        let (done, err) = put_all(store, &guard.late).await;
+        let (done, err) = put_all(store, &guard.late, PUT_BATCH).await;
         counters.delivered.fetch_add(done as u64, Ordering::Relaxed);
         guard.late.drain(..done);
         if let Some(e) = err {
@@ -263,7 +223,7 @@ async fn run_step(
             break;
         };
         let todo = msgs.get(skip..).unwrap_or_default();
-        let (done, err) = put_all(store, todo).await;
+        let (done, err) = put_all(store, todo, PUT_BATCH).await;
         let rolled = todo[..done]
             .iter()
             .filter(|m| m.topic == TIMER_TOPIC)
@@ -287,16 +247,17 @@ impl Actor for TimerWheelService {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.tick, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.step(ctx));
+            guarded(&metrics, ctx, |ctx| act.step(ctx));
         });
         ctx.run_interval(self.flush_every, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.persist_in_background(ctx));
+            guarded(&metrics, ctx, |ctx| act.persist_in_background(ctx));
         });
     }
 }
 
 crate::supervised_actor!(TimerWheelService);
+crate::admits!(TimerWheelService: PersistTimer);
 
 /// Broker shutdown: stop stepping, wait (bounded) for the step in flight, then flush the
 /// timer log and wheel and write `config/timercheck`.
@@ -307,7 +268,6 @@ pub struct PersistTimer;
 impl Handler<PersistTimer> for TimerWheelService {
     type Result = ResponseFuture<StoreResult<()>>;
     fn handle(&mut self, _: PersistTimer, _: &mut Context<Self>) -> Self::Result {
-        self.sup.metrics.dequeued();
         self.stopped = true;
         let timer = self.timer.clone();
         Box::pin(async move {

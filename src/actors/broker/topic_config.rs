@@ -1,15 +1,19 @@
 //! TopicConfigManager: the broker's topics (`config/topics.json`). One actor owns changes
-//! and persists them; every request reads the current table through [`TopicView`], an
+//! and hands them to a coalescing writer off the event loop ([`CoalescedFile`]: a change
+//! is acknowledged once applied in memory; the file follows within one write); every
+//! request reads the current table through [`TopicView`], an
 //! atomically swapped snapshot, without a hop. A change bumps the data version and tells
 //! the Registrar, which re-registers with the name servers.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use actix::prelude::*;
-use arc_swap::ArcSwap;
+use tokio::sync::oneshot;
 
+use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
@@ -71,23 +75,45 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The current topics, readable from any thread.
+/// The current topics, readable from any thread. A change is made in place under the
+/// write lock (O(log n)), not by copying the table: with 100,000 topics a copy per change
+/// made creating them quadratic. Whole-table snapshots (registration, topics.json, admin
+/// listings) copy it, and those are coalesced, not per change.
 #[derive(Debug)]
 pub struct TopicView {
-    table: ArcSwap<TopicConfigSerializeWrapper>,
+    table: RwLock<TopicConfigSerializeWrapper>,
 }
 
 impl TopicView {
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
-        self.table.load().topic_config_table.get(topic).cloned()
+        self.table
+            .read()
+            .ok()?
+            .topic_config_table
+            .get(topic)
+            .cloned()
     }
 
     pub fn snapshot(&self) -> Arc<TopicConfigSerializeWrapper> {
-        self.table.load_full()
+        Arc::new(self.table.read().map(|t| t.clone()).unwrap_or_default())
     }
 
     pub fn data_version(&self) -> DataVersion {
-        self.table.load().data_version
+        self.table
+            .read()
+            .map(|t| t.data_version)
+            .unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table
+            .read()
+            .map(|t| t.topic_config_table.len())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -136,14 +162,23 @@ pub fn system_topics(
 pub struct TopicConfigManager {
     sup: Supervision,
     view: Arc<TopicView>,
-    path: PathBuf,
+    file: Arc<CoalescedFile>,
     changed: Option<Recipient<TopicsChanged>>,
 }
 
-/// Sent to the Registrar after every change.
-#[derive(Message, Debug, Clone, Copy)]
+/// Sent to the Registrar after a topic is created or changed.
+#[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct TopicsChanged;
+pub struct TopicsChanged {
+    pub topics: Vec<String>,
+    /// Answered once the name servers have been told (or could not be in time).
+    pub registered: Option<oneshot::Sender<()>>,
+}
+
+/// How long a topic creation waits for the name servers to know the topic before it is
+/// answered anyway: long enough for a live name server on a loaded machine, short enough
+/// that a dead one does not make a send outlast the client's 3 s timeout.
+pub const REGISTRATION_WAIT: Duration = Duration::from_secs(1);
 
 impl TopicConfigManager {
     /// Loads `config/topics.json` (or its backup) and adds the system topics.
@@ -167,17 +202,17 @@ impl TopicConfigManager {
         }
         Ok((
             Arc::new(TopicView {
-                table: ArcSwap::from_pointee(wrapper),
+                table: RwLock::new(wrapper),
             }),
             path,
         ))
     }
 
-    pub fn new(sup: Supervision, view: Arc<TopicView>, path: PathBuf) -> Self {
+    pub fn new(sup: Supervision, view: Arc<TopicView>, file: Arc<CoalescedFile>) -> Self {
         TopicConfigManager {
             sup,
             view,
-            path,
+            file,
             changed: None,
         }
     }
@@ -186,21 +221,45 @@ impl TopicConfigManager {
         &mut self,
         f: impl FnOnce(&mut BTreeMap<String, TopicConfig>) -> bool,
     ) -> StoreResult<bool> {
-        let mut next = (*self.view.table.load_full()).clone();
-        if !f(&mut next.topic_config_table) {
-            return Ok(false);
+        {
+            let Ok(mut table) = self.view.table.write() else {
+                return Err(StoreError::Unavailable(
+                    "the topic table (poisoned lock)".into(),
+                ));
+            };
+            if !f(&mut table.topic_config_table) {
+                return Ok(false);
+            }
+            table.data_version = DataVersion {
+                counter: table.data_version.counter + 1,
+                timestamp: now_millis(),
+                state_version: table.data_version.state_version,
+            };
         }
-        next.data_version = DataVersion {
-            counter: next.data_version.counter + 1,
-            timestamp: now_millis(),
-            state_version: next.data_version.state_version,
-        };
-        json_file::store(&self.path, &next.encode())?;
-        self.view.table.store(Arc::new(next));
-        if let Some(r) = &self.changed {
-            let _ = r.try_send(TopicsChanged);
-        }
+        // The writer takes its snapshot when it runs, so a burst of changes costs one copy
+        // of the table per write, not one per change.
+        let view = self.view.clone();
+        self.file.submit(move || view.snapshot().encode().to_vec());
         Ok(true)
+    }
+
+    /// Tells the Registrar `topic` changed; the future ends once the name servers know
+    /// it, or after [`REGISTRATION_WAIT`]. If the Registrar's mailbox is full the change
+    /// goes out with the next periodic registration and nobody waits.
+    fn register(&self, topic: String) -> impl std::future::Future<Output = ()> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.changed.as_ref().is_some_and(|r| {
+            r.try_send(TopicsChanged {
+                topics: vec![topic],
+                registered: Some(tx),
+            })
+            .is_ok()
+        });
+        async move {
+            if sent {
+                let _ = tokio::time::timeout(REGISTRATION_WAIT, rx).await;
+            }
+        }
     }
 }
 
@@ -209,17 +268,17 @@ impl Actor for TopicConfigManager {
 
     fn started(&mut self, _: &mut Context<Self>) {
         // Persist the system topics added at load.
-        let snapshot = self.view.snapshot();
-        if let Err(e) = json_file::store(&self.path, &to_json(&*snapshot)) {
-            tracing::error!(error = %e, "writing topics.json failed");
-        }
+        let view = self.view.clone();
+        self.file
+            .submit(move || to_json(&*view.snapshot()).to_vec());
     }
 }
 
 crate::supervised_actor!(TopicConfigManager);
+crate::admits!(TopicConfigManager: NotifyChanges, PutTopic, DeleteTopic, EnsureTopic);
 
 fn restarting_error() -> StoreError {
-    StoreError::InvalidMessage("topic manager restarting".into())
+    StoreError::Unavailable("the topic config manager".into())
 }
 
 /// Tell `0` about every change.
@@ -239,19 +298,31 @@ impl Handler<NotifyChanges> for TopicConfigManager {
 #[rtype(result = "StoreResult<()>")]
 pub struct PutTopic(pub TopicConfig);
 
+/// Answered once the name servers know the change (bounded by [`REGISTRATION_WAIT`]), as
+/// Java's `registerIncrementBrokerData` is synchronous.
 impl Handler<PutTopic> for TopicConfigManager {
-    type Result = StoreResult<()>;
+    type Result = ResponseFuture<StoreResult<()>>;
     fn handle(&mut self, msg: PutTopic, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
-        guarded(&metrics, ctx, |_| {
+        let name = msg.0.topic_name.clone();
+        let changed = guarded(&metrics, ctx, |_| {
             self.update(|t| {
                 let same = t.get(&msg.0.topic_name) == Some(&msg.0);
                 t.insert(msg.0.topic_name.clone(), msg.0);
                 !same
             })
-            .map(|_| ())
         })
-        .unwrap_or_else(|| Err(restarting_error()))
+        .unwrap_or_else(|| Err(restarting_error()));
+        match changed {
+            Ok(true) => {
+                let registered = self.register(name);
+                Box::pin(async move {
+                    registered.await;
+                    Ok(())
+                })
+            }
+            other => Box::pin(async move { other.map(|_| ()) }),
+        }
     }
 }
 
@@ -285,17 +356,19 @@ pub enum EnsureTopic {
     Exact(TopicConfig),
 }
 
+/// A created topic is answered once the name servers know it (bounded by
+/// [`REGISTRATION_WAIT`]), so a producer that asks for its route next finds it.
 impl Handler<EnsureTopic> for TopicConfigManager {
-    type Result = StoreResult<Option<TopicConfig>>;
+    type Result = ResponseFuture<StoreResult<Option<TopicConfig>>>;
     fn handle(&mut self, msg: EnsureTopic, ctx: &mut Context<Self>) -> Self::Result {
         let metrics = self.sup.metrics.clone();
-        guarded(&metrics, ctx, |_| {
+        let outcome = guarded(&metrics, ctx, |_| {
             let name = match &msg {
                 EnsureTopic::FromTemplate { topic, .. } => topic.clone(),
                 EnsureTopic::Exact(t) => t.topic_name.clone(),
             };
             if let Some(t) = self.view.get(&name) {
-                return Ok(Some(t));
+                return Ok(Some((t, false)));
             }
             let created = match msg {
                 EnsureTopic::Exact(t) => t,
@@ -321,9 +394,19 @@ impl Handler<EnsureTopic> for TopicConfigManager {
                 t.insert(created.topic_name.clone(), created.clone());
                 true
             })?;
-            Ok(Some(created))
+            Ok(Some((created, true)))
         })
-        .unwrap_or_else(|| Err(restarting_error()))
+        .unwrap_or_else(|| Err(restarting_error()));
+        match outcome {
+            Ok(Some((created, true))) => {
+                let registered = self.register(created.topic_name.clone());
+                Box::pin(async move {
+                    registered.await;
+                    Ok(Some(created))
+                })
+            }
+            other => Box::pin(async move { other.map(|o| o.map(|(t, _)| t)) }),
+        }
     }
 }
 

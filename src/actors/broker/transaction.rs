@@ -35,8 +35,9 @@ use super::topic_config::{
     self, EnsureTopic, TopicConfigManager, PERM_READ, PERM_WRITE, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::connection::Invoke;
-use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::protocol::code::request;
 use crate::protocol::header::broker::CheckTransactionStateRequestHeader;
 use crate::protocol::{LanguageCode, RemotingCommand};
@@ -466,7 +467,7 @@ impl TransactionChecker {
         }
         self.running = true;
         let parts = self.parts.clone();
-        ctx.spawn(
+        ctx.spawn(catch_panics(
             async move { check_round(&parts).await }
                 .into_actor(self)
                 .map(|report, act, _| {
@@ -475,7 +476,7 @@ impl TransactionChecker {
                         tracing::info!(?report, "transaction check round");
                     }
                 }),
-        );
+        ));
     }
 }
 
@@ -485,12 +486,13 @@ impl Actor for TransactionChecker {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |act, ctx| {
             let metrics = act.sup.metrics.clone();
-            guarded_tick(&metrics, ctx, |ctx| act.round(ctx));
+            guarded(&metrics, ctx, |ctx| act.round(ctx));
         });
     }
 }
 
 crate::supervised_actor!(TransactionChecker);
+crate::admits!(TransactionChecker: StopChecking);
 
 /// Broker shutdown: no more rounds (one under way finishes its current step).
 #[derive(Message)]
@@ -500,7 +502,6 @@ pub struct StopChecking;
 impl Handler<StopChecking> for TransactionChecker {
     type Result = ();
     fn handle(&mut self, _: StopChecking, _: &mut Context<Self>) {
-        self.sup.metrics.dequeued();
         self.stopped = true;
     }
 }

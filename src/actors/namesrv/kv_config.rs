@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::actors::envelope::Admitted;
+use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, ActorError, Supervision};
 
 /// The namespace whose entries become `orderTopicConf` in routes and the body of
@@ -83,7 +85,7 @@ impl KvConfig {
     fn persist(&mut self, ctx: &mut Context<Self>, done: impl FnOnce() + 'static) {
         let snapshot = self.tables.clone();
         let path = self.path.clone();
-        ctx.wait(
+        ctx.wait(catch_panics(
             async move {
                 match tokio::task::spawn_blocking(move || snapshot.store(&path)).await {
                     Ok(Ok(())) => {}
@@ -93,7 +95,7 @@ impl KvConfig {
             }
             .into_actor(self)
             .map(move |_, _, _| done()),
-        );
+        ));
     }
 }
 
@@ -134,14 +136,17 @@ where
     type Result = Result<R, ActorError>;
 }
 
-impl<F, R> Handler<WithKv<F>> for KvConfig
+// Taken only through the Mailbox, so the handler takes the envelope (`admits!` is for
+// non-generic messages).
+impl<F, R> Handler<Admitted<WithKv<F>>> for KvConfig
 where
     F: FnOnce(&mut KvTables) -> R,
     R: 'static,
 {
     type Result = ResponseFuture<Result<R, ActorError>>;
 
-    fn handle(&mut self, msg: WithKv<F>, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Admitted<WithKv<F>>, ctx: &mut Context<Self>) -> Self::Result {
+        let (msg, _slot) = msg.into_parts();
         let metrics = self.sup.metrics.clone();
         let tables = &mut self.tables;
         let Some(out) = guarded(&metrics, ctx, |_| (msg.f)(tables)) else {

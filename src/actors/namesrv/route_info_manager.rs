@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::route_table::RouteTable;
-use crate::actors::runtime::{guarded, guarded_tick, ActorError, Supervision};
+use crate::actors::envelope::Admitted;
+use crate::actors::runtime::{guarded, ActorError, Supervision};
 
 pub struct RouteInfoManager {
     sup: Supervision,
@@ -28,7 +29,7 @@ impl RouteInfoManager {
     fn scan(&mut self, ctx: &mut Context<Self>) {
         let metrics = self.sup.metrics.clone();
         let table = &mut self.table;
-        guarded_tick(&metrics, ctx, |_| {
+        guarded(&metrics, ctx, |_| {
             for gone in table.expired_brokers(Instant::now()) {
                 tracing::warn!(
                     broker = %gone.broker_name,
@@ -71,14 +72,17 @@ where
     type Result = Result<R, ActorError>;
 }
 
-impl<F, R> Handler<WithRoutes<F>> for RouteInfoManager
+// Taken only through the Mailbox, so the handler takes the envelope (`admits!` is for
+// non-generic messages).
+impl<F, R> Handler<Admitted<WithRoutes<F>>> for RouteInfoManager
 where
     F: FnOnce(&mut RouteTable, Instant) -> R,
     R: 'static,
 {
     type Result = Result<R, ActorError>;
 
-    fn handle(&mut self, msg: WithRoutes<F>, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Admitted<WithRoutes<F>>, ctx: &mut Context<Self>) -> Self::Result {
+        let (msg, _slot) = msg.into_parts();
         let metrics = self.sup.metrics.clone();
         let table = &mut self.table;
         guarded(&metrics, ctx, |_| (msg.0)(table, Instant::now()))

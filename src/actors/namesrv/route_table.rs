@@ -670,4 +670,45 @@ mod tests {
             (true, None)
         );
     }
+
+    /// RIP-29: a full registration split into parts of the same data version is merged;
+    /// the name server ends up with every topic, and later parts do not undo earlier ones.
+    #[test]
+    fn a_split_registration_is_merged_into_one_route_table() {
+        let mut t = RouteTable::new(Duration::from_secs(120));
+        let now = Instant::now();
+        let names: Vec<String> = (0..2_500).map(|i| format!("T{i:05}")).collect();
+        let topics: Vec<(&str, i32)> = names.iter().map(|n| (n.as_str(), 8)).collect();
+        let full = wrapper(3, &topics);
+        for part in full.split(800) {
+            let mut r = reg("broker-a", 0, "127.0.0.1:10911", &[]);
+            r.topics = Some(part);
+            t.register_broker(r, now).unwrap();
+        }
+        let mut all = t.all_topics();
+        all.retain(|n| n.starts_with('T'));
+        all.sort();
+        assert_eq!(all, names);
+        let last = t.pickup_topic_route("T02499").unwrap();
+        assert_eq!(last.queue_datas[0].write_queue_nums, 8);
+        // The next period's split registration (same version) changes nothing and loses
+        // nothing; an incremental registration of one changed topic at a new version
+        // updates it.
+        for part in full.split(800) {
+            let mut r = reg("broker-a", 0, "127.0.0.1:10911", &[]);
+            r.topics = Some(part);
+            t.register_broker(r, now).unwrap();
+        }
+        let mut r = reg("broker-a", 0, "127.0.0.1:10911", &[]);
+        r.topics = Some(wrapper(4, &[("T01234", 16)]));
+        t.register_broker(r, now).unwrap();
+        assert_eq!(
+            t.pickup_topic_route("T01234").unwrap().queue_datas[0].write_queue_nums,
+            16
+        );
+        assert_eq!(
+            t.all_topics().iter().filter(|n| n.starts_with('T')).count(),
+            2_500
+        );
+    }
 }

@@ -188,6 +188,39 @@ impl Serialize for TopicConfigSerializeWrapper {
 
 impl fastjson::JsonBody for TopicConfigSerializeWrapper {}
 
+impl TopicConfigSerializeWrapper {
+    /// The registration of `topics` (a subset of the broker's table) at `data_version`.
+    pub fn of<'a>(
+        topics: impl IntoIterator<Item = &'a TopicConfig>,
+        data_version: DataVersion,
+    ) -> Self {
+        TopicConfigSerializeWrapper {
+            topic_config_table: topics
+                .into_iter()
+                .map(|t| (t.topic_name.clone(), t.clone()))
+                .collect(),
+            data_version,
+        }
+    }
+
+    /// Splits a full registration into parts of at most `size` topics, each carrying the
+    /// same data version, as RocketMQ 5.x's `registerBrokerAll` does with
+    /// `enableSplitRegistration` (RIP-29). A name server merges them: the first part of a
+    /// new version updates what it carries, and every later part adds the topics it does
+    /// not have yet. A table of no topics is one empty part, so the broker still
+    /// registers (a heartbeat).
+    pub fn split(&self, size: usize) -> Vec<TopicConfigSerializeWrapper> {
+        let topics: Vec<&TopicConfig> = self.topic_config_table.values().collect();
+        if topics.is_empty() {
+            return vec![TopicConfigSerializeWrapper::of([], self.data_version)];
+        }
+        topics
+            .chunks(size.max(1))
+            .map(|part| TopicConfigSerializeWrapper::of(part.iter().copied(), self.data_version))
+            .collect()
+    }
+}
+
 /// The REGISTER_BROKER request body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -714,5 +747,38 @@ mod tests {
                 let _ = RegisterBrokerBody::decode(input, compressed, version);
             }
         }
+    }
+
+    #[test]
+    fn a_registration_splits_into_parts_that_cover_every_topic_once() {
+        let mut wrapper = TopicConfigSerializeWrapper {
+            data_version: DataVersion {
+                counter: 7,
+                timestamp: 99,
+                state_version: 0,
+            },
+            ..Default::default()
+        };
+        for i in 0..2_001 {
+            let t = topic(&format!("T{i:05}"));
+            wrapper.topic_config_table.insert(t.topic_name.clone(), t);
+        }
+        let parts = wrapper.split(800);
+        assert_eq!(
+            parts
+                .iter()
+                .map(|p| p.topic_config_table.len())
+                .collect::<Vec<_>>(),
+            vec![800, 800, 401]
+        );
+        assert!(parts.iter().all(|p| p.data_version == wrapper.data_version));
+        let mut merged = BTreeMap::new();
+        for p in &parts {
+            for (k, v) in &p.topic_config_table {
+                assert!(merged.insert(k.clone(), v.clone()).is_none(), "{k} twice");
+            }
+        }
+        assert_eq!(merged, wrapper.topic_config_table);
+        assert_eq!(TopicConfigSerializeWrapper::default().split(800).len(), 1);
     }
 }

@@ -142,6 +142,6 @@ pub fn processor(context: Arc<BrokerContext>) -> BrokerProcessor {
 impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {
         // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
-        self.clients.addr().do_send(ConnectionClosed(conn.id));
+        self.clients.tell_past_capacity(ConnectionClosed(conn.id));
     }
 }

@@ -69,7 +69,7 @@ impl DispatchContext for NamesrvContext {
         let id = conn.id;
         // Cleanup must not be lost to a full mailbox: it bypasses the bound on purpose and
         // is itself bounded by the number of connections.
-        self.routes.addr().do_send(with_routes(move |table, _| {
+        self.routes.tell_past_capacity(with_routes(move |table, _| {
             for gone in table.brokers_on_connection(id) {
                 tracing::info!(broker = %gone.broker_name, addr = %gone.broker_addr, "broker connection closed; removing its routes");
                 table.unregister_broker(&gone);
