@@ -36,6 +36,9 @@ impl ServiceError {
             ServiceError::Protocol(e) => e.response_code(),
             ServiceError::Actor(ActorError::MailboxFull(_)) => response::SYSTEM_BUSY,
             ServiceError::Actor(_) => response::SYSTEM_ERROR,
+            // A full disk is not a broken one: refused like RocketMQ's SERVICE_NOT_AVAILABLE,
+            // whether it was seen by the disk check or by a write that found no space.
+            ServiceError::Store(e) if e.is_disk_full() => response::SERVICE_NOT_AVAILABLE,
             ServiceError::Store(e) => match e {
                 StoreError::MessageTooLarge { .. }
                 | StoreError::PropertiesTooLong(_)
@@ -43,6 +46,7 @@ impl ServiceError {
                 | StoreError::InvalidMessage(_) => response::MESSAGE_ILLEGAL,
                 StoreError::Poisoned(_)
                 | StoreError::DiskFull { .. }
+                | StoreError::NoSpace { .. }
                 | StoreError::ShuttingDown => response::SERVICE_NOT_AVAILABLE,
                 StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
                 StoreError::Busy(_) => response::SYSTEM_BUSY,
@@ -81,5 +85,25 @@ mod tests {
             (refused.code, refused.remark.as_deref()),
             (1, Some("crc32 not match"))
         );
+    }
+
+    #[test]
+    fn a_full_disk_is_service_not_available_with_rocketmqs_remark() {
+        let full = ServiceError::from(StoreError::DiskFull {
+            usage: "CL:  0.95 CQ:  0.95 INDEX:  0.95".into(),
+            reason: "95.0% used".into(),
+        })
+        .into_response();
+        assert_eq!(full.code, response::SERVICE_NOT_AVAILABLE);
+        assert!(full
+            .remark
+            .unwrap()
+            .contains("the broker's disk is full [CL:  0.95"));
+        let enospc = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let io = ServiceError::from(StoreError::io("/store/config/topics.json", enospc));
+        assert_eq!(io.code(), response::SERVICE_NOT_AVAILABLE);
+        let eio = std::io::Error::from_raw_os_error(libc::EIO);
+        let io = ServiceError::from(StoreError::io("/store/commitlog", eio));
+        assert_eq!(io.code(), response::SYSTEM_ERROR);
     }
 }

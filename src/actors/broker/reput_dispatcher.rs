@@ -25,9 +25,10 @@ use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, S
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
+use crate::store::disk_space::DiskSpace;
 use crate::store::message::DispatchInfo;
 use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 /// Records dispatched per round.
 const ROUND_RECORDS: usize = 4096;
@@ -100,6 +101,7 @@ pub struct ReputDispatcher {
     wake: Arc<DispatchBell>,
     progress: Arc<DispatchProgress>,
     queue_arbiter: ArbiterHandle,
+    disk: Arc<DiskSpace>,
     busy: bool,
     again: bool,
     /// A round is already due within [`COALESCE`].
@@ -119,6 +121,9 @@ pub struct DispatcherParts {
     pub wake: Arc<DispatchBell>,
     pub progress: Arc<DispatchProgress>,
     pub queue_arbiter: ArbiterHandle,
+    /// Told when a consume-queue file finds no room, so sends are refused rather than
+    /// stored where no consumer can reach them.
+    pub disk: Arc<DiskSpace>,
 }
 
 impl ReputDispatcher {
@@ -143,6 +148,7 @@ impl ReputDispatcher {
             wake: p.wake,
             progress: p.progress,
             queue_arbiter: p.queue_arbiter,
+            disk: p.disk,
             busy: false,
             again: false,
             scheduled: false,
@@ -244,6 +250,12 @@ impl ReputDispatcher {
                 .map(move |(cq_results, index_result), act, ctx| {
                     act.busy = false;
                     let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
+                    let no_room = cq_results.iter().find_map(|r| match r {
+                        Ok(Err(StoreError::NoSpace { path, needed, .. })) => {
+                            Some((path.clone(), *needed))
+                        }
+                        _ => None,
+                    });
                     match &index_result {
                         Some(Ok(Err(e))) => {
                             tracing::error!(error = %e, "building the index failed for a round")
@@ -252,6 +264,12 @@ impl ReputDispatcher {
                             tracing::error!(error = %e, "the index actor did not answer a round")
                         }
                         _ => {}
+                    }
+                    if let Some((path, needed)) = no_room {
+                        // Logged once by the disk watch; retried until a file fits.
+                        act.disk.no_room(&path, needed);
+                        act.schedule_retry(ctx);
+                        return;
                     }
                     if failed {
                         tracing::error!("a consume queue refused units; the round is retried");
