@@ -463,6 +463,12 @@ impl StoreHandle {
         self.inner.failpoint.fail_flushes();
     }
 
+    /// Test hook: hold every commit-log flush (as a stalled disk would) until released.
+    #[doc(hidden)]
+    pub fn hold_flushes(&self, hold: bool) {
+        self.inner.failpoint.hold_flushes(hold);
+    }
+
     /// Test hook: pretend the disk is this full (`None`: measure it again).
     #[doc(hidden)]
     pub fn override_disk_usage(&self, percent: Option<u32>) {
