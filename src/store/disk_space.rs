@@ -6,7 +6,9 @@
 //! consume-queue and index directories (statvfs, as `df` counts) that is at most
 //! [`REFRESH`] old: the put path calls [`DiskSpace::check`], which refreshes a stale
 //! reading itself, so a fast writer cannot outrun a cleaner that looks every
-//! `cleanResourceInterval`. Writes are refused while any of the directories is more than
+//! `cleanResourceInterval`; and since a store file takes all its space when it is created,
+//! the commit log measures again right before and after creating one, which keeps the
+//! reading exact as far as the store's own growth goes. Writes are refused while any of the directories is more than
 //! `diskFullRatio` percent used (RocketMQ's `diskSpaceWarningLevelRatio`, 90 %), or after a
 //! store file could not be created for want of space, until a reading shows that much room
 //! again. Reads never consult it. Each change of state is logged once.
@@ -205,10 +207,11 @@ impl DiskSpace {
         self.evaluate(&s);
     }
 
-    /// Refuses the creation of a file of `size` bytes at `path` when the last reading shows
-    /// less room than that, so a doomed file is not even started.
+    /// Refuses the creation of a file of `size` bytes at `path` when a fresh reading shows
+    /// less room than that, so a doomed file is not even started. (Files are created
+    /// rarely; this reading is never a second old.)
     pub fn before_create(&self, path: &Path, size: u64) -> StoreResult<()> {
-        self.refresh_if_stale();
+        self.refresh();
         let room = self.state().available;
         if room.is_some_and(|a| a < size) {
             self.no_room(path, size);

@@ -269,8 +269,12 @@ impl QueueWriter {
         if let Some(space) = &self.space {
             space.before_create(&path, size as u64)?;
         }
-        MappedFile::create(&self.shared.dir, offset, size)
-            .inspect_err(|e| self.report(e, &path, size))
+        let file = MappedFile::create(&self.shared.dir, offset, size)
+            .inspect_err(|e| self.report(e, &path, size))?;
+        if let Some(space) = &self.space {
+            space.refresh();
+        }
+        Ok(file)
     }
 
     /// Closes the current file for writing and starts the next one. `start_offset` is
@@ -304,9 +308,18 @@ impl QueueWriter {
         });
         // Prepare the file after this one off the write path.
         let (dir, after) = (self.shared.dir.clone(), next_offset + size as i64);
+        let space = self.space.clone();
         self.next = std::thread::Builder::new()
             .name("mapped-file-alloc".into())
-            .spawn(move || MappedFile::create(&dir, after, size))
+            .spawn(move || {
+                let file = MappedFile::create(&dir, after, size);
+                if let Some(space) = space {
+                    // Store files take their space when created, never after: measured
+                    // now, the reading is exact until the next file.
+                    space.refresh();
+                }
+                file
+            })
             .ok();
         Ok(file)
     }
