@@ -64,7 +64,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -159,7 +162,10 @@ impl Drop for Broker {
 }
 
 async fn call(client: &RemotingClient, addr: &str, c: RemotingCommand) -> RemotingCommand {
-    client.invoke(addr, c, CALL).await.expect("the broker answers")
+    client
+        .invoke(addr, c, CALL)
+        .await
+        .expect("the broker answers")
 }
 
 fn body(i: usize) -> Vec<u8> {
@@ -170,7 +176,14 @@ fn body(i: usize) -> Vec<u8> {
 
 async fn send(client: &RemotingClient, addr: &str, i: usize) -> RemotingCommand {
     let key = format!("k{i}");
-    let c = send_v2(TOPIC, (i % QUEUES as usize) as i32, &body(i), "T", &key, &key);
+    let c = send_v2(
+        TOPIC,
+        (i % QUEUES as usize) as i32,
+        &body(i),
+        "T",
+        &key,
+        &key,
+    );
     call(client, addr, c).await
 }
 
@@ -180,7 +193,12 @@ async fn pull_all(client: &RemotingClient, addr: &str) -> BTreeSet<usize> {
     for q in 0..QUEUES {
         let mut offset = 0i64;
         for _ in 0..10_000 {
-            let r = call(client, addr, pull("G", TOPIC, q, offset, FLAG_SUBSCRIPTION, 0, Some("*"))).await;
+            let r = call(
+                client,
+                addr,
+                pull("G", TOPIC, q, offset, FLAG_SUBSCRIPTION, 0, Some("*")),
+            )
+            .await;
             if r.code != response::SUCCESS {
                 assert!(
                     [response::PULL_NOT_FOUND, response::PULL_RETRY_IMMEDIATELY].contains(&r.code),
@@ -191,7 +209,10 @@ async fn pull_all(client: &RemotingClient, addr: &str) -> BTreeSet<usize> {
                 break;
             }
             for m in records(&r.body) {
-                let id = std::str::from_utf8(&m.body[4..10]).unwrap().parse().unwrap();
+                let id = std::str::from_utf8(&m.body[4..10])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 assert_eq!(&m.body[..], &body(id)[..], "message {id} reads back whole");
                 seen.insert(id);
             }
@@ -213,7 +234,12 @@ async fn fills_refuses_and_recovers(flush: &str, disk_full_ratio: u32, refusal_d
     // Room the test gives back later, as an operator or the cleaner would.
     let ballast = fs.path().join("ballast");
     std::fs::write(&ballast, vec![1u8; 8 << 20]).unwrap();
-    let mut broker = Broker::start(&fs.path().join("store"), logs.path(), flush, disk_full_ratio);
+    let mut broker = Broker::start(
+        &fs.path().join("store"),
+        logs.path(),
+        flush,
+        disk_full_ratio,
+    );
     let (client, addr) = (RemotingClient::default(), broker.addr.clone());
     let created = call(&client, &addr, create_topic(TOPIC, QUEUES)).await;
     assert_eq!(created.code, response::SUCCESS, "{:?}", created.remark);
@@ -315,8 +341,12 @@ async fn fills_refuses_and_recovers(flush: &str, disk_full_ratio: u32, refusal_d
 
 #[actix_rt::test]
 async fn sync_flush_sends_past_disk_full_ratio_are_refused_and_resume_when_space_returns() {
-    fills_refuses_and_recovers("SYNC_FLUSH", 90, "writes are refused above diskFullRatio 90%")
-        .await;
+    fills_refuses_and_recovers(
+        "SYNC_FLUSH",
+        90,
+        "writes are refused above diskFullRatio 90%",
+    )
+    .await;
 }
 
 #[actix_rt::test]

@@ -110,7 +110,11 @@ async fn sync_flush_acknowledges_only_fsynced_messages_and_sends_share_fsyncs() 
     // registers; a round running between the two covers it).
     let waiters = registry.sum_counter("rocketmq_store_group_commit_waiters_total");
     let at_once = registry.sum_counter("rocketmq_store_group_commit_durable_at_once_total");
-    assert_eq!(waiters + at_once, 200, "{waiters} waited, {at_once} at once");
+    assert_eq!(
+        waiters + at_once,
+        200,
+        "{waiters} waited, {at_once} at once"
+    );
     // The first round stalled with the sends queued behind it: a second round takes them
     // all, and at most the last send, registering as the disk came back, needs a third.
     let group_rounds = registry.sum_counter("rocketmq_store_group_commit_rounds_total");
@@ -120,7 +124,9 @@ async fn sync_flush_acknowledges_only_fsynced_messages_and_sends_share_fsyncs() 
     );
     let text = registry.render_prometheus();
     assert!(
-        text.contains(&format!("rocketmq_store_group_commit_waiters_total {waiters}")),
+        text.contains(&format!(
+            "rocketmq_store_group_commit_waiters_total {waiters}"
+        )),
         "{text}"
     );
     store.shutdown().await.unwrap();
@@ -239,7 +245,8 @@ async fn a_full_disk_refuses_writes_until_space_returns() {
     store.override_disk_usage(Some(95));
     let err = store.put(vec![msg("T", 0, 0)], true).await.unwrap_err();
     assert!(
-        err.to_string().contains("the broker's disk is full [CL:  0.95"),
+        err.to_string()
+            .contains("the broker's disk is full [CL:  0.95"),
         "{err}"
     );
     assert!(matches!(err, PutError::Store(StoreError::DiskFull { .. })));

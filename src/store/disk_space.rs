@@ -47,7 +47,11 @@ pub fn measure(path: &Path) -> Option<(f64, u64)> {
     }
     let size = st.f_frsize as u128;
     let available = st.f_bavail as u128 * size;
-    let used = used_percent(st.f_blocks as u128 * size, st.f_bfree as u128 * size, available)?;
+    let used = used_percent(
+        st.f_blocks as u128 * size,
+        st.f_bfree as u128 * size,
+        available,
+    )?;
     Some((used, available.min(u64::MAX as u128) as u64))
 }
 
@@ -278,10 +282,9 @@ impl DiskSpace {
                 self.root.display(),
                 self.limit_percent
             ),
-            (Some((path, needed)), None) => format!(
-                "no room to create {} ({needed} bytes)",
-                path.display()
-            ),
+            (Some((path, needed)), None) => {
+                format!("no room to create {} ({needed} bytes)", path.display())
+            }
             (None, None) => "writes are refused until the next disk reading".into(),
         };
         StoreError::DiskFull {
@@ -315,9 +318,15 @@ mod tests {
     fn disk_use_counts_what_is_available_to_us_like_df() {
         const G: u128 = 1 << 30;
         // The volume this was found on: 252 GiB, 185 GiB free, 24 GiB available to us.
-        assert_eq!(used_percent(252 * G, 185 * G, 24 * G).map(|u| u as u32), Some(73));
+        assert_eq!(
+            used_percent(252 * G, 185 * G, 24 * G).map(|u| u as u32),
+            Some(73)
+        );
         assert_eq!(used_percent(100 * G, 100 * G, 95 * G), Some(0.0));
-        assert_eq!(used_percent(100 * G, 10 * G, 5 * G).map(|u| u as u32), Some(94));
+        assert_eq!(
+            used_percent(100 * G, 10 * G, 5 * G).map(|u| u as u32),
+            Some(94)
+        );
         assert_eq!(used_percent(100 * G, 0, 0), Some(100.0));
         assert_eq!(used_percent(0, 0, 0), None);
         assert!(disk_used_percent(Path::new("/")).is_some());
@@ -363,7 +372,10 @@ mod tests {
         );
         disk.no_room(&path, 1);
         disk.refresh();
-        assert!(disk.check().is_ok(), "room for the file again: writes resume");
+        assert!(
+            disk.check().is_ok(),
+            "room for the file again: writes resume"
+        );
         assert!(disk.before_create(&path, 1).is_ok());
     }
 
@@ -400,7 +412,10 @@ mod tests {
         let sparse = std::fs::metadata(&path).unwrap().blocks();
         allocate(&f, 1 << 20).unwrap();
         let backed = std::fs::metadata(&path).unwrap().blocks();
-        assert!(sparse < 2048 && backed >= 2048, "{sparse} -> {backed} blocks");
+        assert!(
+            sparse < 2048 && backed >= 2048,
+            "{sparse} -> {backed} blocks"
+        );
         assert!(is_no_space(&io::Error::from_raw_os_error(libc::ENOSPC)));
         assert!(!is_no_space(&io::Error::from_raw_os_error(libc::EIO)));
     }

@@ -20,9 +20,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 
 use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
-use super::commit_log_writer::{
-    CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic,
-};
+use super::commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
 use super::consume_queue_actor::ConsumeQueueActor;
 use super::file_cleaner::FileCleaner;
 use super::flush_service::{
@@ -38,8 +36,8 @@ use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
 use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
-use crate::store::disk_space::DiskSpace;
 use crate::store::consume_queue::ConsumeQueueReader;
+use crate::store::disk_space::DiskSpace;
 use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
 use crate::store::index::QueryResult;
 use crate::store::message::{property, MessageToStore};
