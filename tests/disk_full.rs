@@ -7,7 +7,9 @@
 //! `diskFullRatio` 90 under SYNC_FLUSH (refused by the ratio) and once with 100 under
 //! ASYNC_FLUSH (refused because the next commit-log file cannot be created).
 //!
-//! Mounting needs root (CI runs as root); elsewhere the tests print why they skip.
+//! Mounting needs root (CI runs as root); elsewhere those tests print why they skip. A
+//! third test, in process, pins the disk reading above the ratio while a timer message and
+//! a delayed message come due: neither is dropped, both arrive once there is room.
 
 mod common;
 
@@ -352,4 +354,45 @@ async fn sync_flush_sends_past_disk_full_ratio_are_refused_and_resume_when_space
 #[actix_rt::test]
 async fn async_sends_with_no_room_for_the_next_file_are_refused_without_a_crash() {
     fills_refuses_and_recovers("ASYNC_FLUSH", 100, "no room to create").await;
+}
+
+#[actix_rt::test]
+async fn timer_and_delayed_messages_due_while_the_disk_is_full_arrive_once_it_has_room() {
+    use common::broker::start_broker;
+    use common::client::{flow, wait_count};
+    use ferrocket::client::Message;
+    let b = start_broker().await;
+    let f = flow(&b, "DueWhileFull", "CG_DUE").await;
+    let sent = Instant::now();
+    for m in [
+        Message::new("DueWhileFull", "timer").with_delay_ms(1_000),
+        // Level 1: one second.
+        Message::new("DueWhileFull", "delayed").with_delay_level(1),
+    ] {
+        f.producer.send(&m).await.unwrap();
+    }
+    b.broker.store.override_disk_usage(Some(95));
+    // Both come due while every put is refused; the services keep them and retry.
+    let due = sent + Duration::from_secs(3);
+    while Instant::now() < due {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(f.seen.lock().unwrap().is_empty(), "nothing can be stored yet");
+    b.broker.store.override_disk_usage(Some(10));
+    assert!(
+        wait_count(&f.seen, 2, Duration::from_secs(15)).await,
+        "both arrive once the disk has room"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut bodies: Vec<Vec<u8>> = f
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.to_vec())
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies, [b"delayed".to_vec(), b"timer".to_vec()], "each once");
+    f.consumer.shutdown().await;
+    f.producer.shutdown().await;
 }

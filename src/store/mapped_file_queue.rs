@@ -510,6 +510,30 @@ mod tests {
         assert!(MappedFile::create(dir.path(), 0, 8).is_ok());
     }
 
+    /// A file left sparse by an older version gets its blocks before the writer resumes in
+    /// it, so a write into it can never meet a full disk; files made now have them at once.
+    #[test]
+    fn a_sparse_file_found_on_disk_is_allocated_before_writing_resumes() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0));
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let blocks = || std::fs::metadata(&path).unwrap().blocks();
+        assert!(blocks() < 2048, "sparse to begin with");
+        let q = MappedFileQueue::load(dir.path(), 1 << 20).unwrap();
+        q.files()[0].set_positions(0);
+        assert!(blocks() < 2048, "reading a file does not allocate it");
+        let mut w = q.writer().unwrap();
+        w.current(0).unwrap();
+        assert!(blocks() >= 2048, "{} blocks", blocks());
+        let next = w.roll(0).unwrap();
+        let created = std::fs::metadata(next.path()).unwrap().blocks();
+        assert!(created >= 2048, "a new file is allocated: {created} blocks");
+    }
+
     #[test]
     fn a_gap_between_files_is_corruption() {
         let dir = tempfile::tempdir().unwrap();
