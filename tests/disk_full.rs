@@ -377,7 +377,10 @@ async fn timer_and_delayed_messages_due_while_the_disk_is_full_arrive_once_it_ha
     while Instant::now() < due {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(f.seen.lock().unwrap().is_empty(), "nothing can be stored yet");
+    assert!(
+        f.seen.lock().unwrap().is_empty(),
+        "nothing can be stored yet"
+    );
     b.broker.store.override_disk_usage(Some(10));
     assert!(
         wait_count(&f.seen, 2, Duration::from_secs(15)).await,
@@ -392,7 +395,11 @@ async fn timer_and_delayed_messages_due_while_the_disk_is_full_arrive_once_it_ha
         .map(|(_, m)| m.body.to_vec())
         .collect();
     bodies.sort();
-    assert_eq!(bodies, [b"delayed".to_vec(), b"timer".to_vec()], "each once");
+    assert_eq!(
+        bodies,
+        [b"delayed".to_vec(), b"timer".to_vec()],
+        "each once"
+    );
     f.consumer.shutdown().await;
     f.producer.shutdown().await;
 }
