@@ -40,6 +40,9 @@ impl ServiceError {
             // Full, restarting or gone: the same request can succeed a moment later, and
             // Java clients retry SYSTEM_BUSY (never MESSAGE_ILLEGAL).
             ServiceError::Actor(_) => response::SYSTEM_BUSY,
+            // A full disk is not a broken one: refused like RocketMQ's SERVICE_NOT_AVAILABLE,
+            // whether it was seen by the disk check or by a write that found no space.
+            ServiceError::Store(e) if e.is_disk_full() => response::SERVICE_NOT_AVAILABLE,
             ServiceError::Store(e) => match e {
                 StoreError::MessageTooLarge { .. }
                 | StoreError::PropertiesTooLong(_)
@@ -47,6 +50,7 @@ impl ServiceError {
                 | StoreError::InvalidMessage(_) => response::MESSAGE_ILLEGAL,
                 StoreError::Poisoned(_)
                 | StoreError::DiskFull { .. }
+                | StoreError::NoSpace { .. }
                 | StoreError::ShuttingDown => response::SERVICE_NOT_AVAILABLE,
                 StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
                 StoreError::Busy(_) | StoreError::Unavailable(_) => response::SYSTEM_BUSY,
@@ -108,5 +112,25 @@ mod tests {
             response::MESSAGE_ILLEGAL
         );
         assert!(StoreError::Busy("late".into()).is_retryable());
+    }
+
+    #[test]
+    fn a_full_disk_is_service_not_available_with_rocketmqs_remark() {
+        let full = ServiceError::from(StoreError::DiskFull {
+            usage: "CL:  0.95 CQ:  0.95 INDEX:  0.95".into(),
+            reason: "95.0% used".into(),
+        })
+        .into_response();
+        assert_eq!(full.code, response::SERVICE_NOT_AVAILABLE);
+        assert!(full
+            .remark
+            .unwrap()
+            .contains("the broker's disk is full [CL:  0.95"));
+        let enospc = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let io = ServiceError::from(StoreError::io("/store/config/topics.json", enospc));
+        assert_eq!(io.code(), response::SERVICE_NOT_AVAILABLE);
+        let eio = std::io::Error::from_raw_os_error(libc::EIO);
+        let io = ServiceError::from(StoreError::io("/store/commitlog", eio));
+        assert_eq!(io.code(), response::SYSTEM_ERROR);
     }
 }

@@ -20,13 +20,21 @@ pub fn store(path: &Path, bytes: &[u8]) -> StoreResult<()> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     }
     let tmp = with_suffix(path, ".tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| StoreError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk: the file in place stays whole and nothing half-written is left.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(StoreError::io(&tmp, e));
     }
     if path.exists() {
-        let _ = std::fs::copy(path, with_suffix(path, ".bak"));
+        let bak = with_suffix(path, ".bak");
+        if std::fs::copy(path, &bak).is_err() {
+            // A cut-short backup would be worse than none.
+            let _ = std::fs::remove_file(&bak);
+        }
     }
     std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
 }

@@ -178,6 +178,12 @@ impl CommitLog {
         self.reader.clone()
     }
 
+    /// New files are created only with room for them, and a file that finds none refuses
+    /// writes through `space` until there is.
+    pub fn watch_space(&mut self, space: std::sync::Arc<super::disk_space::DiskSpace>) {
+        self.writer.watch_space(space);
+    }
+
     /// Where the next record's queue offset for a queue starts (after recovery, from the
     /// consume queue's max offset).
     pub fn set_queue_offset(&mut self, topic: &str, queue_id: i32, next: i64) {

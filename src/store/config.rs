@@ -65,7 +65,7 @@ pub struct StoreConfig {
     pub message_delay_level: String,
     /// Accept timer messages (TIMER_DELAY_SEC/TIMER_DELAY_MS/TIMER_DELIVER_MS) and run the
     /// timer wheel (true). Off, such sends are refused with SYSTEM_ERROR as in Java, and
-    /// the wheel's files (38 MiB sparse `timerwheel`, `timerlog/`) are not created.
+    /// the wheel's files (38 MiB `timerwheel`, `timerlog/`) are not created.
     pub timer_wheel_enable: bool,
     /// Longest accepted timer delay, s (259,200 = 3 days). Longer delays are refused with
     /// MESSAGE_ILLEGAL; those past `timerRollWindowSlot` are parked and rolled, costing

@@ -28,13 +28,16 @@ pub enum StoreError {
     Unavailable(String),
     #[error("the store refuses writes after an earlier failure ({0}); restart the broker once the disk is healthy")]
     Poisoned(String),
-    #[error(
-        "disk full: {used_percent}% of {path} used, writes are refused above {limit_percent}%"
-    )]
-    DiskFull {
+    /// Writes are refused for want of space: above `diskFullRatio`, or a store file could
+    /// not be created. `usage` is RocketMQ's "CL: 0.93 CQ: 0.93 INDEX: 0.93".
+    #[error("service not available now: the broker's disk is full [{usage}], {reason}")]
+    DiskFull { usage: String, reason: String },
+    /// A store file could not be created (or backed with blocks) for want of space.
+    #[error("no space left to create {path} ({needed} bytes): {source}")]
+    NoSpace {
         path: PathBuf,
-        used_percent: u32,
-        limit_percent: u32,
+        needed: u64,
+        source: std::io::Error,
     },
     #[error("the store is shutting down")]
     ShuttingDown,
@@ -62,6 +65,16 @@ impl StoreError {
         StoreError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// An I/O failure that only means the disk is full: refused as unavailable, never
+    /// taken for corruption or a failing disk.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull { .. } | StoreError::NoSpace { .. } => true,
+            StoreError::Io { source, .. } => super::disk_space::is_no_space(source),
+            _ => false,
         }
     }
 }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Local, NaiveDateTime, TimeDelta};
 use memmap2::MmapMut;
 
+use crate::store::disk_space::{allocate, creation_error};
 use crate::store::error::{StoreError, StoreResult};
 
 /// Size of the header at the start of every index file.
@@ -123,6 +124,8 @@ pub struct IndexFile {
     slot_num: u32,
     max_index_num: u32,
     header: IndexHeader,
+    /// Every block is allocated, so no write into the mapping can find the disk full.
+    backed: bool,
 }
 
 impl std::fmt::Debug for IndexFile {
@@ -161,7 +164,7 @@ impl IndexFile {
         let size = checked_file_size(&path, slot_num, max_index_num)?;
         // Sized under a temporary name and renamed: a crash never leaves a short file.
         let file = crate::store::mapped_file::create_sized_file(&path, size)
-            .map_err(|e| StoreError::io(&path, e))?;
+            .map_err(|e| creation_error(&path, size, e))?;
         let mmap = match map_file(&file) {
             Ok(mmap) => mmap,
             Err(e) => {
@@ -186,6 +189,7 @@ impl IndexFile {
             slot_num,
             max_index_num,
             header,
+            backed: true,
         };
         // Java leaves the on-disk index count at 0 until the first put or flush; writing
         // the whole header now gives the same bytes as Java after its first flush, and a
@@ -226,11 +230,28 @@ impl IndexFile {
             slot_num,
             max_index_num,
             header,
+            backed: false,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Allocates the blocks of a file found on disk before keys are written into it (it
+    /// may be sparse, made by an older version).
+    fn ensure_backed(&mut self) -> StoreResult<()> {
+        if self.backed {
+            return Ok(());
+        }
+        let size = self.mmap.len() as u64;
+        OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .and_then(|f| allocate(&f, size))
+            .map_err(|e| creation_error(&self.path, size, e))?;
+        self.backed = true;
+        Ok(())
     }
 
     /// Adds `key` for the message at `phy_offset`. Returns false when the file is full.
@@ -637,9 +658,11 @@ impl IndexService {
             self.roll()?;
         }
         let dir = &self.dir;
-        self.files.last_mut().ok_or_else(|| {
+        let file = self.files.last_mut().ok_or_else(|| {
             StoreError::io(dir, io::Error::other("no index file after creating one"))
-        })
+        })?;
+        file.ensure_backed()?;
+        Ok(file)
     }
 
     /// Flushes the full newest file, records its end as the checkpoint value, and starts a

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::{MmapOptions, MmapRaw};
 
+use super::disk_space::{allocate, creation_error};
 use super::error::{StoreError, StoreResult};
 
 /// The file name RocketMQ gives a store file starting at `offset`.
@@ -33,8 +34,11 @@ pub fn parse_file_name(name: &str) -> Option<i64> {
 /// Suffix of a file being created; a crash can leave one behind, and loading removes it.
 pub const CREATING_SUFFIX: &str = ".creating";
 
-/// Creates `path` at its full size atomically: sized under a temporary name, then
-/// renamed, so a crash never leaves a short store file behind. Refuses to overwrite.
+/// Creates `path` at its full size atomically: sized and backed with real blocks
+/// ([`allocate`]) under a temporary name, then renamed, so a crash never leaves a short
+/// store file behind and no write into the file's mapping can find the disk full (a
+/// sparse mapping would SIGBUS the process). Out of space, nothing is left behind and the
+/// error is ENOSPC. Refuses to overwrite.
 pub fn create_sized_file(path: &Path, size: u64) -> std::io::Result<File> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(CREATING_SUFFIX);
@@ -45,7 +49,12 @@ pub fn create_sized_file(path: &Path, size: u64) -> std::io::Result<File> {
         .create(true)
         .truncate(true)
         .open(&tmp)?;
-    file.set_len(size)?;
+    let sized = file.set_len(size).and_then(|()| allocate(&file, size));
+    if let Err(e) = sized {
+        drop(file);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     if path.exists() {
         let _ = std::fs::remove_file(&tmp);
         return Err(std::io::Error::new(
@@ -80,6 +89,8 @@ pub struct MappedFile {
     wrote: AtomicUsize,
     flushed: AtomicUsize,
     deleted: AtomicBool,
+    /// Every block of the file is allocated: writes into the mapping cannot fail.
+    backed: AtomicBool,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -95,8 +106,9 @@ impl std::fmt::Debug for MappedFile {
 impl MappedFile {
     /// Creates the file for `from_offset` in `dir` at its full size under a temporary name
     /// and renames it ([`create_sized_file`]), so a crash never leaves a short file with a
-    /// store name; reuses the file if it already exists. Sized sparsely: creation costs no
-    /// disk writes.
+    /// store name; reuses the file if it already exists. Its blocks are allocated (no
+    /// data written: an extent reservation where the filesystem has them), so a full disk
+    /// is [`StoreError::NoSpace`] here and never a signal at a later write.
     pub fn create(dir: &Path, from_offset: i64, size: usize) -> StoreResult<Self> {
         let path = dir.join(file_name(from_offset));
         let file = match create_sized_file(&path, size as u64) {
@@ -108,12 +120,28 @@ impl MappedFile {
                     .open(&path)
                     .map_err(|e| StoreError::io(&path, e))?;
                 f.set_len(size as u64)
-                    .map_err(|e| StoreError::io(&path, e))?;
+                    .and_then(|()| allocate(&f, size as u64))
+                    .map_err(|e| creation_error(&path, size as u64, e))?;
                 f
             }
-            Err(e) => return Err(StoreError::io(&path, e)),
+            Err(e) => return Err(creation_error(&path, size as u64, e)),
         };
-        Self::map(path, file, from_offset, size, 0)
+        let created = Self::map(path, file, from_offset, size, 0)?;
+        created.backed.store(true, Ordering::Release);
+        Ok(created)
+    }
+
+    /// Allocates the blocks of a file found on disk before the writer resumes in it: it may
+    /// be sparse (made by an older version, or by a filesystem copy). Idempotent; cheap once
+    /// done.
+    pub fn ensure_backed(&self) -> StoreResult<()> {
+        if self.backed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        allocate(&self.file, self.size as u64)
+            .map_err(|e| creation_error(&self.path, self.size as u64, e))?;
+        self.backed.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Opens an existing file; its length must be `size`. Everything in it counts as
@@ -165,6 +193,7 @@ impl MappedFile {
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
             deleted: AtomicBool::new(false),
+            backed: AtomicBool::new(false),
         })
     }
 

@@ -3,7 +3,9 @@
 //! files through a lock-free snapshot of the file list (`ArcSwap`); the one
 //! [`QueueWriter`] appends, rolls to the next file (prepared ahead on a background thread
 //! so a roll does not wait for file creation), truncates during recovery, and deletes
-//! expired files from the front.
+//! expired files from the front. A writer given the store's [`DiskSpace`] checks the
+//! room before creating a file and reports a file it could not create, so writes are
+//! refused instead of retried against a full disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,8 +14,9 @@ use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
 
+use super::disk_space::DiskSpace;
 use super::error::{StoreError, StoreResult};
-use super::mapped_file::{parse_file_name, MappedFile};
+use super::mapped_file::{file_name, parse_file_name, MappedFile};
 
 struct Shared {
     dir: PathBuf,
@@ -101,6 +104,7 @@ impl MappedFileQueue {
         Some(QueueWriter {
             shared: self.shared.clone(),
             next: None,
+            space: None,
         })
     }
 
@@ -223,6 +227,7 @@ impl MappedFileQueue {
 pub struct QueueWriter {
     shared: Arc<Shared>,
     next: Option<JoinHandle<StoreResult<MappedFile>>>,
+    space: Option<Arc<DiskSpace>>,
 }
 
 impl QueueWriter {
@@ -232,14 +237,44 @@ impl QueueWriter {
         }
     }
 
-    /// The file being appended to, created at `start_offset` if the queue is empty.
+    /// Checks the room before each new file and reports files that find none.
+    pub fn watch_space(&mut self, space: Arc<DiskSpace>) {
+        self.space = Some(space);
+    }
+
+    /// The file being appended to, created at `start_offset` if the queue is empty. A file
+    /// found on disk is backed with blocks before the first write into it.
     pub fn current(&mut self, start_offset: i64) -> StoreResult<Arc<MappedFile>> {
         if let Some(last) = self.shared.files.load().last() {
             if !last.is_full() {
+                last.ensure_backed()
+                    .inspect_err(|e| self.report(e, last.path(), last.size()))?;
                 return Ok(last.clone());
             }
         }
         self.roll(start_offset)
+    }
+
+    /// Tells the disk-space watch that a file could not be created for want of space.
+    fn report(&self, e: &StoreError, path: &Path, size: usize) {
+        if let (Some(space), StoreError::NoSpace { .. }) = (&self.space, e) {
+            space.no_room(path, size as u64);
+        }
+    }
+
+    /// Creates the file at `offset` now, unless the disk reading shows no room for it.
+    fn create_now(&self, offset: i64) -> StoreResult<MappedFile> {
+        let size = self.shared.file_size;
+        let path = self.shared.dir.join(file_name(offset));
+        if let Some(space) = &self.space {
+            space.before_create(&path, size as u64)?;
+        }
+        let file = MappedFile::create(&self.shared.dir, offset, size)
+            .inspect_err(|e| self.report(e, &path, size))?;
+        if let Some(space) = &self.space {
+            space.refresh();
+        }
+        Ok(file)
     }
 
     /// Closes the current file for writing and starts the next one. `start_offset` is
@@ -257,9 +292,9 @@ impl QueueWriter {
         let file = match self.next.take() {
             Some(handle) => match handle.join() {
                 Ok(Ok(f)) if f.from_offset() == next_offset => f,
-                _ => MappedFile::create(&self.shared.dir, next_offset, size)?,
+                _ => self.create_now(next_offset)?,
             },
-            None => MappedFile::create(&self.shared.dir, next_offset, size)?,
+            None => self.create_now(next_offset)?,
         };
         if self.shared.random_access {
             file.advise_random();
@@ -273,9 +308,18 @@ impl QueueWriter {
         });
         // Prepare the file after this one off the write path.
         let (dir, after) = (self.shared.dir.clone(), next_offset + size as i64);
+        let space = self.space.clone();
         self.next = std::thread::Builder::new()
             .name("mapped-file-alloc".into())
-            .spawn(move || MappedFile::create(&dir, after, size))
+            .spawn(move || {
+                let file = MappedFile::create(&dir, after, size);
+                if let Some(space) = space {
+                    // Store files take their space when created, never after: measured
+                    // now, the reading is exact until the next file.
+                    space.refresh();
+                }
+                file
+            })
             .ok();
         Ok(file)
     }
@@ -464,6 +508,30 @@ mod tests {
         let f = MappedFile::create(dir.path(), 0, 8).unwrap();
         assert_eq!(std::fs::metadata(f.path()).unwrap().len(), 8);
         assert!(MappedFile::create(dir.path(), 0, 8).is_ok());
+    }
+
+    /// A file left sparse by an older version gets its blocks before the writer resumes in
+    /// it, so a write into it can never meet a full disk; files made now have them at once.
+    #[test]
+    fn a_sparse_file_found_on_disk_is_allocated_before_writing_resumes() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0));
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let blocks = || std::fs::metadata(&path).unwrap().blocks();
+        assert!(blocks() < 2048, "sparse to begin with");
+        let q = MappedFileQueue::load(dir.path(), 1 << 20).unwrap();
+        q.files()[0].set_positions(0);
+        assert!(blocks() < 2048, "reading a file does not allocate it");
+        let mut w = q.writer().unwrap();
+        w.current(0).unwrap();
+        assert!(blocks() >= 2048, "{} blocks", blocks());
+        let next = w.roll(0).unwrap();
+        let created = std::fs::metadata(next.path()).unwrap().blocks();
+        assert!(created >= 2048, "a new file is allocated: {created} blocks");
     }
 
     #[test]

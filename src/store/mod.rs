@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
+pub mod disk_space;
 pub mod error;
 pub mod get_message;
 pub mod index;

@@ -40,17 +40,35 @@ impl Poison {
     }
 }
 
-/// A test hook that makes flushes fail as if fsync had returned EIO.
+/// A test hook that makes flushes fail as if fsync had returned EIO, or holds them (as a
+/// slow disk would) until released.
 #[derive(Debug, Default, Clone)]
-pub struct FlushFailpoint(Arc<AtomicBool>);
+pub struct FlushFailpoint(Arc<FailpointState>);
+
+#[derive(Debug, Default)]
+struct FailpointState {
+    fail: AtomicBool,
+    hold: AtomicBool,
+}
 
 impl FlushFailpoint {
     pub fn fail_flushes(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.fail.store(true, Ordering::SeqCst);
     }
 
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.fail.load(Ordering::SeqCst)
+    }
+
+    /// While held, every flush waits before it starts.
+    pub fn hold_flushes(&self, hold: bool) {
+        self.0.hold.store(hold, Ordering::SeqCst);
+    }
+
+    fn wait_released(&self) {
+        while self.0.hold.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 
@@ -61,6 +79,7 @@ pub fn guarded_flush(
     flush: impl FnOnce() -> StoreResult<i64>,
 ) -> StoreResult<i64> {
     poison.check()?;
+    failpoint.wait_released();
     let result = if failpoint.is_set() {
         Err(StoreError::io(
             "commitlog",

@@ -283,8 +283,8 @@ pub struct TimerWheel {
 }
 
 impl TimerWheel {
-    /// Opens (or creates, sparsely) the wheel; an existing file of another size is
-    /// corruption, as in Java.
+    /// Opens (or creates) the wheel with every block allocated; an existing file of another
+    /// size is corruption, as in Java.
     pub fn open(path: &Path, slots_total: usize, precision_ms: i64) -> StoreResult<Self> {
         let len = (slots_total * 2 * SLOT_SIZE) as u64;
         let file = open_or_create(path)?;
@@ -295,7 +295,11 @@ impl TimerWheel {
                 reason: format!("timer wheel length {found} != expected {len}"),
             });
         }
-        file.set_len(len).map_err(|e| StoreError::io(path, e))?;
+        // Backed with real blocks, not sparse: a slot written into a hole the disk cannot
+        // fill would kill the process with SIGBUS.
+        file.set_len(len)
+            .and_then(|()| super::disk_space::allocate(&file, len))
+            .map_err(|e| super::disk_space::creation_error(path, len, e))?;
         // SAFETY: the file is ours (the broker's store directory) and sized above; nothing
         // else maps it while the broker runs.
         let map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io(path, e))?;
@@ -919,10 +923,17 @@ impl TimerStore {
             };
             let delete = m.property(prop::DEL_UNIQKEY).is_some();
             let topic = m.property("REAL_TOPIC").unwrap_or_default();
-            if let Enqueued::DueNow(unit) =
-                self.enqueue(u.phys_offset, u.size, out, topic, delete, now)?
-            {
-                due.push(unit);
+            match self.enqueue(u.phys_offset, u.size, out, topic, delete, now) {
+                Ok(Enqueued::DueNow(unit)) => due.push(unit),
+                Ok(Enqueued::Linked(_)) => {}
+                // The timer log could not take the unit (a full disk): this record stays
+                // unlinked and is tried again next step, and the units already found due
+                // go out now instead of being lost with the error.
+                Err(e) if !due.is_empty() => {
+                    tracing::warn!(offset = u.queue_offset, error = %e, "linking a timer record failed; retried next step");
+                    break;
+                }
+                Err(e) => return Err(e),
             }
             self.queue_offset = u.queue_offset + 1;
         }

@@ -6,7 +6,9 @@
 //! SYNC_FLUSH and WAIT=true the answer waits for FlushService's group commit, bounded by
 //! `syncFlushTimeout` (then FLUSH_DISK_TIMEOUT: the message is stored, durability not yet
 //! confirmed). A poisoned store, a full disk or a shutdown refuse writes before touching
-//! the log.
+//! the log. The disk check reads [`DiskSpace`]'s cached reading (refreshed here when older
+//! than a second); a commit-log file that cannot be created for want of space refuses
+//! writes the same way, without poisoning the store, until there is room again.
 //!
 //! Mailbox: bounded by `writerMailboxCapacity`; when full the broker answers SYSTEM_BUSY.
 
@@ -22,6 +24,7 @@ use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
+use crate::store::disk_space::DiskSpace;
 use crate::store::message::MessageToStore;
 use crate::store::poison::Poison;
 use crate::store::{StoreError, StoreResult};
@@ -39,44 +42,6 @@ pub struct PutResult {
     pub append: AppendResult,
 }
 
-/// Disk state shared with the cleaner: set when the disk is too full to write.
-#[derive(Debug, Default)]
-pub struct DiskGuard {
-    full: AtomicBool,
-    detail: std::sync::Mutex<Option<(std::path::PathBuf, u32, u32)>>,
-}
-
-impl DiskGuard {
-    /// `Some((path, used percent, limit percent))` refuses writes; `None` allows them.
-    pub fn set_full(&self, detail: Option<(std::path::PathBuf, u32, u32)>) {
-        self.full.store(detail.is_some(), Ordering::Release);
-        if let Ok(mut d) = self.detail.lock() {
-            *d = detail;
-        }
-    }
-
-    pub fn check(&self) -> StoreResult<()> {
-        if !self.full.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        let (path, used_percent, limit_percent) = self
-            .detail
-            .lock()
-            .ok()
-            .and_then(|d| d.clone())
-            .unwrap_or_default();
-        Err(StoreError::DiskFull {
-            path,
-            used_percent,
-            limit_percent,
-        })
-    }
-
-    pub fn is_full(&self) -> bool {
-        self.full.load(Ordering::Acquire)
-    }
-}
-
 /// How far ahead of the write position the commit log is kept faulted in.
 const PREFAULT_LEAD: i64 = 8 << 20;
 /// Bytes faulted in by one background job.
@@ -92,7 +57,7 @@ pub struct CommitLogWriter {
     /// the store, so closing must let go of the files itself.
     log: Option<CommitLog>,
     poison: Arc<Poison>,
-    disk: Arc<DiskGuard>,
+    disk: Arc<DiskSpace>,
     /// Dropped with the log at shutdown, so the group-commit thread and the files it maps
     /// go away with the store.
     group: Option<Arc<GroupCommit>>,
@@ -109,9 +74,9 @@ impl CommitLogWriter {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         sup: Supervision,
-        log: CommitLog,
+        mut log: CommitLog,
         poison: Arc<Poison>,
-        disk: Arc<DiskGuard>,
+        disk: Arc<DiskSpace>,
         group: Arc<GroupCommit>,
         wake_dispatcher: Arc<DispatchBell>,
         progress: Arc<FlushProgress>,
@@ -119,6 +84,7 @@ impl CommitLogWriter {
         sync_timeout: Duration,
         failpoint: Arc<PanicFailpoint>,
     ) -> Self {
+        log.watch_space(disk.clone());
         CommitLogWriter {
             sup,
             prefaulted: 0,
@@ -153,10 +119,16 @@ impl CommitLogWriter {
         self.disk.check()?;
         let now = now_millis();
         let log = self.log.as_mut().ok_or(StoreError::ShuttingDown)?;
-        let result = log.append(&msg.msgs, now).inspect_err(|e| {
+        let result = log.append(&msg.msgs, now).map_err(|e| {
+            if e.is_disk_full() {
+                // The next file could not be created: refused until there is room, with
+                // the disk figures in the answer.
+                return self.disk.refusal();
+            }
             if matches!(e, StoreError::Io { .. }) {
                 self.poison.poison(format!("commit-log write failed: {e}"));
             }
+            e
         })?;
         self.progress
             .appended_store_timestamp

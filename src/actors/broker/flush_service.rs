@@ -174,6 +174,9 @@ type Waiter = (i64, oneshot::Sender<StoreResult<()>>);
 pub struct GroupCommitMetrics {
     pub rounds: Arc<std::sync::atomic::AtomicU64>,
     pub waiters: Arc<std::sync::atomic::AtomicU64>,
+    /// Sends whose bytes an fsync already covered when they asked (a round, or the timer,
+    /// flushed past them between their append and their wait): answered at once.
+    pub durable_at_once: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl GroupCommitMetrics {
@@ -188,9 +191,16 @@ impl GroupCommitMetrics {
             "counter",
             "SYNC_FLUSH sends answered by the group commit (÷ rounds = group size).",
         );
+        registry.describe(
+            "rocketmq_store_group_commit_durable_at_once_total",
+            "counter",
+            "SYNC_FLUSH sends already on disk when they asked: answered without a group-commit round.",
+        );
         GroupCommitMetrics {
             rounds: registry.counter("rocketmq_store_group_commit_rounds_total", &[]),
             waiters: registry.counter("rocketmq_store_group_commit_waiters_total", &[]),
+            durable_at_once: registry
+                .counter("rocketmq_store_group_commit_durable_at_once_total", &[]),
         }
     }
 }
@@ -199,6 +209,7 @@ impl GroupCommitMetrics {
 pub struct GroupCommit {
     log: CommitLogReader,
     poison: Arc<Poison>,
+    durable_at_once: Arc<std::sync::atomic::AtomicU64>,
     state: Mutex<GroupState>,
     wake: Condvar,
 }
@@ -227,6 +238,7 @@ impl GroupCommit {
         let gc = Arc::new(GroupCommit {
             log,
             poison,
+            durable_at_once: metrics.durable_at_once.clone(),
             state: Mutex::new(GroupState::default()),
             wake: Condvar::new(),
         });
@@ -249,6 +261,7 @@ impl GroupCommit {
             return rx;
         }
         if self.log.files().flushed_offset() >= offset {
+            self.durable_at_once.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(Ok(()));
             return rx;
         }

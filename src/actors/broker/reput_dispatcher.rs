@@ -33,9 +33,10 @@ use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
+use crate::store::disk_space::DiskSpace;
 use crate::store::message::DispatchInfo;
 use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 /// Records dispatched per round.
 const ROUND_RECORDS: usize = 4096;
@@ -109,6 +110,7 @@ pub struct ReputDispatcher {
     wake: Arc<DispatchBell>,
     progress: Arc<DispatchProgress>,
     queue_arbiter: ArbiterHandle,
+    disk: Arc<DiskSpace>,
     busy: bool,
     again: bool,
     /// A round is already due within [`COALESCE`].
@@ -128,6 +130,9 @@ pub struct DispatcherParts {
     pub wake: Arc<DispatchBell>,
     pub progress: Arc<DispatchProgress>,
     pub queue_arbiter: ArbiterHandle,
+    /// Told when a consume-queue file finds no room, so sends are refused rather than
+    /// stored where no consumer can reach them.
+    pub disk: Arc<DiskSpace>,
 }
 
 /// `rocketmq_dispatch_dropped_total{receiver}`: notices (PullHold) or records (plug-ins)
@@ -167,6 +172,7 @@ impl ReputDispatcher {
             wake: p.wake,
             progress: p.progress,
             queue_arbiter: p.queue_arbiter,
+            disk: p.disk,
             busy: false,
             again: false,
             scheduled: false,
@@ -267,6 +273,12 @@ impl ReputDispatcher {
             move |(cq_results, index_result), act, ctx| {
                 act.busy = false;
                 let failed = cq_results.iter().any(|r| !matches!(r, Ok(Ok(()))));
+                let no_room = cq_results.iter().find_map(|r| match r {
+                    Ok(Err(StoreError::NoSpace { path, needed, .. })) => {
+                        Some((path.clone(), *needed))
+                    }
+                    _ => None,
+                });
                 match &index_result {
                     Some(Ok(Err(e))) => {
                         tracing::error!(error = %e, "building the index failed for a round")
@@ -275,6 +287,12 @@ impl ReputDispatcher {
                         tracing::error!(error = %e, "the index actor did not answer a round")
                     }
                     _ => {}
+                }
+                if let Some((path, needed)) = no_room {
+                    // Logged once by the disk watch; retried until a file fits.
+                    act.disk.no_room(&path, needed);
+                    act.schedule_retry(ctx);
+                    return;
                 }
                 if failed {
                     tracing::error!("a consume queue refused units; the round is retried");

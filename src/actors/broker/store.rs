@@ -21,11 +21,9 @@ use bytes::Bytes;
 
 use super::capacity;
 use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
-use super::commit_log_writer::{
-    CloseWriter, CommitLogWriter, DiskGuard, PutMessages, PutResult, RemoveTopic,
-};
+use super::commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
 use super::consume_queue_actor::ConsumeQueueActor;
-use super::file_cleaner::{DiskUsageOverride, FileCleaner};
+use super::file_cleaner::FileCleaner;
 use super::flush_service::{
     FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed,
 };
@@ -41,6 +39,7 @@ use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
+use crate::store::disk_space::DiskSpace;
 use crate::store::get_message::{get_message, GetMessageResult, MessageFilter, TransferLimits};
 use crate::store::index::QueryResult;
 use crate::store::message::{property, MessageToStore};
@@ -92,7 +91,7 @@ struct Inner {
     poison: Arc<Poison>,
     failpoint: FlushFailpoint,
     writer_failpoint: Arc<PanicFailpoint>,
-    disk_usage: DiskUsageOverride,
+    disk: Arc<DiskSpace>,
     abort: Mutex<Option<AbortMarker>>,
     arbiters: Mutex<Vec<Arbiter>>,
 }
@@ -127,7 +126,10 @@ impl StoreHandle {
         let failpoint = FlushFailpoint::default();
         let flush_progress = Arc::new(FlushProgress::default());
         let dispatch = Arc::new(DispatchProgress::default());
-        let disk = Arc::new(DiskGuard::default());
+        let disk = Arc::new(DiskSpace::new(
+            &config.store_path_root_dir,
+            config.disk_full_ratio,
+        ));
         let writer_failpoint = Arc::new(PanicFailpoint::default());
         let wake = Arc::new(DispatchBell::default());
         let readers: QueueReaders = Default::default();
@@ -228,6 +230,7 @@ impl StoreHandle {
                 wake: wake.clone(),
                 progress: dispatch.clone(),
                 queue_arbiter: dispatch_arb.handle(),
+                disk: disk.clone(),
             };
             start_supervised(
                 registry,
@@ -256,22 +259,21 @@ impl StoreHandle {
                 },
             )
         };
-        let disk_usage = DiskUsageOverride::default();
         let cleaner = {
-            let (cfg, log, disk, dispatcher, index, usage) = (
+            let (cfg, log, disk, dispatcher, index, reg) = (
                 config.clone(),
                 log.clone(),
                 disk.clone(),
                 dispatcher.clone(),
                 index.clone(),
-                disk_usage.clone(),
+                registry.clone(),
             );
             start_supervised(
                 registry,
                 format!("{prefix}/FileCleaner"),
                 capacity::FILE_CLEANER,
                 Some(&flush_arb.handle()),
-                move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, usage),
+                move |sup| FileCleaner::new(sup, cfg, log, disk, dispatcher, index, &reg),
             )
         };
         StoreHandle {
@@ -290,7 +292,7 @@ impl StoreHandle {
                 poison,
                 failpoint,
                 writer_failpoint,
-                disk_usage,
+                disk,
                 abort: Mutex::new(Some(abort)),
                 arbiters: Mutex::new(vec![flush_arb, dispatch_arb]),
             }),
@@ -503,10 +505,21 @@ impl StoreHandle {
         self.inner.writer.metrics()
     }
 
+    /// Test hook: hold every commit-log flush (as a stalled disk would) until released.
+    #[doc(hidden)]
+    pub fn hold_flushes(&self, hold: bool) {
+        self.inner.failpoint.hold_flushes(hold);
+    }
+
     /// Test hook: pretend the disk is this full (`None`: measure it again).
     #[doc(hidden)]
     pub fn override_disk_usage(&self, percent: Option<u32>) {
-        self.inner.disk_usage.set(percent);
+        self.inner.disk.set_override(percent);
+    }
+
+    /// How full the store's disks are, and whether writes are refused for it.
+    pub fn disk_space(&self) -> &DiskSpace {
+        &self.inner.disk
     }
 
     /// A clean stop: refuse new writes, finish dispatching, flush the commit log, consume

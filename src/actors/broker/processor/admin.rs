@@ -118,10 +118,7 @@ pub(super) fn get_broker_runtime_info(
             - cx.started.elapsed().as_millis() as i64;
         let put = counter_total(&cx, "rocketmq_messages_in_total");
         let get = counter_total(&cx, "rocketmq_messages_out_total");
-        let disk = crate::actors::broker::file_cleaner::disk_used_percent(
-            &cx.config.store.store_path_root_dir,
-        )
-        .unwrap_or(0);
+        let disk = cx.store.disk_space().used_percent().unwrap_or(0.0) as u32;
         let mut t = BTreeMap::new();
         let mut put_kv = |k: &str, v: String| {
             t.insert(k.to_owned(), v);
