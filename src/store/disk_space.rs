@@ -79,16 +79,20 @@ pub fn creation_error(path: &Path, needed: u64, e: io::Error) -> StoreError {
     }
 }
 
-/// Backs the first `len` bytes of `file` with real blocks, so that no write into a mapping
+/// Backs bytes `[offset, offset + len)` of `file` with real blocks, so that no write into a mapping
 /// of them can fail. Where the filesystem cannot preallocate, glibc's posix_fallocate
 /// writes a byte per block instead.
-pub fn allocate(file: &File, len: u64) -> io::Result<()> {
+pub fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let len = libc::off_t::try_from(len)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large"))?;
+    if len == 0 {
+        return Ok(());
+    }
+    let too_large = |_| io::Error::new(io::ErrorKind::InvalidInput, "file too large");
+    let offset = libc::off_t::try_from(offset).map_err(too_large)?;
+    let len = libc::off_t::try_from(len).map_err(too_large)?;
     loop {
         // SAFETY: a plain syscall on a descriptor we own.
-        match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+        match unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, len) } {
             0 => return Ok(()),
             libc::EINTR => continue,
             errno => return Err(io::Error::from_raw_os_error(errno)),
@@ -410,7 +414,7 @@ mod tests {
         let f = File::create(&path).unwrap();
         f.set_len(1 << 20).unwrap();
         let sparse = std::fs::metadata(&path).unwrap().blocks();
-        allocate(&f, 1 << 20).unwrap();
+        allocate(&f, 0, 1 << 20).unwrap();
         let backed = std::fs::metadata(&path).unwrap().blocks();
         assert!(
             sparse < 2048 && backed >= 2048,

@@ -248,7 +248,7 @@ impl IndexFile {
         OpenOptions::new()
             .write(true)
             .open(&self.path)
-            .and_then(|f| allocate(&f, size))
+            .and_then(|f| allocate(&f, 0, size))
             .map_err(|e| creation_error(&self.path, size, e))?;
         self.backed = true;
         Ok(())

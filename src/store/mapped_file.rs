@@ -40,6 +40,12 @@ pub const CREATING_SUFFIX: &str = ".creating";
 /// sparse mapping would SIGBUS the process). Out of space, nothing is left behind and the
 /// error is ENOSPC. Refuses to overwrite.
 pub fn create_sized_file(path: &Path, size: u64) -> std::io::Result<File> {
+    create_file(path, size, size)
+}
+
+/// Like [`create_sized_file`] with only the first `backed` bytes allocated; the rest is a
+/// hole that [`MappedFile::back_to`] fills before anything is written there.
+fn create_file(path: &Path, size: u64, backed: u64) -> std::io::Result<File> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(CREATING_SUFFIX);
     let tmp = PathBuf::from(tmp);
@@ -49,7 +55,7 @@ pub fn create_sized_file(path: &Path, size: u64) -> std::io::Result<File> {
         .create(true)
         .truncate(true)
         .open(&tmp)?;
-    let sized = file.set_len(size).and_then(|()| allocate(&file, size));
+    let sized = file.set_len(size).and_then(|()| allocate(&file, 0, backed));
     if let Err(e) = sized {
         drop(file);
         let _ = std::fs::remove_file(&tmp);
@@ -80,17 +86,20 @@ pub fn remove_half_created(dir: &Path) {
     }
 }
 
+/// The descriptor is closed once the file is mapped (the mapping keeps the file): a
+/// broker with tens of thousands of written consume queues would otherwise hold as many
+/// descriptors and hit the process's open-file limit, after which no file can be created.
 pub struct MappedFile {
     path: PathBuf,
-    file: File,
     map: MmapRaw,
     from_offset: i64,
     size: usize,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
     deleted: AtomicBool,
-    /// Every block of the file is allocated: writes into the mapping cannot fail.
-    backed: AtomicBool,
+    /// Bytes `[0, backed)` have blocks allocated: writes there cannot fail. Only the
+    /// writer moves it ([`back_to`](Self::back_to)).
+    backed: AtomicUsize,
 }
 
 impl std::fmt::Debug for MappedFile {
@@ -110,8 +119,21 @@ impl MappedFile {
     /// data written: an extent reservation where the filesystem has them), so a full disk
     /// is [`StoreError::NoSpace`] here and never a signal at a later write.
     pub fn create(dir: &Path, from_offset: i64, size: usize) -> StoreResult<Self> {
+        Self::create_backed(dir, from_offset, size, size)
+    }
+
+    /// Like [`create`](Self::create) with only the first `backed` bytes allocated: the
+    /// files of consume queues, of which a broker writes thousands, take disk space as
+    /// units arrive ([`back_to`](Self::back_to)) rather than 5.7 MB each at creation.
+    pub fn create_backed(
+        dir: &Path,
+        from_offset: i64,
+        size: usize,
+        backed: usize,
+    ) -> StoreResult<Self> {
+        let backed = backed.min(size);
         let path = dir.join(file_name(from_offset));
-        let file = match create_sized_file(&path, size as u64) {
+        let file = match create_file(&path, size as u64, backed as u64) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let f = OpenOptions::new()
@@ -120,14 +142,14 @@ impl MappedFile {
                     .open(&path)
                     .map_err(|e| StoreError::io(&path, e))?;
                 f.set_len(size as u64)
-                    .and_then(|()| allocate(&f, size as u64))
+                    .and_then(|()| allocate(&f, 0, backed as u64))
                     .map_err(|e| creation_error(&path, size as u64, e))?;
                 f
             }
             Err(e) => return Err(creation_error(&path, size as u64, e)),
         };
         let created = Self::map(path, file, from_offset, size, 0)?;
-        created.backed.store(true, Ordering::Release);
+        created.backed.store(backed, Ordering::Release);
         Ok(created)
     }
 
@@ -135,12 +157,22 @@ impl MappedFile {
     /// be sparse (made by an older version, or by a filesystem copy). Idempotent; cheap once
     /// done.
     pub fn ensure_backed(&self) -> StoreResult<()> {
-        if self.backed.load(Ordering::Acquire) {
+        self.back_to(self.size, self.size)
+    }
+
+    /// Makes sure bytes `[0, end)` have blocks, allocating `[backed, end + ahead)` (within
+    /// the file) when they do not: out of space, this is [`StoreError::NoSpace`] before the
+    /// write, never a SIGBUS during it. Writer only.
+    pub fn back_to(&self, end: usize, ahead: usize) -> StoreResult<()> {
+        let from = self.backed.load(Ordering::Acquire);
+        if end <= from {
             return Ok(());
         }
-        allocate(&self.file, self.size as u64)
-            .map_err(|e| creation_error(&self.path, self.size as u64, e))?;
-        self.backed.store(true, Ordering::Release);
+        let to = end.saturating_add(ahead).min(self.size);
+        let open = OpenOptions::new().write(true).open(&self.path);
+        open.and_then(|f| allocate(&f, from as u64, (to - from) as u64))
+            .map_err(|e| creation_error(&self.path, (to - from) as u64, e))?;
+        self.backed.store(to, Ordering::Release);
         Ok(())
     }
 
@@ -186,14 +218,13 @@ impl MappedFile {
             .map_err(|e| StoreError::io(&path, e))?;
         Ok(MappedFile {
             path,
-            file,
             map,
             from_offset,
             size,
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
             deleted: AtomicBool::new(false),
-            backed: AtomicBool::new(false),
+            backed: AtomicUsize::new(0),
         })
     }
 
@@ -356,7 +387,7 @@ impl MappedFile {
 
     /// Last modification time, for expiry.
     pub fn modified(&self) -> Option<std::time::SystemTime> {
-        self.file.metadata().ok()?.modified().ok()
+        std::fs::metadata(&self.path).ok()?.modified().ok()
     }
 }
 

@@ -298,7 +298,7 @@ impl TimerWheel {
         // Backed with real blocks, not sparse: a slot written into a hole the disk cannot
         // fill would kill the process with SIGBUS.
         file.set_len(len)
-            .and_then(|()| super::disk_space::allocate(&file, len))
+            .and_then(|()| super::disk_space::allocate(&file, 0, len))
             .map_err(|e| super::disk_space::creation_error(path, len, e))?;
         // SAFETY: the file is ours (the broker's store directory) and sized above; nothing
         // else maps it while the broker runs.
