@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use futures_util::FutureExt;
 
 use super::config::BrokerConfig;
-use super::topic_config::{TopicView, TopicsChanged};
+use super::meta::topic_config::{TopicView, TopicsChanged};
 use crate::actors::remoting::RemotingClient;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::register::{

@@ -15,9 +15,9 @@ use tokio::sync::oneshot;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::pull_hold::Park;
-use crate::actors::broker::subscription_group::EnsureGroup;
-use crate::actors::broker::topic_config::PERM_READ;
+use crate::actors::broker::features::pull_hold::Park;
+use crate::actors::broker::meta::subscription_group::EnsureGroup;
+use crate::actors::broker::meta::topic_config::PERM_READ;
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;

@@ -27,8 +27,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::commit_log_writer::now_millis;
-use super::store::{PutError, StoreHandle};
+use crate::actors::broker::store::commit_log_writer::now_millis;
+use crate::actors::broker::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::store::message::MessageToStore;

@@ -18,8 +18,8 @@ use dashmap::DashMap;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 
-use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
-use super::index_actor::{BuildIndex, IndexActor};
+use super::consume_queue::{ConsumeQueueActor, PutUnits, Unit};
+use super::index_service::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;

@@ -12,8 +12,8 @@ use actix::prelude::*;
 use chrono::Timelike;
 
 use super::commit_log_writer::DiskGuard;
-use super::consume_queue_actor::CorrectMinOffset;
-use super::index_actor::{DeleteExpiredIndex, IndexActor};
+use super::consume_queue::CorrectMinOffset;
+use super::index_service::{DeleteExpiredIndex, IndexActor};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
 use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
 use crate::store::commit_log::CommitLogReader;

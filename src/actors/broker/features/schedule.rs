@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::commit_log_writer::now_millis;
-use super::store::StoreHandle;
+use crate::actors::broker::store::commit_log_writer::now_millis;
+use crate::actors::broker::store::StoreHandle;
 use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::broker::DelayOffsetWrapper;
