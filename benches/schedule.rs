@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ferrocket::actors::broker::schedule::deliver_level;
+use ferrocket::actors::broker::features::schedule::deliver_level;
 use ferrocket::actors::broker::StoreHandle;
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::store::config::StoreConfig;

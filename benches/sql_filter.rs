@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ferrocket::actors::broker::consumer_filter::SelectorFilter;
+use ferrocket::actors::broker::meta::consumer_filter::SelectorFilter;
 use ferrocket::protocol::filter::parse;
 use ferrocket::store::commit_log::CommitLogReader;
 use ferrocket::store::config::StoreConfig;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::broker::*;
-use ferrocket::actors::broker::queue_locks::HoldsLocks;
+use ferrocket::actors::broker::meta::queue_locks::HoldsLocks;
 use ferrocket::protocol::body::broker::{
     LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
 };

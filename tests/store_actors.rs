@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
-use ferrocket::actors::broker::commit_log_writer::PutStatus;
-use ferrocket::actors::broker::reput_dispatcher::MessageArrived;
+use ferrocket::actors::broker::store::commit_log_writer::PutStatus;
+use ferrocket::actors::broker::store::reput_dispatcher::MessageArrived;
 use ferrocket::actors::broker::{PutError, StoreHandle};
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::actors::runtime::ActorError;

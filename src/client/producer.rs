@@ -223,7 +223,7 @@ impl Producer {
     }
 
     fn prepare(&self, msg: &Message) -> ClientResult<(Message, String)> {
-        crate::actors::broker::topic_config::validate_topic(&msg.topic)
+        crate::actors::broker::meta::topic_config::validate_topic(&msg.topic)
             .map_err(ClientError::InvalidMessage)?;
         if msg.body.is_empty() {
             return Err(ClientError::InvalidMessage(

@@ -74,8 +74,8 @@ pub fn stored_record(data: &[u8]) {
     // DELAY rewrites them (the producer's property string is client input); the same record
     // as a half message: rewritten, committed, checked back, and its body read as an op.
     if let Ok(m) = decode_record(data) {
-        use crate::actors::broker::schedule::{from_schedule_topic, to_schedule_topic};
-        use crate::actors::broker::transaction;
+        use crate::actors::broker::features::schedule::{from_schedule_topic, to_schedule_topic};
+        use crate::actors::broker::features::transaction;
         let _ = from_schedule_topic(&m);
         let msg = crate::store::message::MessageToStore::from_stored(&m);
         for levels in [0, 1, 18] {

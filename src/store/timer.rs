@@ -1,6 +1,6 @@
 //! Timer messages with arbitrary delays, as RocketMQ 5.x's `TimerMessageStore` keeps them:
 //! the put-path rewrite, the wheel, the timer log and the checkpoint. Plain Rust, no
-//! actors; `actors/broker/timer.rs` drives it.
+//! actors; `actors/broker/features/timer.rs` drives it.
 //!
 //! Data enters twice. A put with `TIMER_DELAY_SEC`, `TIMER_DELAY_MS` or `TIMER_DELIVER_MS`
 //! (in that precedence) due in the future is rewritten by [`to_timer_topic`] to

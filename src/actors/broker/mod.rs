@@ -17,28 +17,12 @@
 //! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
 
 pub mod capacity;
-pub mod checkpoint_keeper;
-pub mod clients;
-pub mod commit_log_writer;
 pub mod config;
-pub mod consume_queue_actor;
-pub mod consumer_filter;
-pub mod consumer_offsets;
-pub mod file_cleaner;
-pub mod flush_service;
-pub mod index_actor;
+pub mod features;
+pub mod meta;
 pub mod processor;
-pub mod pull_hold;
-pub mod queue_locks;
-pub mod redeliver;
 pub mod registrar;
-pub mod reput_dispatcher;
-pub mod schedule;
 pub mod store;
-pub mod subscription_group;
-pub mod timer;
-pub mod topic_config;
-pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -56,18 +40,18 @@ use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
 use crate::store::message::UniqIdGenerator;
 use crate::store::StoreError;
-use clients::ClientManager;
-use consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
+use features::pull_hold::PullHold;
+use features::schedule::{self, PersistDelayOffsets, ScheduleService};
+use features::timer::{PersistTimer, TimerWheelService};
+use features::transaction::{CheckSettings, CheckerParts, StopChecking, TransactionChecker};
+use meta::clients::{self, ClientManager};
+use meta::consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
+use meta::queue_locks::QueueLockManager;
+use meta::subscription_group::SubscriptionGroupManager;
+use meta::topic_config::{system_topics, NotifyChanges, TopicConfigManager};
 use processor::BrokerContext;
-use pull_hold::PullHold;
-use queue_locks::QueueLockManager;
 use registrar::{Registrar, UnregisterAll};
-use reput_dispatcher::Dispatched;
-use schedule::{PersistDelayOffsets, ScheduleService};
-use subscription_group::SubscriptionGroupManager;
-use timer::{PersistTimer, TimerWheelService};
-use topic_config::{system_topics, NotifyChanges, TopicConfigManager};
-use transaction::{CheckSettings, CheckerParts, StopChecking, TransactionChecker};
+use store::reput_dispatcher::Dispatched;
 
 /// Why a broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +226,7 @@ impl BrokerBuilder {
                 store.commit_log().clone(),
             );
             let opened = tokio::task::spawn_blocking(move || {
-                let now = commit_log_writer::now_millis();
+                let now = store::commit_log_writer::now_millis();
                 crate::store::timer::TimerStore::open(&root, cfg, &log, now)
             })
             .await

@@ -22,7 +22,7 @@ use futures_util::future::join_all;
 use tokio::sync::oneshot;
 
 use super::config::BrokerConfig;
-use super::topic_config::{TopicView, TopicsChanged};
+use super::meta::topic_config::{TopicView, TopicsChanged};
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::RemotingClient;
 use crate::actors::runtime::{guarded, Supervision};

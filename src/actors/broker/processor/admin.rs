@@ -9,8 +9,10 @@ use futures_util::FutureExt;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::subscription_group::PutGroup;
-use crate::actors::broker::topic_config::{send_forbidden, validate_topic, DeleteTopic, PutTopic};
+use crate::actors::broker::meta::subscription_group::PutGroup;
+use crate::actors::broker::meta::topic_config::{
+    send_forbidden, validate_topic, DeleteTopic, PutTopic,
+};
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::broker::{
     ConsumeStats, MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicOffset,
@@ -114,7 +116,7 @@ pub(super) fn get_broker_runtime_info(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let log = cx.store.commit_log();
-        let boot = crate::actors::broker::commit_log_writer::now_millis()
+        let boot = crate::actors::broker::store::commit_log_writer::now_millis()
             - cx.started.elapsed().as_millis() as i64;
         let put = counter_total(&cx, "rocketmq_messages_in_total");
         let get = counter_total(&cx, "rocketmq_messages_out_total");
@@ -284,7 +286,7 @@ pub(super) fn get_broker_config(
             s.delete_when,
             s.disk_max_used_space_ratio,
         );
-        let boot = crate::actors::broker::commit_log_writer::now_millis() - cx.started.elapsed().as_millis() as i64;
+        let boot = crate::actors::broker::store::commit_log_writer::now_millis() - cx.started.elapsed().as_millis() as i64;
         let version = format!("{{\"counter\":0,\"stateVersion\":0,\"timestamp\":{boot}}}");
         let mut resp = RemotingCommand::success().with_body(text.into_bytes());
         resp.put_ext("version", version);
@@ -302,7 +304,7 @@ pub(super) fn get_all_delay_offset(
     async move {
         let table = cx
             .schedule
-            .ask(crate::actors::broker::schedule::DelayOffsets)
+            .ask(crate::actors::broker::features::schedule::DelayOffsets)
             .await?;
         let body = crate::protocol::body::broker::DelayOffsetWrapper {
             offset_table: table,

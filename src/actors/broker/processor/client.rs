@@ -9,9 +9,9 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::{BrokerContext, Reply};
-use crate::actors::broker::clients::{Heartbeat, Unregister};
-use crate::actors::broker::subscription_group::EnsureGroup;
-use crate::actors::broker::topic_config::{
+use crate::actors::broker::meta::clients::{Heartbeat, Unregister};
+use crate::actors::broker::meta::subscription_group::EnsureGroup;
+use crate::actors::broker::meta::topic_config::{
     self, EnsureTopic, PERM_READ, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
 };
 use crate::actors::error::ServiceError;

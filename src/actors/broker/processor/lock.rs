@@ -1,5 +1,5 @@
 //! Orderly consumers' queue locks: LOCK_BATCH_MQ and UNLOCK_BATCH_MQ, answered from the
-//! [`QueueLockManager`](crate::actors::broker::queue_locks::QueueLockManager). Neither has
+//! [`QueueLockManager`](crate::actors::broker::meta::queue_locks::QueueLockManager). Neither has
 //! header fields; the group, client and queues travel in the JSON body.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::{BrokerContext, Reply};
-use crate::actors::broker::queue_locks::{TryLockBatch, UnlockBatch};
+use crate::actors::broker::meta::queue_locks::{TryLockBatch, UnlockBatch};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::broker::{

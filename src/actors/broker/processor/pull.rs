@@ -18,10 +18,10 @@ use tokio::sync::oneshot;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::consumer_filter::{ConsumerFilters, SelectorFilter};
-use crate::actors::broker::pull_hold::Park;
-use crate::actors::broker::subscription_group::EnsureGroup;
-use crate::actors::broker::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
+use crate::actors::broker::features::pull_hold::Park;
+use crate::actors::broker::meta::consumer_filter::{ConsumerFilters, SelectorFilter};
+use crate::actors::broker::meta::subscription_group::EnsureGroup;
+use crate::actors::broker::meta::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::heartbeat::{EXPRESSION_TYPE_TAG, SUB_ALL};

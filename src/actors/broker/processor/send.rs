@@ -12,14 +12,14 @@ use futures_util::FutureExt;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::commit_log_writer::PutStatus;
-use crate::actors::broker::store::PutError;
-use crate::actors::broker::subscription_group::EnsureGroup;
-use crate::actors::broker::topic_config::{
+use crate::actors::broker::features::transaction;
+use crate::actors::broker::meta::subscription_group::EnsureGroup;
+use crate::actors::broker::meta::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
     PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
 };
-use crate::actors::broker::transaction;
+use crate::actors::broker::store::commit_log_writer::PutStatus;
+use crate::actors::broker::store::PutError;
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::ActorError;
@@ -199,7 +199,7 @@ pub(super) fn send_message(
             prepared_transaction_offset: 0,
         };
         let next_uniq = || {
-            let now = crate::actors::broker::commit_log_writer::now_millis();
+            let now = crate::actors::broker::store::commit_log_writer::now_millis();
             cx.uniq_ids
                 .lock()
                 .map(|mut g| g.next(now))

@@ -25,8 +25,8 @@ use dashmap::DashMap;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 
-use super::consume_queue_actor::{ConsumeQueueActor, PutUnits, Unit};
-use super::index_actor::{BuildIndex, IndexActor};
+use super::consume_queue::{ConsumeQueueActor, PutUnits, Unit};
+use super::index_service::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};

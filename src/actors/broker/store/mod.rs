@@ -12,6 +12,14 @@
 //! [`StoreHandle`] is cheap to clone. Writes go through the writer's bounded mailbox;
 //! reads (pulls, offsets, messages by offset) go straight to the lock-free readers.
 
+pub mod checkpoint_keeper;
+pub mod commit_log_writer;
+pub mod consume_queue;
+pub mod file_cleaner;
+pub mod flush_service;
+pub mod index_service;
+pub mod reput_dispatcher;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,18 +28,6 @@ use actix::prelude::*;
 use bytes::Bytes;
 
 use super::capacity;
-use super::checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
-use super::commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
-use super::consume_queue_actor::ConsumeQueueActor;
-use super::file_cleaner::FileCleaner;
-use super::flush_service::{
-    FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed,
-};
-use super::index_actor::{IndexActor, QueryIndex};
-use super::reput_dispatcher::{
-    DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
-    ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
-};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
@@ -47,6 +43,16 @@ use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
 use crate::store::timer::{to_timer_topic, TimerRefusal};
 use crate::store::{StoreError, StoreResult};
+use checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
+use commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
+use consume_queue::ConsumeQueueActor;
+use file_cleaner::FileCleaner;
+use flush_service::{FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed};
+use index_service::{IndexActor, QueryIndex};
+use reput_dispatcher::{
+    DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
+    ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
+};
 
 /// Why a put did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -324,18 +330,18 @@ impl StoreHandle {
         let mut msgs = msgs;
         let (rules, now) = (
             self.inner.config.timer_rules(),
-            super::commit_log_writer::now_millis(),
+            commit_log_writer::now_millis(),
         );
         for m in &mut msgs {
             // A half message keeps its delay until it is committed (transaction.rs).
-            if m.topic == super::topic_config::TRANS_HALF_TOPIC {
+            if m.topic == super::meta::topic_config::TRANS_HALF_TOPIC {
                 continue;
             }
             // Before the delay level: a level drops the timer properties.
             to_timer_topic(m, &rules, now)?;
             if property(&m.properties, "DELAY").is_some() {
                 let levels = self.inner.config.delay_level_millis().len();
-                super::schedule::to_schedule_topic(m, levels);
+                super::features::schedule::to_schedule_topic(m, levels);
             }
         }
         let result = self

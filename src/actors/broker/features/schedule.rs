@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::commit_log_writer::now_millis;
 use super::redeliver::put_all;
-use super::store::StoreHandle;
+use crate::actors::broker::store::commit_log_writer::now_millis;
+use crate::actors::broker::store::StoreHandle;
 use crate::actors::json_file;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::flush_service::FlushProgress;
-use super::index_actor::{FlushIndex, IndexActor};
+use super::index_service::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};

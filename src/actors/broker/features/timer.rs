@@ -27,9 +27,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::commit_log_writer::now_millis;
 use super::redeliver::put_all;
-use super::store::{PutError, StoreHandle};
+use crate::actors::broker::store::commit_log_writer::now_millis;
+use crate::actors::broker::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};

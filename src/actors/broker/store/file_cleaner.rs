@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use actix::prelude::*;
 use chrono::Timelike;
 
-use super::consume_queue_actor::CorrectMinOffset;
-use super::index_actor::{DeleteExpiredIndex, IndexActor};
+use super::consume_queue::CorrectMinOffset;
+use super::index_service::{DeleteExpiredIndex, IndexActor};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;

@@ -5,7 +5,7 @@
 //! message the store refuses for what it is (too large, illegal) is dropped with a warning
 //! so it cannot hold back the rest forever, as Java's PUT_NO_RETRY.
 
-use super::store::{PutError, StoreHandle};
+use crate::actors::broker::store::{PutError, StoreHandle};
 use crate::store::message::MessageToStore;
 
 /// Stores `msgs` in appends of up to `batch` messages; returns how many of them, from the

@@ -27,14 +27,14 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::clients::{ClientManager, ProducerChannel};
-use super::commit_log_writer::now_millis;
-use super::consumer_offsets::ConsumerOffsets;
-use super::store::StoreHandle;
-use super::topic_config::{
+use crate::actors::broker::meta::clients::{ClientManager, ProducerChannel};
+use crate::actors::broker::meta::consumer_offsets::ConsumerOffsets;
+use crate::actors::broker::meta::topic_config::{
     self, EnsureTopic, TopicConfigManager, PERM_READ, PERM_WRITE, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
+use crate::actors::broker::store::commit_log_writer::now_millis;
+use crate::actors::broker::store::StoreHandle;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};

@@ -129,7 +129,7 @@ pub fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
 }
 
 fn now_millis() -> i64 {
-    super::commit_log_writer::now_millis()
+    crate::actors::broker::store::commit_log_writer::now_millis()
 }
 
 /// Topics every broker has (RocketMQ's TopicConfigManager constructor).

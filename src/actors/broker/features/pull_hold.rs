@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::reput_dispatcher::MessageArrived;
+use crate::actors::broker::store::reput_dispatcher::MessageArrived;
 use crate::actors::runtime::{guarded, Supervision};
 
 struct Hold {
