@@ -13,5 +13,9 @@ pub mod actors;
 pub mod app;
 pub mod bench;
 pub mod client;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod json_file;
 pub mod protocol;
+pub mod remoting_client;
 pub mod store;

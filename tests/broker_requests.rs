@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::broker::*;
 use common::*;
-use ferrocket::actors::remoting::client::ServerRequestHandler;
-use ferrocket::actors::remoting::{ClientConfig, RemotingClient};
 use ferrocket::protocol::code::{request, response};
+use ferrocket::protocol::message::{decode_offset_msg_id, encode_batch, property, BatchItem};
 use ferrocket::protocol::RemotingCommand;
-use ferrocket::store::message::{decode_offset_msg_id, encode_batch, property, BatchItem};
+use ferrocket::remoting_client::ServerRequestHandler;
+use ferrocket::remoting_client::{ClientConfig, RemotingClient};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 

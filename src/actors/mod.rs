@@ -6,7 +6,6 @@ pub mod broker;
 pub mod dispatch;
 pub mod error;
 pub mod http;
-pub mod json_file;
 pub mod metrics;
 pub mod namesrv;
 pub mod remoting;

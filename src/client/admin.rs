@@ -15,8 +15,8 @@ use crate::protocol::header::broker::{
     QueryMessageRequestHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
+use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::RemotingCommand;
-use crate::store::message::decode_offset_msg_id;
 
 pub struct AdminClient {
     client: ClientInstance,

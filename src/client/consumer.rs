@@ -31,8 +31,8 @@ use crate::protocol::header::broker::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     GetMaxOffsetRequestHeader, PullMessageRequestHeader,
 };
+use crate::protocol::message::java_string_hash;
 use crate::protocol::RemotingCommand;
-use crate::store::message::java_string_hash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageModel {

@@ -16,14 +16,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ClientError, ClientResult};
-use crate::actors::remoting::client::ServerRequestHandler;
-use crate::actors::remoting::{ClientConfig as RemotingConfig, RemotingClient};
 use crate::protocol::body::fastjson::to_json;
 use crate::protocol::body::heartbeat::{ConsumerData, HeartbeatData, ProducerData};
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
 use crate::protocol::{RemotingCommand, SerializeType};
+use crate::remoting_client::ServerRequestHandler;
+use crate::remoting_client::{ClientConfig as RemotingConfig, RemotingClient};
 
 /// Client settings; names follow RocketMQ's ClientConfig.
 #[derive(Debug, Clone)]

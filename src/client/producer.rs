@@ -17,8 +17,8 @@ use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+use crate::protocol::message::{encode_batch, sysflag, BatchItem, UniqIdGenerator};
 use crate::protocol::RemotingCommand;
-use crate::store::message::{encode_batch, sysflag, BatchItem, UniqIdGenerator};
 
 /// How a send ended, when it reached a broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl QueueSelector for HashSelector {
         if queues.is_empty() {
             return None;
         }
-        let h = crate::store::message::java_string_hash(arg).unsigned_abs() as usize;
+        let h = crate::protocol::message::java_string_hash(arg).unsigned_abs() as usize;
         queues.get(h % queues.len()).cloned()
     }
 }

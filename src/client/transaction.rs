@@ -15,8 +15,8 @@ use crate::protocol::code::request;
 use crate::protocol::header::broker::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
 };
+use crate::protocol::message::{decode_offset_msg_id, sysflag};
 use crate::protocol::RemotingCommand;
-use crate::store::message::{decode_offset_msg_id, sysflag};
 
 /// A local transaction's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,10 +9,9 @@ pub mod code;
 pub mod command;
 pub mod error;
 pub mod frame;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod header;
-mod json_header;
+pub(crate) mod json_header;
+pub mod message;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;

@@ -12,7 +12,6 @@ pub mod get_message;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;
-pub mod message;
 pub mod message_store;
 pub mod poison;
 pub mod timer;

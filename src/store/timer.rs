@@ -64,7 +64,7 @@ use super::commit_log::CommitLogReader;
 use super::consume_queue::ConsumeQueueReader;
 use super::error::{StoreError, StoreResult};
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
-use super::message::{
+use crate::protocol::message::{
     decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
     StoredMessage,
 };
@@ -251,7 +251,7 @@ pub fn from_timer_topic(
     Some(msg)
 }
 
-pub use super::message::java_string_hash;
+pub use crate::protocol::message::java_string_hash;
 
 /// One slot of the wheel, times in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

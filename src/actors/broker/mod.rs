@@ -36,7 +36,7 @@ pub use store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
-use crate::store::message::UniqIdGenerator;
+use crate::protocol::message::UniqIdGenerator;
 use crate::store::StoreError;
 use features::pull_hold::PullHold;
 use features::schedule::{self, PersistDelayOffsets, ScheduleService};

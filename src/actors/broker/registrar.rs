@@ -11,7 +11,6 @@ use futures_util::FutureExt;
 
 use super::config::BrokerConfig;
 use super::meta::topic_config::{TopicView, TopicsChanged};
-use crate::actors::remoting::RemotingClient;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::protocol::body::register::{
     body_crc32, RegisterBrokerBody, TopicConfigSerializeWrapper,
@@ -21,6 +20,7 @@ use crate::protocol::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
 use crate::protocol::RemotingCommand;
+use crate::remoting_client::RemotingClient;
 
 const TIMEOUT: Duration = Duration::from_secs(6);
 

@@ -5,10 +5,8 @@
 //! [`RemotingCommand`]: crate::protocol::RemotingCommand
 //! [`FrameCodec`]: crate::protocol::FrameCodec
 
-pub mod client;
 pub mod connection;
 pub mod server;
 
-pub use client::{ClientConfig, RemotingClient, RemotingError};
 pub use connection::{Connection, ConnectionInfo};
 pub use server::{RemotingServer, RequestProcessor, ServerConfig, ServerHandle};

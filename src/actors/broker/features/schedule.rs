@@ -20,10 +20,10 @@ use actix::prelude::*;
 
 use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::StoreHandle;
-use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::json_file;
 use crate::protocol::body::broker::DelayOffsetWrapper;
-use crate::store::message::{
+use crate::protocol::message::{
     decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
 };
 use crate::store::StoreResult;
@@ -311,7 +311,7 @@ impl Handler<DelayOffsets> for ScheduleService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::message::encode_properties;
+    use crate::protocol::message::encode_properties;
     use std::net::SocketAddr;
 
     fn msg(props: &str, sys_flag: i32) -> MessageToStore {

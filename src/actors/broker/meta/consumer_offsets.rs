@@ -12,8 +12,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use dashmap::DashMap;
 
-use crate::actors::json_file;
 use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::json_file;
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
-use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::json_file;
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
 use crate::protocol::body::register::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use crate::store::{StoreError, StoreResult};

@@ -28,7 +28,7 @@ use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
 use crate::protocol::code::request;
-use crate::store::message::UniqIdGenerator;
+use crate::protocol::message::UniqIdGenerator;
 
 /// Everything a broker request handler can reach.
 pub struct BrokerContext {

@@ -22,9 +22,9 @@ use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
+use crate::protocol::message::java_string_hash;
 use crate::protocol::RemotingCommand;
 use crate::store::get_message::{GetMessageStatus, TransferLimits};
-use crate::store::message::java_string_hash;
 
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
 const FLAG_SUSPEND: i32 = 0x2;

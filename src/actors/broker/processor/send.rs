@@ -29,11 +29,11 @@ use crate::protocol::header::broker::{
     ConsumerSendMsgBackRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader,
 };
-use crate::protocol::RemotingCommand;
-use crate::store::message::{
+use crate::protocol::message::{
     decode_batch, decode_properties, decode_record_shared, encode_properties, property,
     MessageToStore,
 };
+use crate::protocol::RemotingCommand;
 use crate::store::timer::TimerRefusal;
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).

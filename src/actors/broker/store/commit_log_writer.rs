@@ -19,9 +19,9 @@ use actix::prelude::*;
 use super::flush_service::{FlushProgress, GroupCommit};
 use super::reput_dispatcher::DispatchBell;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::protocol::message::MessageToStore;
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
-use crate::store::message::MessageToStore;
 use crate::store::poison::Poison;
 use crate::store::{StoreError, StoreResult};
 

@@ -330,8 +330,8 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::protocol::message::MessageToStore;
     use crate::store::commit_log::{CommitLog, CommitLogConfig};
-    use crate::store::message::MessageToStore;
 
     fn message() -> MessageToStore {
         MessageToStore {

@@ -29,13 +29,13 @@ use bytes::Bytes;
 
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
+use crate::protocol::message::{property, MessageToStore};
 use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
 use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
 use crate::store::index::QueryResult;
-use crate::store::message::{property, MessageToStore};
 use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
 use crate::store::timer::{to_timer_topic, TimerRefusal};

@@ -22,10 +22,10 @@ use super::consume_queue::{ConsumeQueueActor, PutUnits, Unit};
 use super::index_service::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{guarded, guarded_tick, start_supervised, Mailbox, Supervision};
+use crate::protocol::message::DispatchInfo;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
-use crate::store::message::DispatchInfo;
 use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
 use crate::store::StoreResult;
 
