@@ -10,12 +10,14 @@ use super::message::{decode_messages, MessageExt};
 use crate::protocol::body::broker::{ConsumeStats, MessageQueue, OffsetWrapper};
 use crate::protocol::body::route::{ClusterInfo, TopicRouteData};
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::perm;
 use crate::protocol::header::broker::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
     QueryMessageRequestHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
 use crate::protocol::message::decode_offset_msg_id;
+use crate::protocol::topic::AUTO_CREATE_TOPIC_KEY;
 use crate::protocol::RemotingCommand;
 
 pub struct AdminClient {
@@ -96,10 +98,10 @@ impl AdminClient {
         for addr in masters {
             let header = CreateTopicRequestHeader {
                 topic: topic.to_owned(),
-                default_topic: "TBW102".into(),
+                default_topic: AUTO_CREATE_TOPIC_KEY.into(),
                 read_queue_nums: queues,
                 write_queue_nums: queues,
-                perm: 6,
+                perm: perm::PERM_READ | perm::PERM_WRITE,
                 topic_filter_type: "SINGLE_TAG".into(),
                 topic_sys_flag: Some(0),
                 order: Some(false),

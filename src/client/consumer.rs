@@ -27,6 +27,7 @@ use crate::protocol::body::broker::{
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::{perm, pull_sysflag};
 use crate::protocol::header::broker::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     GetMaxOffsetRequestHeader, PullMessageRequestHeader,
@@ -440,7 +441,7 @@ impl PushConsumer {
             let mut all: Vec<MessageQueue> = route
                 .queue_datas
                 .iter()
-                .filter(|q| q.perm & 0x4 != 0)
+                .filter(|q| perm::is_readable(q.perm))
                 .flat_map(|q| {
                     (0..q.read_queue_nums)
                         .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
@@ -584,7 +585,7 @@ impl PushConsumer {
                 queue_id: mq.queue_id,
                 queue_offset: offset,
                 max_msg_nums: self.inner.config.pull_batch_size,
-                sys_flag: 0x2 | 0x4,
+                sys_flag: pull_sysflag::SUSPEND | pull_sysflag::SUBSCRIPTION,
                 commit_offset: 0,
                 suspend_timeout_millis: hold.as_millis() as i64,
                 subscription: Some(sub.sub_string.clone()),

@@ -13,6 +13,7 @@ use super::message::{decode_messages, MessageExt};
 use super::offset_store::OffsetStore;
 use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::{perm, pull_sysflag};
 use crate::protocol::header::broker::PullMessageRequestHeader;
 use crate::protocol::RemotingCommand;
 
@@ -67,7 +68,7 @@ impl LitePullConsumer {
         let queues = route
             .queue_datas
             .iter()
-            .filter(|q| q.perm & 0x4 != 0)
+            .filter(|q| perm::is_readable(q.perm))
             .flat_map(|q| {
                 (0..q.read_queue_nums)
                     .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
@@ -105,7 +106,7 @@ impl LitePullConsumer {
                     queue_id: q.queue_id,
                     queue_offset: offset,
                     max_msg_nums: self.pull_batch_size,
-                    sys_flag: 0x4,
+                    sys_flag: pull_sysflag::SUBSCRIPTION,
                     commit_offset: 0,
                     suspend_timeout_millis: 0,
                     subscription: Some("*".into()),

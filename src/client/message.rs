@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use crate::protocol::message::{
-    decode_properties, decode_record_shared, encode_properties, sysflag,
-};
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{decode_properties, decode_record_shared, encode_properties};
 
 /// Bodies larger than this are inflated no further (a hostile or corrupt message).
 const MAX_INFLATED: u64 = 64 * 1024 * 1024;

@@ -16,8 +16,10 @@ use super::message::{deflate, Message};
 use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::perm;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
-use crate::protocol::message::{encode_batch, sysflag, BatchItem, UniqIdGenerator};
+use crate::protocol::message::{encode_batch, BatchItem, UniqIdGenerator};
 use crate::protocol::RemotingCommand;
 
 /// How a send ended, when it reached a broker.
@@ -154,7 +156,7 @@ pub fn write_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
     let mut qs: Vec<MessageQueue> = route
         .queue_datas
         .iter()
-        .filter(|q| q.perm & 0x2 != 0)
+        .filter(|q| perm::is_writeable(q.perm))
         .flat_map(|q| {
             (0..q.write_queue_nums)
                 .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
@@ -223,8 +225,7 @@ impl Producer {
     }
 
     fn prepare(&self, msg: &Message) -> ClientResult<(Message, String)> {
-        crate::actors::broker::meta::topic_config::validate_topic(&msg.topic)
-            .map_err(ClientError::InvalidMessage)?;
+        crate::protocol::topic::validate_topic(&msg.topic).map_err(ClientError::InvalidMessage)?;
         if msg.body.is_empty() {
             return Err(ClientError::InvalidMessage(
                 "the message body is empty".into(),

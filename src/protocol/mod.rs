@@ -8,10 +8,12 @@ pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
+pub mod flag;
 pub mod frame;
 pub mod header;
 pub(crate) mod json_header;
 pub mod message;
+pub mod topic;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtocolError;

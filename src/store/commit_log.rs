@@ -12,8 +12,9 @@ use bytes::Bytes;
 
 use super::error::{StoreError, StoreResult};
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
+use crate::protocol::flag::sysflag;
 use crate::protocol::message::{
-    self, check_record, offset_msg_id, sysflag, DispatchInfo, MessageToStore, RecordCheck,
+    self, check_record, offset_msg_id, DispatchInfo, MessageToStore, RecordCheck,
 };
 
 /// RocketMQ's default commit-log file: 1 GiB.
@@ -448,7 +449,7 @@ mod tests {
         assert_eq!(&first[blank_at..blank_at + 4], &remaining.to_be_bytes());
         assert_eq!(
             &first[blank_at + 4..blank_at + 8],
-            &crate::protocol::message::BLANK_MAGIC_CODE.to_be_bytes()
+            &crate::protocol::message::record::BLANK_MAGIC_CODE.to_be_bytes()
         );
         let mut n = 0;
         log.reader().scan(0, 100, |_| n += 1);

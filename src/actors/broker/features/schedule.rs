@@ -23,9 +23,9 @@ use crate::actors::broker::store::StoreHandle;
 use crate::actors::runtime::{guarded_tick, Supervision};
 use crate::json_file;
 use crate::protocol::body::broker::DelayOffsetWrapper;
-use crate::protocol::message::{
-    decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
-};
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{decode_record_shared, property, MessageToStore, StoredMessage};
+use crate::protocol::topic::SCHEDULE_TOPIC;
 use crate::store::StoreResult;
 
 /// Most messages one level delivers per tick before yielding to the next level.
@@ -92,7 +92,7 @@ fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
         offset_table: table.clone(),
         ..Default::default()
     };
-    json_file::store(path, &w.encode())
+    Ok(json_file::store(path, &w.encode())?)
 }
 
 /// Due messages re-stored in one append (records of different topics may share one).

@@ -38,10 +38,10 @@ use crate::actors::broker::store::StoreHandle;
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
 use crate::protocol::code::request;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::CheckTransactionStateRequestHeader;
 use crate::protocol::message::{
-    decode_record_shared, encode_properties, offset_msg_id, property, sysflag, MessageToStore,
-    StoredMessage,
+    decode_record_shared, encode_properties, offset_msg_id, property, MessageToStore, StoredMessage,
 };
 use crate::protocol::{LanguageCode, RemotingCommand};
 

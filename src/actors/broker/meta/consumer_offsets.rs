@@ -115,7 +115,7 @@ impl ConsumerOffsets {
     }
 
     pub fn persist(&self, path: &std::path::Path) -> StoreResult<()> {
-        json_file::store(path, &self.encode())
+        Ok(json_file::store(path, &self.encode())?)
     }
 }
 
