@@ -9,13 +9,21 @@
 //! - [`app`]: process composition shared by the binaries in `src/bin/` (logging, config
 //!   files, signals).
 
+#[cfg(feature = "broker")]
 pub mod actors;
+#[cfg(feature = "broker")]
 pub mod app;
+#[cfg(feature = "broker")]
 pub mod bench;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "broker")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "client")]
 pub mod json_file;
 pub mod protocol;
+#[cfg(feature = "client")]
 pub mod remoting_client;
+#[cfg(feature = "broker")]
 pub mod store;
