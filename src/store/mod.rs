@@ -9,6 +9,7 @@ pub mod config;
 pub mod consume_queue;
 pub mod error;
 pub mod get_message;
+pub mod group_commit;
 pub mod index;
 pub mod mapped_file;
 pub mod mapped_file_queue;

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::flush_service::{FlushProgress, GroupCommit};
 use super::reput_dispatcher::DispatchBell;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::message::MessageToStore;
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
+use crate::store::group_commit::{FlushProgress, GroupCommit};
 use crate::store::poison::Poison;
 use crate::store::{StoreError, StoreResult};
 

@@ -35,6 +35,7 @@ use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
 use crate::store::get_message::{get_message, GetMessageResult, TransferLimits};
+use crate::store::group_commit::{FlushProgress, GroupCommit, GroupCommitMetrics};
 use crate::store::index::QueryResult;
 use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
@@ -46,7 +47,7 @@ use commit_log_writer::{
 };
 use consume_queue::ConsumeQueueActor;
 use file_cleaner::{DiskUsageOverride, FileCleaner};
-use flush_service::{FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed};
+use flush_service::{FlushService, WaitFlushed};
 use index_service::{IndexActor, QueryIndex};
 use reput_dispatcher::{
     DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
