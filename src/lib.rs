@@ -17,6 +17,7 @@ pub mod app;
 pub mod bench;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod clock;
 #[cfg(feature = "broker")]
 #[doc(hidden)]
 pub mod fuzzing;

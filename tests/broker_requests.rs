@@ -270,7 +270,7 @@ async fn bad_sends_get_rocketmqs_codes() {
 async fn consumer_offsets_and_queue_offsets_are_served() {
     let b = start_broker().await;
     b.call(create_topic("O", 1)).await;
-    let before = ferrocket::actors::broker::store::commit_log_writer::now_millis();
+    let before = ferrocket::clock::now_millis();
     for i in 0..5 {
         b.call(send_v2(
             "O",

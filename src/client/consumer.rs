@@ -166,10 +166,7 @@ fn subscription(topic: &str, expression: &str) -> SubscriptionData {
         },
         code_set: tags.iter().map(|t| java_string_hash(t)).collect(),
         tags_set: tags,
-        sub_version: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
+        sub_version: crate::clock::now_millis(),
         ..Default::default()
     }
 }

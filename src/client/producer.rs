@@ -13,6 +13,7 @@ use dashmap::DashMap;
 use super::error::{ClientError, ClientResult};
 use super::instance::ClientInstance;
 use super::message::{deflate, Message};
+use crate::clock::now_millis;
 use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
@@ -142,13 +143,6 @@ struct PublishInfo {
     route: Arc<TopicRouteData>,
     queues: Arc<Vec<MessageQueue>>,
     via_template: bool,
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Write queues of a route, in RocketMQ's order.

@@ -206,7 +206,7 @@ impl BrokerBuilder {
                 store.commit_log().clone(),
             );
             let opened = tokio::task::spawn_blocking(move || {
-                let now = store::commit_log_writer::now_millis();
+                let now = crate::clock::now_millis();
                 crate::store::timer::TimerStore::open(&root, cfg, &log, now)
             })
             .await

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::StoreHandle;
 use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::clock::now_millis;
 use crate::json_file;
 use crate::protocol::body::broker::DelayOffsetWrapper;
 use crate::protocol::flag::sysflag;

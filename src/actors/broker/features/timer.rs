@@ -27,10 +27,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::runtime::{guarded_tick, Supervision};
+use crate::clock::now_millis;
 use crate::protocol::message::MessageToStore;
 use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
 use crate::store::{StoreError, StoreResult};

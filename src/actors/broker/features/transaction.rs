@@ -33,10 +33,10 @@ use crate::actors::broker::meta::topic_config::{
     self, EnsureTopic, TopicConfigManager, PERM_READ, PERM_WRITE, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::StoreHandle;
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::runtime::{guarded_tick, Mailbox, Supervision};
+use crate::clock::now_millis;
 use crate::protocol::code::request;
 use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::CheckTransactionStateRequestHeader;

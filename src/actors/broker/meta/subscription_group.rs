@@ -87,7 +87,7 @@ impl SubscriptionGroupManager {
             .insert(g.group_name.clone(), g);
         next.data_version = DataVersion {
             counter: next.data_version.counter + 1,
-            timestamp: crate::actors::broker::store::commit_log_writer::now_millis(),
+            timestamp: crate::clock::now_millis(),
             state_version: next.data_version.state_version,
         };
         json_file::store(&self.path, &to_json(&next))?;

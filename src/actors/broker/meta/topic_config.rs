@@ -11,6 +11,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 
 use crate::actors::runtime::{guarded, Supervision};
+use crate::clock::now_millis;
 use crate::json_file;
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
 use crate::protocol::body::register::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
@@ -48,10 +49,6 @@ pub fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
         topic_filter_type: "SINGLE_TAG".into(),
         ..Default::default()
     }
-}
-
-fn now_millis() -> i64 {
-    crate::actors::broker::store::commit_log_writer::now_millis()
 }
 
 /// Topics every broker has (RocketMQ's TopicConfigManager constructor).

@@ -199,7 +199,7 @@ pub(super) fn send_message(
             prepared_transaction_offset: 0,
         };
         let next_uniq = || {
-            let now = crate::actors::broker::store::commit_log_writer::now_millis();
+            let now = crate::clock::now_millis();
             cx.uniq_ids
                 .lock()
                 .map(|mut g| g.next(now))

@@ -146,7 +146,7 @@ impl CommitLogWriter {
         }
         self.poison.check()?;
         self.disk.check()?;
-        let now = now_millis();
+        let now = crate::clock::now_millis();
         let log = self.log.as_mut().ok_or(StoreError::ShuttingDown)?;
         let result = log.append(&msg.msgs, now).inspect_err(|e| {
             if matches!(e, StoreError::Io { .. }) {
@@ -187,13 +187,6 @@ impl CommitLogWriter {
             busy.store(false, Ordering::Release);
         });
     }
-}
-
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Actor for CommitLogWriter {

@@ -296,10 +296,7 @@ impl StoreHandle {
         deadline: Option<Instant>,
     ) -> Result<PutResult, PutError> {
         let mut msgs = msgs;
-        let (rules, now) = (
-            self.inner.config.timer_rules(),
-            commit_log_writer::now_millis(),
-        );
+        let (rules, now) = (self.inner.config.timer_rules(), crate::clock::now_millis());
         for m in &mut msgs {
             // A half message keeps its delay until it is committed (transaction.rs).
             if m.topic == super::meta::topic_config::TRANS_HALF_TOPIC {
