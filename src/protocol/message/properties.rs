@@ -92,7 +92,7 @@ pub fn java_string_hash(s: &str) -> i32 {
 }
 
 /// Consume-queue tag code of an encoded property string: the Java hash of `TAGS`,
-/// sign-extended, or 0 when there is no non-empty tag. For [`SCHEDULE_TOPIC`] the broker
+/// sign-extended, or 0 when there is no non-empty tag. For [`SCHEDULE_TOPIC`](crate::protocol::topic::SCHEDULE_TOPIC) the broker
 /// stores the delivery time instead; that needs the delay-level table, so callers do it.
 pub fn tags_code_from(properties: &str) -> i64 {
     match property(properties, property::TAGS) {

@@ -706,7 +706,7 @@ pub struct DispatchInfo {
     pub physical_offset: i64,
     pub sys_flag: i32,
     pub store_timestamp: i64,
-    /// Java hash of `TAGS` (0 without a tag). For [`SCHEDULE_TOPIC`] Java stores the
+    /// Java hash of `TAGS` (0 without a tag). For [`SCHEDULE_TOPIC`](crate::protocol::topic::SCHEDULE_TOPIC) Java stores the
     /// delivery time instead (`store_timestamp` + delay of `delay_level`, level capped at
     /// the maximum); the level table lives with the caller, which must do that.
     pub tags_code: i64,

@@ -98,7 +98,7 @@ fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
 /// Due messages re-stored in one append (records of different topics may share one).
 const PUT_BATCH: usize = 64;
 
-/// Delivers one level's due messages from `offset`, in appends of up to [`PUT_BATCH`]
+/// Delivers one level's due messages from `offset`, in appends of up to `PUT_BATCH` (64)
 /// records; returns the offset up to which every message is delivered (a failed append is
 /// retried from its first message on the next tick).
 pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, delay: i64) -> i64 {

@@ -1,6 +1,6 @@
 //! Broker request processing: one file per request family, one registry line per request
 //! code. [`BrokerProcessor`] looks a code up and runs its handler; a handler's error
-//! becomes a response in one place ([`ServiceError::into_response`]).
+//! becomes a response in one place ([`ServiceError::into_response`](crate::actors::error::ServiceError::into_response)).
 
 mod admin;
 mod client;
