@@ -1,6 +1,8 @@
 //! The wire formats, with no I/O: the frame codec, `RemotingCommand` and its JSON and
 //! ROCKETMQ header encodings, every request and response code, typed headers, and the JSON
-//! bodies with fastjson's quirks. Bytes enter through [`frame::FrameCodec`] and
+//! bodies with fastjson's quirks; the message formats ([`message`]: the stored record,
+//! properties, message ids, batch bodies), bit flags and permissions ([`flag`]) and topic
+//! rules ([`topic`]), shared by the store, the broker and the client. Bytes enter through [`frame::FrameCodec`] and
 //! [`RemotingCommand::decode`]; every decoder returns [`ProtocolError`] instead of
 //! panicking, whatever the input.
 
