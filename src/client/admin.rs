@@ -38,14 +38,7 @@ impl AdminClient {
     }
 
     fn namesrvs(&self) -> Vec<String> {
-        self.client
-            .config()
-            .namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::remoting_client::split_addrs(&self.client.config().namesrv_addr)
     }
 
     async fn ask_namesrv(&self, cmd: RemotingCommand) -> ClientResult<RemotingCommand> {

@@ -225,14 +225,7 @@ impl ClientInstance {
     }
 
     fn namesrvs(&self) -> Vec<String> {
-        self.inner
-            .config
-            .namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::remoting_client::split_addrs(&self.inner.config.namesrv_addr)
     }
 
     /// Sends a request and checks nothing about the answer.
