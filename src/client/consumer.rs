@@ -26,6 +26,7 @@ use crate::protocol::body::broker::{
 };
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
+use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::flag::{perm, pull_sysflag};
 use crate::protocol::header::broker::{
@@ -435,15 +436,7 @@ impl PushConsumer {
             let Ok(route) = self.inner.client.fetch_route(topic).await else {
                 continue;
             };
-            let mut all: Vec<MessageQueue> = route
-                .queue_datas
-                .iter()
-                .filter(|q| perm::is_readable(q.perm))
-                .flat_map(|q| {
-                    (0..q.read_queue_nums)
-                        .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
-                })
-                .collect();
+            let mut all = read_queues(topic, &route);
             all.sort();
             let mine = match self.inner.config.message_model {
                 MessageModel::Broadcasting => all,
@@ -799,4 +792,16 @@ impl PushConsumer {
         );
         producer.send_retry(&m, times).await.map(|_| ())
     }
+}
+
+/// Read queues of a route, in the route's order (consumers sort before rebalancing).
+pub(crate) fn read_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    route
+        .queue_datas
+        .iter()
+        .filter(|q| perm::is_readable(q.perm))
+        .flat_map(|q| {
+            (0..q.read_queue_nums).map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use super::message::{decode_messages, MessageExt};
 use super::offset_store::OffsetStore;
 use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::code::{request, response};
-use crate::protocol::flag::{perm, pull_sysflag};
+use crate::protocol::flag::pull_sysflag;
 use crate::protocol::header::broker::PullMessageRequestHeader;
 use crate::protocol::RemotingCommand;
 
@@ -65,16 +65,12 @@ impl LitePullConsumer {
     /// Consumes every readable queue of `topic`.
     pub async fn subscribe(&self, topic: &str) -> ClientResult<()> {
         let route = self.client.fetch_route(topic).await?;
-        let queues = route
-            .queue_datas
-            .iter()
-            .filter(|q| perm::is_readable(q.perm))
-            .flat_map(|q| {
-                (0..q.read_queue_nums)
-                    .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
-            })
-            .collect();
-        self.assign(queues).await
+        self.assign(
+            super::consumer::read_queues(topic, &route)
+                .into_iter()
+                .collect(),
+        )
+        .await
     }
 
     /// Moves a queue's position.
