@@ -47,7 +47,7 @@
 //! | the stored record layout, `MessageDecoder` | `protocol/message/record.rs` |
 //! | delay levels (`ScheduleMessageService`), timer wheel | `actors/broker/features/schedule.rs`, `store/timer.rs` + `actors/broker/features/timer.rs` |
 //! | transactions (half messages, check-back) | `actors/broker/features/transaction.rs`, `actors/broker/processor/transaction.rs` |
-//! | add a request code | the constant in `protocol/code.rs`, a handler `async fn` in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one line in that directory's `mod.rs` `registry()` |
+//! | add a request code | the constant in `protocol/code.rs`, a handler function in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one line in that directory's `mod.rs` `registry()` (a fixed-size array: its length counts the lines) |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |
 
