@@ -7,8 +7,8 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrocket::protocol::code::request;
+use ferrocket::protocol::message::MessageToStore;
 use ferrocket::protocol::{RemotingCommand, SerializeType};
-use ferrocket::store::message::MessageToStore;
 
 fn send_v2(serialize_type: SerializeType) -> RemotingCommand {
     let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2);
@@ -83,7 +83,7 @@ fn message_codec(c: &mut Criterion) {
     });
     let encoded = Bytes::from(buf.clone());
     g.bench_function("decode_record", |b| {
-        b.iter(|| ferrocket::store::message::decode_record_shared(black_box(&encoded)).unwrap())
+        b.iter(|| ferrocket::protocol::message::decode_record_shared(black_box(&encoded)).unwrap())
     });
     let pull_body = Bytes::from(encoded.repeat(32));
     g.bench_function("client_decode_32_record_pull_body", |b| {

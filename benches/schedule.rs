@@ -9,8 +9,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::features::schedule::deliver_level;
 use ferrocket::actors::broker::StoreHandle;
 use ferrocket::actors::metrics::MetricsRegistry;
+use ferrocket::protocol::message::MessageToStore;
 use ferrocket::store::config::StoreConfig;
-use ferrocket::store::message::MessageToStore;
 use ferrocket::store::message_store;
 
 const N: i64 = 10_000;

@@ -10,11 +10,11 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::meta::consumer_filter::SelectorFilter;
 use ferrocket::protocol::filter::parse;
+use ferrocket::protocol::message::{java_string_hash, MessageToStore};
 use ferrocket::store::commit_log::CommitLogReader;
 use ferrocket::store::config::StoreConfig;
 use ferrocket::store::consume_queue::ConsumeQueueReader;
 use ferrocket::store::get_message::{get_message, MessageFilter, TransferLimits};
-use ferrocket::store::message::{java_string_hash, MessageToStore};
 use ferrocket::store::message_store::MessageStore;
 
 const BACKLOG: usize = 1_000_000;

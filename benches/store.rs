@@ -7,11 +7,11 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ferrocket::protocol::message::MessageToStore;
 use ferrocket::store::commit_log::{CommitLog, CommitLogConfig};
 use ferrocket::store::config::StoreConfig;
 use ferrocket::store::get_message::{get_message, TransferLimits};
 use ferrocket::store::mapped_file::MappedFile;
-use ferrocket::store::message::MessageToStore;
 use ferrocket::store::message_store::MessageStore;
 
 const BODY: usize = 1024;

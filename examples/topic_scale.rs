@@ -17,10 +17,10 @@ use bytes::Bytes;
 use ferrocket::actors::broker::{BrokerBuilder, BrokerConfig};
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::actors::namesrv::{Namesrv, NamesrvConfig};
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::header::namesrv::GetRouteInfoRequestHeader;
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 use ferrocket::store::config::StoreConfig;
 use futures_util::stream::{self, StreamExt};
 

@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::response;
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

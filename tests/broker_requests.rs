@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::broker::*;
 use common::*;
-use ferrocket::actors::remoting::client::ServerRequestHandler;
-use ferrocket::actors::remoting::{ClientConfig, RemotingClient};
 use ferrocket::protocol::code::{request, response};
+use ferrocket::protocol::message::{decode_offset_msg_id, encode_batch, property, BatchItem};
 use ferrocket::protocol::RemotingCommand;
-use ferrocket::store::message::{decode_offset_msg_id, encode_batch, property, BatchItem};
+use ferrocket::remoting_client::ServerRequestHandler;
+use ferrocket::remoting_client::{ClientConfig, RemotingClient};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
@@ -270,7 +270,7 @@ async fn bad_sends_get_rocketmqs_codes() {
 async fn consumer_offsets_and_queue_offsets_are_served() {
     let b = start_broker().await;
     b.call(create_topic("O", 1)).await;
-    let before = ferrocket::actors::broker::store::commit_log_writer::now_millis();
+    let before = ferrocket::clock::now_millis();
     for i in 0..5 {
         b.call(send_v2(
             "O",

@@ -11,7 +11,7 @@ use common::broker::*;
 use common::client::*;
 use ferrocket::actors::broker::BrokerBuilder;
 use ferrocket::client::*;
-use ferrocket::store::message::MessageToStore;
+use ferrocket::protocol::message::MessageToStore;
 
 /// Level 2 keeps RocketMQ's 5 s; every other level is 1 s so retries are quick.
 const LEVELS: &str = "1s 5s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
@@ -122,7 +122,7 @@ async fn failed_messages_retry_then_go_to_the_dead_letter_queue() {
         .store
         .get_message("%DLQ%CGR", 0, 0, 1, Default::default(), |_| true);
     let raw = dead.messages.first().expect("the DLQ record");
-    let d = ferrocket::store::message::decode_record(raw).unwrap();
+    let d = ferrocket::protocol::message::decode_record(raw).unwrap();
     assert_eq!(d.body.as_ref(), b"poison");
     assert_eq!(d.reconsume_times, 3);
     assert_eq!(d.property("ORIGIN_MESSAGE_ID"), Some(origin.as_str()));
@@ -265,7 +265,7 @@ async fn a_burst_of_due_messages_is_delivered_in_order_each_once() {
             break;
         }
         for raw in &got.messages {
-            let m = ferrocket::store::message::decode_record(raw).unwrap();
+            let m = ferrocket::protocol::message::decode_record(raw).unwrap();
             order.push(String::from_utf8_lossy(&m.body).into_owned());
         }
     }

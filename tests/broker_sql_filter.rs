@@ -29,7 +29,7 @@ async fn topic(b: &TestBroker, name: &str, queues: i32) {
     );
     let ok = wait_until(Duration::from_secs(10), || {
         let (c, addr, t) = (
-            ferrocket::actors::remoting::RemotingClient::default(),
+            ferrocket::remoting_client::RemotingClient::default(),
             b.ns.addr.clone(),
             name.to_owned(),
         );

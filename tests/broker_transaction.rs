@@ -14,7 +14,7 @@ use ferrocket::actors::broker::{BrokerBuilder, BrokerConfig};
 use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use ferrocket::protocol::code::{request, response};
-use ferrocket::store::message::decode_offset_msg_id;
+use ferrocket::protocol::message::decode_offset_msg_id;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
@@ -361,11 +361,12 @@ async fn end_transaction_refuses_what_does_not_match_the_half_message() {
 
     let mut batch = half_send("TXB");
     batch.code = request::SEND_BATCH_MESSAGE;
-    batch.body = ferrocket::store::message::encode_batch(&[ferrocket::store::message::BatchItem {
-        flag: 0,
-        body: bytes::Bytes::from_static(b"b"),
-        properties: "TRAN_MSG\u{1}true\u{2}".into(),
-    }]);
+    batch.body =
+        ferrocket::protocol::message::encode_batch(&[ferrocket::protocol::message::BatchItem {
+            flag: 0,
+            body: bytes::Bytes::from_static(b"b"),
+            properties: "TRAN_MSG\u{1}true\u{2}".into(),
+        }]);
     let r = b.call(batch).await;
     assert_eq!(r.code, response::MESSAGE_ILLEGAL, "{:?}", r.remark);
 }

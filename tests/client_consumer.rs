@@ -56,7 +56,7 @@ async fn topic(b: &TestBroker, name: &str, queues: i32) {
     b.call(create_topic(name, queues)).await;
     let ok = wait_until(Duration::from_secs(5), || {
         let (c, addr) = (
-            ferrocket::actors::remoting::RemotingClient::default(),
+            ferrocket::remoting_client::RemotingClient::default(),
             b.ns.addr.clone(),
         );
         let t = name.to_owned();

@@ -33,7 +33,7 @@ fn producer(ns: &str) -> Arc<Producer> {
 async fn wait_route(b: &TestBroker, topic: &str) {
     let ok = wait_until(Duration::from_secs(5), || {
         let (c, addr) = (
-            ferrocket::actors::remoting::RemotingClient::default(),
+            ferrocket::remoting_client::RemotingClient::default(),
             b.ns.addr.clone(),
         );
         let t = topic.to_owned();

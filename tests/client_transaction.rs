@@ -12,17 +12,16 @@ use bytes::Bytes;
 use common::*;
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::actors::remoting::connection::Invoke;
-use ferrocket::actors::remoting::{
-    ConnectionInfo, RemotingClient, RemotingServer, RequestProcessor, ServerConfig,
-};
+use ferrocket::actors::remoting::{ConnectionInfo, RemotingServer, RequestProcessor, ServerConfig};
 use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::header::broker::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader, SendMessageRequestHeader,
 };
+use ferrocket::protocol::message::{offset_msg_id, property, MessageToStore};
 use ferrocket::protocol::RemotingCommand;
-use ferrocket::store::message::{offset_msg_id, property, MessageToStore};
+use ferrocket::remoting_client::RemotingClient;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 

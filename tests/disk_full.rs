@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use common::broker::{cmd, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION};
 use common::interop::{broker_port, free_port, wait_listening};
 use common::{eventually, http_get};
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 
 const TOPIC: &str = "DiskFullTopic";
 const QUEUES: i32 = 4;

@@ -23,7 +23,7 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
 
 #[test]
 fn frame_header_corpus_decodes_without_panics() {
-    let n = replay("frame_header", ferrocket::protocol::fuzzing::frame_header);
+    let n = replay("frame_header", ferrocket::fuzzing::frame_header);
     assert!(
         n >= 10,
         "the frame_header corpus should hold the seeds and what fuzzing found, has {n}"
@@ -32,10 +32,7 @@ fn frame_header_corpus_decodes_without_panics() {
 
 #[test]
 fn namesrv_bodies_corpus_decodes_without_panics() {
-    let n = replay(
-        "namesrv_bodies",
-        ferrocket::protocol::fuzzing::namesrv_bodies,
-    );
+    let n = replay("namesrv_bodies", ferrocket::fuzzing::namesrv_bodies);
     assert!(
         n >= 5,
         "the namesrv_bodies corpus should hold the seeds and what fuzzing found, has {n}"
@@ -44,7 +41,7 @@ fn namesrv_bodies_corpus_decodes_without_panics() {
 
 #[test]
 fn stored_record_corpus_decodes_without_panics() {
-    let n = replay("stored_record", ferrocket::protocol::fuzzing::stored_record);
+    let n = replay("stored_record", ferrocket::fuzzing::stored_record);
     assert!(
         n >= 3,
         "the stored_record corpus should hold the seeds and what fuzzing found, has {n}"
@@ -53,10 +50,7 @@ fn stored_record_corpus_decodes_without_panics() {
 
 #[test]
 fn broker_requests_corpus_decodes_without_panics() {
-    let n = replay(
-        "broker_requests",
-        ferrocket::protocol::fuzzing::broker_requests,
-    );
+    let n = replay("broker_requests", ferrocket::fuzzing::broker_requests);
     assert!(
         n >= 3,
         "the broker_requests corpus should hold the seeds and what fuzzing found, has {n}"
@@ -65,7 +59,7 @@ fn broker_requests_corpus_decodes_without_panics() {
 
 #[test]
 fn timer_log_corpus_decodes_without_panics() {
-    let n = replay("timer_log", ferrocket::protocol::fuzzing::timer_log);
+    let n = replay("timer_log", ferrocket::fuzzing::timer_log);
     assert!(
         n >= 3,
         "the timer_log corpus should hold the seeds and what fuzzing found, has {n}"
@@ -74,7 +68,7 @@ fn timer_log_corpus_decodes_without_panics() {
 
 #[test]
 fn sql92_filter_corpus_parses_without_panics() {
-    let n = replay("sql92_filter", ferrocket::protocol::fuzzing::sql92_filter);
+    let n = replay("sql92_filter", ferrocket::fuzzing::sql92_filter);
     assert!(
         n >= 10,
         "the sql92_filter corpus should hold the seeds and what fuzzing found, has {n}"

@@ -6,10 +6,10 @@
 mod common;
 
 use common::*;
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::request;
 use ferrocket::protocol::header::namesrv::RegisterBrokerRequestHeader;
 use ferrocket::protocol::{LanguageCode, RemotingCommand, SerializeType};
+use ferrocket::remoting_client::RemotingClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// §1.1: length (4 + header + body), header word (type << 24 | header length), header, body.

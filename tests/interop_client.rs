@@ -17,11 +17,11 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::client::message::MessageExt;
 use ferrocket::client::*;
 use ferrocket::protocol::code::request;
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 use futures_util::FutureExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use ferrocket::actors::http::MetricsEndpoint;
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::actors::runtime::InjectPanic;
 use ferrocket::protocol::code::response;
+use ferrocket::remoting_client::RemotingClient;
 
 fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines()

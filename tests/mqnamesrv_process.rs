@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::response;
+use ferrocket::remoting_client::RemotingClient;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,12 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::body::kv::{KvTable, TopicList};
 use ferrocket::protocol::body::route::{ClusterInfo, TopicRouteData};
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::header::namesrv::*;
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 
 fn decode_route(resp: &RemotingCommand) -> TopicRouteData {
     assert_eq!(resp.code, response::SUCCESS, "remark: {:?}", resp.remark);

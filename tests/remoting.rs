@@ -12,14 +12,12 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use ferrocket::actors::metrics::MetricsRegistry;
-use ferrocket::actors::remoting::client::ServerRequestHandler;
 use ferrocket::actors::remoting::connection::Invoke;
-use ferrocket::actors::remoting::{
-    ClientConfig, ConnectionInfo, RemotingClient, RemotingError, RemotingServer, RequestProcessor,
-    ServerConfig,
-};
+use ferrocket::actors::remoting::{ConnectionInfo, RemotingServer, RequestProcessor, ServerConfig};
 use ferrocket::protocol::code::response;
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::ServerRequestHandler;
+use ferrocket::remoting_client::{ClientConfig, RemotingClient, RemotingError};
 
 const SLEEP: i32 = 1;
 const CALL_BACK: i32 = 2;

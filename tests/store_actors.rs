@@ -12,9 +12,9 @@ use ferrocket::actors::broker::store::reput_dispatcher::MessageArrived;
 use ferrocket::actors::broker::{PutError, StoreHandle};
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::actors::runtime::ActorError;
+use ferrocket::protocol::message::MessageToStore;
 use ferrocket::store::config::{FlushDiskType, StoreConfig};
 use ferrocket::store::get_message::{GetMessageStatus, TransferLimits};
-use ferrocket::store::message::MessageToStore;
 use ferrocket::store::message_store;
 use ferrocket::store::StoreError;
 

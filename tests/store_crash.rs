@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use ferrocket::actors::broker::StoreHandle;
 use ferrocket::actors::metrics::MetricsRegistry;
+use ferrocket::protocol::message::{check_record, decode_record, MessageToStore, RecordCheck};
 use ferrocket::store::config::{FlushDiskType, StoreConfig};
-use ferrocket::store::message::{check_record, decode_record, MessageToStore, RecordCheck};
 use ferrocket::store::message_store::{self, MessageStore};
 
 const CHILD_DIR: &str = "FERROCKET_CRASH_CHILD_DIR";

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use ferrocket::protocol::message::{decode_record, property, MessageToStore};
 use ferrocket::store::config::StoreConfig;
-use ferrocket::store::message::{decode_record, property, MessageToStore};
 use ferrocket::store::message_store::MessageStore;
 use proptest::prelude::*;
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferrocket::actors::broker::StoreHandle;
 use ferrocket::actors::metrics::MetricsRegistry;
+use ferrocket::protocol::message::MessageToStore;
 use ferrocket::store::config::{FlushDiskType, StoreConfig};
-use ferrocket::store::message::MessageToStore;
 use ferrocket::store::message_store;
 
 fn group_commit_threads() -> usize {

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::broker::*;
 use common::start_namesrv;
 use ferrocket::actors::broker::{BrokerBuilder, BrokerConfig};
+use ferrocket::protocol::message::{decode_record, MessageToStore};
 use ferrocket::store::config::FlushDiskType;
-use ferrocket::store::message::{decode_record, MessageToStore};
 
 const CHILD_DIR: &str = "FERROCKET_TIMER_CRASH_DIR";
 const ROUNDS: usize = 5;

@@ -91,7 +91,7 @@ async fn due_timer_and_delayed_messages_survive_writer_restarts_and_producers_se
         .messages
         .iter()
         .map(|raw| {
-            let m = ferrocket::store::message::decode_record(raw).unwrap();
+            let m = ferrocket::protocol::message::decode_record(raw).unwrap();
             String::from_utf8_lossy(&m.body).into_owned()
         })
         .collect();

@@ -6,7 +6,7 @@
 //!
 //! Durability, stated honestly: a change is applied in memory and acknowledged to the
 //! client before it is on disk; the file follows within one write (encode, write, fsync,
-//! rename via [`json_file::store`](super::json_file::store)), normally milliseconds. A
+//! rename via [`json_file::store`](crate::json_file::store)), normally milliseconds. A
 //! crash in that window loses the change. Apache RocketMQ 4.9.8's TopicConfigManager
 //! writes the file before answering but without fsync (`MixAll.string2File`), so there a
 //! power loss can lose it, a process crash not. The broker's shutdown waits for
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::json_file;
+use crate::json_file;
 
 type Encode = Box<dyn FnOnce() -> Vec<u8> + Send>;
 

@@ -1,6 +1,7 @@
 //! Thin actor shells around `protocol/` and `store/`: the runtime (supervision, bounded
-//! mailboxes, handler guard), the metrics registry and its HTTP endpoint, remoting server
-//! and client, and the name-server actors.
+//! mailboxes, handler guard), the metrics registry and its HTTP endpoint, the remoting
+//! server, request-code dispatch, the name-server actors and the broker's. (The remoting
+//! client is plain tokio and lives in `crate::remoting_client`.)
 
 pub mod broker;
 pub mod coalesced_file;
@@ -8,7 +9,6 @@ pub mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod http;
-pub mod json_file;
 pub mod metrics;
 pub mod namesrv;
 pub mod panic_guard;

@@ -7,7 +7,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use dashmap::DashSet;
 use futures_util::FutureExt;
@@ -20,6 +20,7 @@ use crate::client::message::MessageExt;
 use crate::client::{
     ClientInstance, ConsumeFromWhere, ConsumeResult, MessageModel, PushConsumer, PushConsumerConfig,
 };
+use crate::clock::now_millis;
 
 #[derive(Default)]
 struct Stats {
@@ -31,13 +32,6 @@ struct Stats {
     seen: DashSet<u128>,
     /// When the first and the latest new message arrived.
     first_last: Mutex<Option<(Instant, Instant)>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// A message's identity: its UNIQ_KEY (32 hex digits) as a number, else a hash of its id.
@@ -52,7 +46,7 @@ fn identity(m: &MessageExt) -> u128 {
 
 impl Stats {
     fn received(&self, msgs: &[MessageExt]) {
-        let now = now_ms();
+        let now = now_millis();
         let arrived = Instant::now();
         for m in msgs {
             self.received.fetch_add(1, Ordering::Relaxed);

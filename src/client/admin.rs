@@ -10,13 +10,15 @@ use super::message::{decode_messages, MessageExt};
 use crate::protocol::body::broker::{ConsumeStats, MessageQueue, OffsetWrapper};
 use crate::protocol::body::route::{ClusterInfo, TopicRouteData};
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::perm;
 use crate::protocol::header::broker::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
     QueryMessageRequestHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
+use crate::protocol::message::decode_offset_msg_id;
+use crate::protocol::topic::AUTO_CREATE_TOPIC_KEY;
 use crate::protocol::RemotingCommand;
-use crate::store::message::decode_offset_msg_id;
 
 pub struct AdminClient {
     client: ClientInstance,
@@ -36,14 +38,7 @@ impl AdminClient {
     }
 
     fn namesrvs(&self) -> Vec<String> {
-        self.client
-            .config()
-            .namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::remoting_client::split_addrs(&self.client.config().namesrv_addr)
     }
 
     async fn ask_namesrv(&self, cmd: RemotingCommand) -> ClientResult<RemotingCommand> {
@@ -96,10 +91,10 @@ impl AdminClient {
         for addr in masters {
             let header = CreateTopicRequestHeader {
                 topic: topic.to_owned(),
-                default_topic: "TBW102".into(),
+                default_topic: AUTO_CREATE_TOPIC_KEY.into(),
                 read_queue_nums: queues,
                 write_queue_nums: queues,
-                perm: 6,
+                perm: perm::PERM_READ | perm::PERM_WRITE,
                 topic_filter_type: "SINGLE_TAG".into(),
                 topic_sys_flag: Some(0),
                 order: Some(false),

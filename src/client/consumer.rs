@@ -26,13 +26,15 @@ use crate::protocol::body::broker::{
 };
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
+use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::{perm, pull_sysflag};
 use crate::protocol::header::broker::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     GetMaxOffsetRequestHeader, PullMessageRequestHeader,
 };
+use crate::protocol::message::java_string_hash;
 use crate::protocol::RemotingCommand;
-use crate::store::message::java_string_hash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageModel {
@@ -165,10 +167,7 @@ fn subscription(topic: &str, expression: &str) -> SubscriptionData {
         },
         code_set: tags.iter().map(|t| java_string_hash(t)).collect(),
         tags_set: tags,
-        sub_version: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
+        sub_version: crate::clock::now_millis(),
         ..Default::default()
     }
 }
@@ -456,15 +455,7 @@ impl PushConsumer {
             let Ok(route) = self.inner.client.fetch_route(topic).await else {
                 continue;
             };
-            let mut all: Vec<MessageQueue> = route
-                .queue_datas
-                .iter()
-                .filter(|q| q.perm & 0x4 != 0)
-                .flat_map(|q| {
-                    (0..q.read_queue_nums)
-                        .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
-                })
-                .collect();
+            let mut all = read_queues(topic, &route);
             all.sort();
             let mine = match self.inner.config.message_model {
                 MessageModel::Broadcasting => all,
@@ -603,7 +594,7 @@ impl PushConsumer {
                 queue_id: mq.queue_id,
                 queue_offset: offset,
                 max_msg_nums: self.inner.config.pull_batch_size,
-                sys_flag: 0x2 | 0x4,
+                sys_flag: pull_sysflag::SUSPEND | pull_sysflag::SUBSCRIPTION,
                 commit_offset: 0,
                 suspend_timeout_millis: hold.as_millis() as i64,
                 subscription: Some(sub.sub_string.clone()),
@@ -820,4 +811,16 @@ impl PushConsumer {
         );
         producer.send_retry(&m, times).await.map(|_| ())
     }
+}
+
+/// Read queues of a route, in the route's order (consumers sort before rebalancing).
+pub(crate) fn read_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    route
+        .queue_datas
+        .iter()
+        .filter(|q| perm::is_readable(q.perm))
+        .flat_map(|q| {
+            (0..q.read_queue_nums).map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
+        })
+        .collect()
 }

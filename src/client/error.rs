@@ -1,7 +1,7 @@
 //! The client's one error type.
 
-use crate::actors::remoting::RemotingError;
 use crate::protocol::ProtocolError;
+use crate::remoting_client::RemotingError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

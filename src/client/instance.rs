@@ -16,8 +16,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ClientError, ClientResult};
-use crate::actors::remoting::client::ServerRequestHandler;
-use crate::actors::remoting::{ClientConfig as RemotingConfig, RemotingClient};
 use crate::protocol::body::fastjson::to_json;
 use crate::protocol::body::heartbeat::{
     CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
@@ -26,6 +24,8 @@ use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
 use crate::protocol::{RemotingCommand, SerializeType};
+use crate::remoting_client::ServerRequestHandler;
+use crate::remoting_client::{ClientConfig as RemotingConfig, RemotingClient};
 
 /// Client settings; names follow RocketMQ's ClientConfig.
 #[derive(Debug, Clone)]
@@ -227,14 +227,7 @@ impl ClientInstance {
     }
 
     fn namesrvs(&self) -> Vec<String> {
-        self.inner
-            .config
-            .namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::remoting_client::split_addrs(&self.inner.config.namesrv_addr)
     }
 
     /// Sends a request and checks nothing about the answer.

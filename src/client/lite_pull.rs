@@ -17,6 +17,7 @@ use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::body::heartbeat::{SubscriptionData, EXPRESSION_TYPE_TAG, SUB_ALL};
 use crate::protocol::code::{request, response};
 use crate::protocol::filter::EXPRESSION_TYPE_SQL92;
+use crate::protocol::flag::pull_sysflag;
 use crate::protocol::header::broker::PullMessageRequestHeader;
 use crate::protocol::RemotingCommand;
 
@@ -71,16 +72,12 @@ impl LitePullConsumer {
     /// Consumes every readable queue of `topic`.
     pub async fn subscribe(&self, topic: &str) -> ClientResult<()> {
         let route = self.client.fetch_route(topic).await?;
-        let queues = route
-            .queue_datas
-            .iter()
-            .filter(|q| q.perm & 0x4 != 0)
-            .flat_map(|q| {
-                (0..q.read_queue_nums)
-                    .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
-            })
-            .collect();
-        self.assign(queues).await
+        self.assign(
+            super::consumer::read_queues(topic, &route)
+                .into_iter()
+                .collect(),
+        )
+        .await
     }
 
     /// Consumes every readable queue of `topic`, only the messages whose properties match
@@ -140,7 +137,7 @@ impl LitePullConsumer {
                     queue_id: q.queue_id,
                     queue_offset: offset,
                     max_msg_nums: self.pull_batch_size,
-                    sys_flag: 0x4,
+                    sys_flag: pull_sysflag::SUBSCRIPTION,
                     commit_offset: 0,
                     suspend_timeout_millis: 0,
                     subscription: Some(subscription),

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use crate::store::message::{decode_properties, decode_record_shared, encode_properties, sysflag};
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{decode_properties, decode_record_shared, encode_properties};
 
 /// Bodies larger than this are inflated no further (a hostile or corrupt message).
 const MAX_INFLATED: u64 = 64 * 1024 * 1024;
@@ -205,7 +206,7 @@ pub fn deflate(data: &[u8]) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::message::MessageToStore;
+    use crate::protocol::message::MessageToStore;
 
     #[test]
     fn timer_setters_use_rocketmq_5_property_names() {

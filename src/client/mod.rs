@@ -1,6 +1,8 @@
 //! The Rust client: a [`ClientInstance`](instance::ClientInstance) per process caching
 //! routes and heartbeating brokers, a [`Producer`](producer::Producer), messages, and the
-//! queue allocation strategies consumers rebalance with.
+//! queue allocation strategies consumers rebalance with. It depends only on `protocol` and
+//! the plain-tokio `remoting_client`, so it builds without actix
+//! (`--no-default-features --features client`).
 
 pub mod admin;
 pub mod allocate;

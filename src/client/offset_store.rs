@@ -144,7 +144,7 @@ impl OffsetStore {
                     .map(|t| t.iter().map(|(q, o)| (q.clone(), *o)).collect())
                     .unwrap_or_default();
                 let bytes = serde_json::to_vec(&LocalFile { offsets: all }).unwrap_or_default();
-                if let Err(e) = crate::actors::json_file::store(path, &bytes) {
+                if let Err(e) = crate::json_file::store(path, &bytes) {
                     tracing::warn!(error = %e, "persisting local offsets failed");
                 }
             }

@@ -13,12 +13,15 @@ use dashmap::DashMap;
 use super::error::{ClientError, ClientResult};
 use super::instance::ClientInstance;
 use super::message::{deflate, Message};
+use crate::clock::now_millis;
 use crate::protocol::body::broker::MessageQueue;
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
+use crate::protocol::flag::perm;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+use crate::protocol::message::{encode_batch, BatchItem, UniqIdGenerator};
 use crate::protocol::RemotingCommand;
-use crate::store::message::{encode_batch, sysflag, BatchItem, UniqIdGenerator};
 
 /// How a send ended, when it reached a broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +56,7 @@ impl QueueSelector for HashSelector {
         if queues.is_empty() {
             return None;
         }
-        let h = crate::store::message::java_string_hash(arg).unsigned_abs() as usize;
+        let h = crate::protocol::message::java_string_hash(arg).unsigned_abs() as usize;
         queues.get(h % queues.len()).cloned()
     }
 }
@@ -142,19 +145,12 @@ struct PublishInfo {
     via_template: bool,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Write queues of a route, in RocketMQ's order.
 pub fn write_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
     let mut qs: Vec<MessageQueue> = route
         .queue_datas
         .iter()
-        .filter(|q| q.perm & 0x2 != 0)
+        .filter(|q| perm::is_writeable(q.perm))
         .flat_map(|q| {
             (0..q.write_queue_nums)
                 .map(move |i| MessageQueue::new(topic, q.broker_name.as_str(), i))
@@ -223,8 +219,7 @@ impl Producer {
     }
 
     fn prepare(&self, msg: &Message) -> ClientResult<(Message, String)> {
-        crate::actors::broker::meta::topic_config::validate_topic(&msg.topic)
-            .map_err(ClientError::InvalidMessage)?;
+        crate::protocol::topic::validate_topic(&msg.topic).map_err(ClientError::InvalidMessage)?;
         if msg.body.is_empty() {
             return Err(ClientError::InvalidMessage(
                 "the message body is empty".into(),

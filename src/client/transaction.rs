@@ -12,11 +12,12 @@ use super::instance::ClientInstance;
 use super::message::{Message, MessageExt};
 use super::producer::{Producer, ProducerConfig, SendResult, SendStatus};
 use crate::protocol::code::request;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader,
 };
+use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::RemotingCommand;
-use crate::store::message::{decode_offset_msg_id, sysflag};
 
 /// A local transaction's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,9 @@ use bytes::Bytes;
 
 use super::error::{StoreError, StoreResult};
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
-use super::message::{
-    self, check_record, offset_msg_id, sysflag, DispatchInfo, MessageToStore, RecordCheck,
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{
+    self, check_record, offset_msg_id, DispatchInfo, MessageToStore, RecordCheck,
 };
 
 /// RocketMQ's default commit-log file: 1 GiB.
@@ -362,7 +363,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::store::message::{decode_record, property, MessageToStore};
+    use crate::protocol::message::{decode_record, property, MessageToStore};
 
     fn msg(topic: &str, queue_id: i32, body: &[u8], tags: &str) -> MessageToStore {
         let born: SocketAddr = "10.0.0.7:50000".parse().unwrap();
@@ -454,7 +455,7 @@ mod tests {
         assert_eq!(&first[blank_at..blank_at + 4], &remaining.to_be_bytes());
         assert_eq!(
             &first[blank_at + 4..blank_at + 8],
-            &crate::store::message::BLANK_MAGIC_CODE.to_be_bytes()
+            &crate::protocol::message::record::BLANK_MAGIC_CODE.to_be_bytes()
         );
         let mut n = 0;
         log.reader().scan(0, 100, |_| n += 1);
@@ -564,13 +565,13 @@ mod tests {
             let bytes = log.reader().read(r.wrote_offset, r.wrote_bytes).unwrap();
             std::fs::write(format!("{dir}/seed_{name}"), &bytes).unwrap();
         }
-        let batch = crate::store::message::encode_batch(&[
-            crate::store::message::BatchItem {
+        let batch = crate::protocol::message::encode_batch(&[
+            crate::protocol::message::BatchItem {
                 flag: 1,
                 body: Bytes::from_static(b"a"),
                 properties: "KEYS\u{1}k1\u{2}".into(),
             },
-            crate::store::message::BatchItem {
+            crate::protocol::message::BatchItem {
                 flag: 0,
                 body: Bytes::from_static(b"bb"),
                 properties: String::new(),

@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::json_file::JsonFileError;
+use crate::protocol::message::MessageError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("i/o error on {path}: {source}")]
@@ -80,3 +83,29 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Message codec errors keep the variant (and so the message and response code) they had
+/// when the codecs lived in the store.
+impl From<MessageError> for StoreError {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::Corrupt { offset, reason } => StoreError::Corrupt { offset, reason },
+            MessageError::MessageTooLarge { size, limit } => {
+                StoreError::MessageTooLarge { size, limit }
+            }
+            MessageError::PropertiesTooLong(n) => StoreError::PropertiesTooLong(n),
+            MessageError::TopicTooLong(n) => StoreError::TopicTooLong(n),
+            MessageError::InvalidMessage(m) => StoreError::InvalidMessage(m),
+        }
+    }
+}
+
+/// A metadata file error reads as it did when `json_file` returned store errors.
+impl From<JsonFileError> for StoreError {
+    fn from(e: JsonFileError) -> Self {
+        match e {
+            JsonFileError::Io { path, source } => StoreError::Io { path, source },
+            JsonFileError::Unreadable { reason } => StoreError::Corrupt { offset: -1, reason },
+        }
+    }
+}

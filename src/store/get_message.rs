@@ -207,8 +207,8 @@ pub fn get_message(
 mod tests {
 
     use super::*;
+    use crate::protocol::message::MessageToStore;
     use crate::store::config::StoreConfig;
-    use crate::store::message::MessageToStore;
     use crate::store::message_store::MessageStore;
 
     fn msg(tag: &str) -> MessageToStore {
@@ -248,7 +248,7 @@ mod tests {
         max: usize,
         only: Option<&str>,
     ) -> GetMessageResult {
-        let code = only.map(|t| crate::store::message::java_string_hash(t) as i64);
+        let code = only.map(|t| crate::protocol::message::java_string_hash(t) as i64);
         get_message(
             &s.commit_log().reader(),
             s.consume_queue(topic, 0).map(|c| c.reader()).as_ref(),
@@ -314,7 +314,7 @@ mod tests {
         }
 
         fn matches_record(&self, record: &[u8]) -> bool {
-            crate::store::message::decode_record(record)
+            crate::protocol::message::decode_record(record)
                 .is_ok_and(|m| m.body.last() == Some(&self.0))
         }
     }

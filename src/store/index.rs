@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Local, NaiveDateTime, TimeDelta};
 use memmap2::MmapMut;
 
+use crate::protocol::message::java_string_hash;
 use crate::store::disk_space::{allocate, creation_error};
 use crate::store::error::{StoreError, StoreResult};
 
@@ -731,13 +732,6 @@ fn remove_index_file(files: &mut Vec<IndexFile>, i: usize) -> StoreResult<()> {
 
 fn build_key(topic: &str, key: &str) -> String {
     format!("{topic}#{key}")
-}
-
-/// Java's `String.hashCode` over UTF-16 code units.
-fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
 }
 
 /// Java's `indexKeyHashMethod`: `Math.abs(hashCode)`, where `abs(Integer.MIN_VALUE)` stays

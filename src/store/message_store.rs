@@ -14,7 +14,9 @@ use super::config::StoreConfig;
 use super::consume_queue::ConsumeQueue;
 use super::error::{StoreError, StoreResult};
 use super::index::{IndexRequest, IndexService};
-use super::message::{sysflag, DispatchInfo, MessageToStore, SCHEDULE_TOPIC};
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{DispatchInfo, MessageToStore};
+use crate::protocol::topic::SCHEDULE_TOPIC;
 
 /// Consume queues by (topic, queue id).
 pub type ConsumeQueues = BTreeMap<(String, i32), ConsumeQueue>;

@@ -64,13 +64,13 @@ use super::commit_log::CommitLogReader;
 use super::consume_queue::ConsumeQueueReader;
 use super::error::{StoreError, StoreResult};
 use super::mapped_file_queue::{MappedFileQueue, QueueWriter};
-use super::message::{
-    decode_properties, decode_record_shared, encode_properties, property, sysflag, MessageToStore,
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{
+    decode_properties, decode_record_shared, encode_properties, property, MessageToStore,
     StoredMessage,
 };
 
-/// The topic timer messages wait in (`TimerMessageStore.TIMER_TOPIC`).
-pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+pub use crate::protocol::topic::TIMER_TOPIC;
 
 /// The timer properties (`MessageConst.PROPERTY_TIMER_*`).
 pub mod prop {
@@ -251,7 +251,7 @@ pub fn from_timer_topic(
     Some(msg)
 }
 
-pub use super::message::java_string_hash;
+pub use crate::protocol::message::java_string_hash;
 
 /// One slot of the wheel, times in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrocket::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::code::request;
+use ferrocket::protocol::message::{decode_record, StoredMessage};
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 use ferrocket::store::config::StoreConfig;
-use ferrocket::store::message::{decode_record, StoredMessage};
 
 use super::{start_namesrv, TestNamesrv, TIMEOUT};
 

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use ferrocket::actors::metrics::MetricsRegistry;
 use ferrocket::actors::namesrv::{Namesrv, NamesrvConfig};
-use ferrocket::actors::remoting::RemotingClient;
 use ferrocket::protocol::body::register::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
 };
@@ -17,6 +16,7 @@ use ferrocket::protocol::header::namesrv::{
     GetRouteInfoRequestHeader, RegisterBrokerRequestHeader,
 };
 use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -171,12 +171,7 @@ impl BrokerConfig {
 
     /// The name servers to register with.
     pub fn namesrv_addrs(&self) -> Vec<String> {
-        self.namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
+        crate::remoting_client::split_addrs(&self.namesrv_addr)
     }
 }
 

@@ -38,7 +38,7 @@ use crate::actors::coalesced_file::CoalescedFile;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
-use crate::store::message::UniqIdGenerator;
+use crate::protocol::message::UniqIdGenerator;
 use crate::store::StoreError;
 use features::pull_hold::PullHold;
 use features::schedule::{self, PersistDelayOffsets, ScheduleService};
@@ -226,7 +226,7 @@ impl BrokerBuilder {
                 store.commit_log().clone(),
             );
             let opened = tokio::task::spawn_blocking(move || {
-                let now = store::commit_log_writer::now_millis();
+                let now = crate::clock::now_millis();
                 crate::store::timer::TimerStore::open(&root, cfg, &log, now)
             })
             .await

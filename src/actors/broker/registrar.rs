@@ -24,7 +24,6 @@ use tokio::sync::oneshot;
 use super::config::BrokerConfig;
 use super::meta::topic_config::{TopicView, TopicsChanged};
 use crate::actors::panic_guard::catch_panics;
-use crate::actors::remoting::RemotingClient;
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::body::register::{
     body_crc32, RegisterBrokerBody, TopicConfigSerializeWrapper,
@@ -34,6 +33,7 @@ use crate::protocol::header::namesrv::{
     RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
 };
 use crate::protocol::RemotingCommand;
+use crate::remoting_client::RemotingClient;
 
 /// Bound of one REGISTER_BROKER (RocketMQ's registerBrokerTimeoutMills is 6 s in 4.9).
 const TIMEOUT: Duration = Duration::from_secs(6);

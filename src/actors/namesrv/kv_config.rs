@@ -54,7 +54,7 @@ impl KvTables {
 
     /// Reads the file (or its backup); a missing file is an empty table.
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        crate::actors::json_file::load(path, |b| {
+        crate::json_file::load(path, |b| {
             crate::protocol::body::fastjson::from_json(b).map_err(|e| e.to_string())
         })
         .map(Option::unwrap_or_default)
@@ -64,8 +64,7 @@ impl KvTables {
     /// Writes the file atomically, keeping the previous one as `.bak`.
     pub fn store(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        crate::actors::json_file::store(path, &json)
-            .map_err(|e| std::io::Error::other(e.to_string()))
+        crate::json_file::store(path, &json).map_err(|e| std::io::Error::other(e.to_string()))
     }
 }
 
@@ -182,7 +181,7 @@ mod tests {
         t.store(&path).unwrap();
         let back = KvTables::load(&path).unwrap();
         assert_eq!(back, t);
-        let bak = KvTables::load(&crate::actors::json_file::with_suffix(&path, ".bak")).unwrap();
+        let bak = KvTables::load(&crate::json_file::with_suffix(&path, ".bak")).unwrap();
         assert_eq!(bak.get("ns", "k"), None);
         assert_eq!(bak.get(ORDER_TOPIC_CONFIG, "T"), Some("broker-a:4"));
     }

@@ -13,10 +13,7 @@ use crate::protocol::body::route::{BrokerData, ClusterInfo, QueueData, TopicRout
 
 /// Broker id of a master.
 pub const MASTER_ID: i64 = 0;
-/// `PermName.PERM_WRITE`.
-pub const PERM_WRITE: i32 = 0x2;
-/// `PermName.PERM_READ`.
-pub const PERM_READ: i32 = 0x4;
+pub use crate::protocol::flag::perm::{PERM_READ, PERM_WRITE};
 
 /// Liveness is tracked per (cluster, broker address), as in RocketMQ 5.x.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

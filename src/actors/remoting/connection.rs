@@ -32,11 +32,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio_util::codec::FramedRead;
 
-use super::client::RemotingError;
 use super::server::ServerShared;
 use crate::actors::metrics::ActorMetrics;
 use crate::protocol::code::response;
 use crate::protocol::{FrameCodec, ProtocolError, RemotingCommand};
+use crate::remoting_client::RemotingError;
 
 /// Frames queued for the writer task before the peer counts as a slow consumer.
 const WRITE_QUEUE_FRAMES: usize = 4096;

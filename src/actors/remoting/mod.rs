@@ -1,14 +1,13 @@
-//! Remoting over TCP: the server (accept loop, one [`Connection`] actor per peer) and the
-//! client (requests matched to responses by opaque). Both speak [`RemotingCommand`] frames
-//! through [`FrameCodec`]; the name server, the broker and the Rust client all reuse them.
+//! The remoting server over TCP: the accept loop and one [`Connection`] actor per peer.
+//! It speaks [`RemotingCommand`] frames through [`FrameCodec`]; the name server and the
+//! broker both serve through it. Its counterpart, the client that matches responses to
+//! requests by opaque, is plain tokio: `crate::remoting_client`.
 //!
 //! [`RemotingCommand`]: crate::protocol::RemotingCommand
 //! [`FrameCodec`]: crate::protocol::FrameCodec
 
-pub mod client;
 pub mod connection;
 pub mod server;
 
-pub use client::{ClientConfig, RemotingClient, RemotingError};
 pub use connection::{Connection, ConnectionInfo};
 pub use server::{RemotingServer, RequestProcessor, ServerConfig, ServerHandle};

@@ -128,7 +128,7 @@ fn quote_integer_keys(input: &[u8]) -> Cow<'_, [u8]> {
 
 /// Index just past the string literal opening at `start`, or the input length when the
 /// literal is unterminated.
-fn string_end(input: &[u8], start: usize) -> usize {
+pub(crate) fn string_end(input: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     while let Some(&byte) = input.get(i) {
         match byte {
@@ -138,6 +138,30 @@ fn string_end(input: &[u8], start: usize) -> usize {
         }
     }
     input.len()
+}
+
+/// Index just past the object or array opening at `start`, or `None` when it never closes.
+pub(crate) fn container_end(input: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while let Some(&byte) = input.get(i) {
+        match byte {
+            b'"' => {
+                i = string_end(input, i);
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Index just past the `-?[0-9]*` run starting at `start`.

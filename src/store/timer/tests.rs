@@ -161,7 +161,7 @@ fn transactions_rolled_and_delivered_records_and_a_disabled_wheel() {
 fn stored(m: &MessageToStore) -> StoredMessage {
     let mut buf = vec![0u8; m.encoded_len()];
     m.encode_into(&mut buf, 0, 0, NOW).unwrap();
-    crate::store::message::decode_record(&buf).unwrap()
+    crate::protocol::message::decode_record(&buf).unwrap()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! so it cannot hold back the rest forever, as Java's PUT_NO_RETRY.
 
 use crate::actors::broker::store::{PutError, StoreHandle};
-use crate::store::message::MessageToStore;
+use crate::protocol::message::MessageToStore;
 
 /// Stores `msgs` in appends of up to `batch` messages; returns how many of them, from the
 /// front, are done (stored, or dropped as never storable) and the retryable failure that

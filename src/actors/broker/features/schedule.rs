@@ -19,15 +19,15 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::redeliver::put_all;
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::StoreHandle;
-use crate::actors::json_file;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::clock::now_millis;
+use crate::json_file;
 use crate::protocol::body::broker::DelayOffsetWrapper;
-use crate::store::message::{
-    decode_record_shared, property, sysflag, MessageToStore, StoredMessage, SCHEDULE_TOPIC,
-};
+use crate::protocol::flag::sysflag;
+use crate::protocol::message::{decode_record_shared, property, MessageToStore, StoredMessage};
+use crate::protocol::topic::SCHEDULE_TOPIC;
 use crate::store::StoreResult;
 
 /// Most messages one level delivers per tick before yielding to the next level.
@@ -94,13 +94,13 @@ fn persist_offsets(path: &Path, table: &BTreeMap<i32, i64>) -> StoreResult<()> {
         offset_table: table.clone(),
         ..Default::default()
     };
-    json_file::store(path, &w.encode())
+    Ok(json_file::store(path, &w.encode())?)
 }
 
 /// Due messages re-stored in one append (records of different topics may share one).
 const PUT_BATCH: usize = 64;
 
-/// Delivers one level's due messages from `offset`, in appends of up to [`PUT_BATCH`]
+/// Delivers one level's due messages from `offset`, in appends of up to `PUT_BATCH` (64)
 /// records; returns the offset up to which every message is delivered. A put that failed
 /// for a reason that can pass (a restarting writer, say) is retried from the first message
 /// not stored on the next tick; a message that can never be stored is dropped
@@ -328,7 +328,7 @@ impl Handler<DelayOffsets> for ScheduleService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::message::encode_properties;
+    use crate::protocol::message::encode_properties;
     use std::net::SocketAddr;
 
     fn msg(props: &str, sys_flag: i32) -> MessageToStore {

@@ -28,11 +28,11 @@ use actix::prelude::*;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::redeliver::put_all;
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::{PutError, StoreHandle};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::clock::now_millis;
 use crate::store::timer::{messages_for, TimerStore, TIMER_TOPIC};
 use crate::store::{StoreError, StoreResult};
 

@@ -33,18 +33,18 @@ use crate::actors::broker::meta::topic_config::{
     self, EnsureTopic, TopicConfigManager, PERM_READ, PERM_WRITE, TRANS_CHECK_MAX_TIME_TOPIC,
     TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC,
 };
-use crate::actors::broker::store::commit_log_writer::now_millis;
 use crate::actors::broker::store::StoreHandle;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::remoting::connection::Invoke;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};
+use crate::clock::now_millis;
 use crate::protocol::code::request;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::CheckTransactionStateRequestHeader;
-use crate::protocol::{LanguageCode, RemotingCommand};
-use crate::store::message::{
-    decode_record_shared, encode_properties, offset_msg_id, property, sysflag, MessageToStore,
-    StoredMessage,
+use crate::protocol::message::{
+    decode_record_shared, encode_properties, offset_msg_id, property, MessageToStore, StoredMessage,
 };
+use crate::protocol::{LanguageCode, RemotingCommand};
 
 /// The system group whose offsets record the checker's progress on both queues.
 pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
@@ -534,7 +534,7 @@ mod tests {
     fn stored(m: &MessageToStore, queue_offset: i64, phys: i64) -> StoredMessage {
         let mut buf = vec![0u8; m.encoded_len()];
         m.encode_into(&mut buf, queue_offset, phys, 5).unwrap();
-        crate::store::message::decode_record(&buf).unwrap()
+        crate::protocol::message::decode_record(&buf).unwrap()
     }
 
     #[test]
@@ -606,7 +606,7 @@ mod tests {
         assert_eq!((h.tran_state_table_offset, h.commit_log_offset), (3, 8192));
         assert_eq!(h.msg_id.as_deref(), Some("U1"));
         assert_eq!(h.topic.as_deref(), Some("TopicTx"));
-        let body = crate::store::message::decode_record(&cmd.body).unwrap();
+        let body = crate::protocol::message::decode_record(&cmd.body).unwrap();
         assert_eq!((body.topic.as_str(), body.queue_id), ("TopicTx", 2));
         assert_eq!(body.physical_offset, 8192);
     }

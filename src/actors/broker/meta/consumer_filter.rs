@@ -15,8 +15,8 @@ use dashmap::DashMap;
 
 use crate::protocol::body::heartbeat::SubscriptionData;
 use crate::protocol::filter::{self, Expr, ParseError, Properties};
+use crate::protocol::message::{property, record_properties};
 use crate::store::get_message::MessageFilter;
-use crate::store::message::{property, record_properties};
 
 /// One group's compiled selector on one topic (RocketMQ's `ConsumerFilterData`).
 #[derive(Debug)]
@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn record(properties: &str) -> Vec<u8> {
-        let m = crate::store::message::MessageToStore::new(
+        let m = crate::protocol::message::MessageToStore::new(
             "T",
             0,
             b"body".to_vec(),

@@ -12,9 +12,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use dashmap::DashMap;
 
-use crate::actors::json_file;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::json_file;
 use crate::protocol::body::fastjson::from_json;
 use crate::store::StoreResult;
 
@@ -116,7 +116,7 @@ impl ConsumerOffsets {
     }
 
     pub fn persist(&self, path: &std::path::Path) -> StoreResult<()> {
-        json_file::store(path, &self.encode())
+        Ok(json_file::store(path, &self.encode())?)
     }
 }
 

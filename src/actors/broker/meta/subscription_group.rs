@@ -10,8 +10,8 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 
 use crate::actors::coalesced_file::CoalescedFile;
-use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::json_file;
 use crate::protocol::body::broker::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::register::DataVersion;
@@ -89,7 +89,7 @@ impl SubscriptionGroupManager {
             .insert(g.group_name.clone(), g);
         next.data_version = DataVersion {
             counter: next.data_version.counter + 1,
-            timestamp: crate::actors::broker::store::commit_log_writer::now_millis(),
+            timestamp: crate::clock::now_millis(),
             state_version: next.data_version.state_version,
         };
         let next = Arc::new(next);

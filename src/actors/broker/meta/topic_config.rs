@@ -14,66 +14,15 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::coalesced_file::CoalescedFile;
-use crate::actors::json_file;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::clock::now_millis;
+use crate::json_file;
 use crate::protocol::body::fastjson::{from_json, to_json, JsonBody};
 use crate::protocol::body::register::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use crate::store::{StoreError, StoreResult};
 
-pub const PERM_INHERIT: i32 = 0x1;
-pub const PERM_WRITE: i32 = 0x2;
-pub const PERM_READ: i32 = 0x4;
-pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-pub const BENCHMARK_TOPIC: &str = "BenchmarkTest";
-pub const OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
-pub const TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-pub const TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-pub use crate::store::timer::TIMER_TOPIC;
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
-
-/// Topics clients may not send to (RocketMQ's TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET).
-pub fn send_forbidden(topic: &str) -> bool {
-    matches!(
-        topic,
-        SCHEDULE_TOPIC
-            | TRANS_HALF_TOPIC
-            | TRANS_OP_HALF_TOPIC
-            | TRANS_CHECK_MAX_TIME_TOPIC
-            | SELF_TEST_TOPIC
-            | OFFSET_MOVED_EVENT
-            | TIMER_TOPIC
-    )
-}
-
-/// Checks a topic name the way RocketMQ's TopicValidator does; `Err` holds the remark.
-pub fn validate_topic(topic: &str) -> Result<(), String> {
-    if topic.trim().is_empty() {
-        return Err("The specified topic is blank.".into());
-    }
-    let limit = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
-        || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
-    {
-        255
-    } else {
-        127
-    };
-    if topic.len() > limit {
-        return Err(format!(
-            "The specified topic is longer than topic max length {limit}."
-        ));
-    }
-    if !topic
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'%' || b == b'|' || b == b'_' || b == b'-')
-    {
-        return Err(format!("The specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"));
-    }
-    Ok(())
-}
+pub use crate::protocol::flag::perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
+pub use crate::protocol::topic::*;
 
 /// The current topics, readable from any thread. A change is made in place under the
 /// write lock (O(log n)), not by copying the table: with 100,000 topics a copy per change
@@ -126,10 +75,6 @@ pub fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
         topic_filter_type: "SINGLE_TAG".into(),
         ..Default::default()
     }
-}
-
-fn now_millis() -> i64 {
-    crate::actors::broker::store::commit_log_writer::now_millis()
 }
 
 /// Topics every broker has (RocketMQ's TopicConfigManager constructor).

@@ -116,8 +116,7 @@ pub(super) fn get_broker_runtime_info(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let log = cx.store.commit_log();
-        let boot = crate::actors::broker::store::commit_log_writer::now_millis()
-            - cx.started.elapsed().as_millis() as i64;
+        let boot = crate::clock::now_millis() - cx.started.elapsed().as_millis() as i64;
         let put = counter_total(&cx, "rocketmq_messages_in_total");
         let get = counter_total(&cx, "rocketmq_messages_out_total");
         let disk = cx.store.disk_space().used_percent().unwrap_or(0.0) as u32;
@@ -286,7 +285,7 @@ pub(super) fn get_broker_config(
             s.delete_when,
             s.disk_max_used_space_ratio,
         );
-        let boot = crate::actors::broker::store::commit_log_writer::now_millis() - cx.started.elapsed().as_millis() as i64;
+        let boot = crate::clock::now_millis() - cx.started.elapsed().as_millis() as i64;
         let version = format!("{{\"counter\":0,\"stateVersion\":0,\"timestamp\":{boot}}}");
         let mut resp = RemotingCommand::success().with_body(text.into_bytes());
         resp.put_ext("version", version);

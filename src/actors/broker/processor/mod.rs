@@ -1,6 +1,6 @@
 //! Broker request processing: one file per request family, one registry line per request
 //! code. [`BrokerProcessor`] looks a code up and runs its handler; a handler's error
-//! becomes a response in one place ([`ServiceError::into_response`]).
+//! becomes a response in one place ([`ServiceError::into_response`](crate::actors::error::ServiceError::into_response)).
 
 mod admin;
 mod client;
@@ -29,7 +29,7 @@ use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
 use crate::protocol::code::request;
-use crate::store::message::UniqIdGenerator;
+use crate::protocol::message::UniqIdGenerator;
 
 /// Everything a broker request handler can reach.
 pub struct BrokerContext {

@@ -27,14 +27,13 @@ use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::heartbeat::{EXPRESSION_TYPE_TAG, SUB_ALL};
 use crate::protocol::code::response;
 use crate::protocol::filter::Expr;
+use crate::protocol::flag::pull_sysflag;
 use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
+use crate::protocol::message::{java_string_hash, property, record_properties};
 use crate::protocol::RemotingCommand;
 use crate::store::get_message::{GetMessageStatus, MessageFilter, TransferLimits};
-use crate::store::message::{java_string_hash, property, record_properties};
 
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
-const FLAG_SUSPEND: i32 = 0x2;
-const FLAG_SUBSCRIPTION: i32 = 0x4;
 const FAQ: &str = "https://rocketmq.apache.org/docs/bestPractice/06FAQ";
 
 /// Which tag codes a pull wants; `None` means every message.
@@ -108,7 +107,7 @@ fn filter_for(
     cx: &BrokerContext,
     h: &PullMessageRequestHeader,
 ) -> Result<PullFilter, ServiceError> {
-    let (expression_type, filter) = if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
+    let (expression_type, filter) = if h.sys_flag & pull_sysflag::SUBSCRIPTION != 0 {
         let expression = h.subscription.as_deref().unwrap_or(SUB_ALL);
         if is_tag_type(h.expression_type.as_deref()) {
             (
@@ -309,7 +308,7 @@ pub(super) fn pull_message(
         let first = read(&cx, &h, &filter);
         let hold = Duration::from_millis(h.suspend_timeout_millis.max(0) as u64)
             .min(Duration::from_millis(cx.config.broker_suspend_max_time_millis));
-        if first.code != response::PULL_NOT_FOUND || h.sys_flag & FLAG_SUSPEND == 0 || hold.is_zero() {
+        if first.code != response::PULL_NOT_FOUND || h.sys_flag & pull_sysflag::SUSPEND == 0 || hold.is_zero() {
             return Ok(first);
         }
         let (tx, rx) = oneshot::channel();

@@ -29,11 +29,11 @@ use crate::protocol::header::broker::{
     ConsumerSendMsgBackRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader,
 };
-use crate::protocol::RemotingCommand;
-use crate::store::message::{
+use crate::protocol::message::{
     decode_batch, decode_properties, decode_record_shared, encode_properties, property,
     MessageToStore,
 };
+use crate::protocol::RemotingCommand;
 use crate::store::timer::TimerRefusal;
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
@@ -85,6 +85,31 @@ pub(super) async fn ensure_topic(
     }
 }
 
+/// NO_PERMISSION unless the broker's `brokerPermission` allows writes (Java's remark).
+fn broker_writable(cx: &BrokerContext) -> Result<(), ServiceError> {
+    if cx.config.broker_permission & PERM_WRITE == 0 {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                cx.store_host.ip()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// NO_PERMISSION unless the topic's `perm` allows writes (Java's remark).
+fn topic_writable(perm: i32, topic: &str) -> Result<(), ServiceError> {
+    if perm & PERM_WRITE == 0 {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!("the topic[{topic}] sending message is forbidden"),
+        ));
+    }
+    Ok(())
+}
+
 /// Appends `extra` properties to an encoded property string.
 fn with_properties(raw: &str, extra: &[(&str, &str)]) -> String {
     let mut s = raw.to_owned();
@@ -109,15 +134,7 @@ pub(super) fn send_message(
         let batch = req.code == request::SEND_BATCH_MESSAGE || h.batch.unwrap_or(false);
         let started = Instant::now();
 
-        if cx.config.broker_permission & PERM_WRITE == 0 {
-            return Err(refuse(
-                response::NO_PERMISSION,
-                format!(
-                    "the broker[{}] sending message is forbidden",
-                    cx.store_host.ip()
-                ),
-            ));
-        }
+        broker_writable(&cx)?;
         validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
         if send_forbidden(&h.topic) {
             return Err(refuse(
@@ -126,12 +143,7 @@ pub(super) fn send_message(
             ));
         }
         let topic = ensure_topic(&cx, &h).await?;
-        if topic.perm & PERM_WRITE == 0 {
-            return Err(refuse(
-                response::NO_PERMISSION,
-                format!("the topic[{}] sending message is forbidden", h.topic),
-            ));
-        }
+        topic_writable(topic.perm, &h.topic)?;
         let queues = topic.read_queue_nums.max(topic.write_queue_nums);
         if h.queue_id >= queues {
             return Err(refuse(
@@ -199,7 +211,7 @@ pub(super) fn send_message(
             prepared_transaction_offset: 0,
         };
         let next_uniq = || {
-            let now = crate::actors::broker::store::commit_log_writer::now_millis();
+            let now = crate::clock::now_millis();
             cx.uniq_ids
                 .lock()
                 .map(|mut g| g.next(now))
@@ -324,15 +336,7 @@ pub(super) fn consumer_send_msg_back(
                 ))
             }
         };
-        if cx.config.broker_permission & PERM_WRITE == 0 {
-            return Err(refuse(
-                response::NO_PERMISSION,
-                format!(
-                    "the broker[{}] sending message is forbidden",
-                    cx.store_host.ip()
-                ),
-            ));
-        }
+        broker_writable(&cx)?;
         if group.retry_queue_nums <= 0 {
             return Ok(RemotingCommand::response(response::SUCCESS, None));
         }
@@ -367,12 +371,7 @@ pub(super) fn consumer_send_msg_back(
             .ask(EnsureTopic::Exact(topic_config::topic(&topic, queues, perm)))
             .await??
             .ok_or_else(|| refuse(response::SYSTEM_ERROR, format!("topic[{topic}] not exist")))?;
-        if created.perm & PERM_WRITE == 0 {
-            return Err(refuse(
-                response::NO_PERMISSION,
-                format!("the topic[{topic}] sending message is forbidden"),
-            ));
-        }
+        topic_writable(created.perm, &topic)?;
 
         let origin_id = original
             .property(property::ORIGIN_MESSAGE_ID)

@@ -18,9 +18,10 @@ use crate::actors::broker::features::transaction::{committed_message, op_message
 use crate::actors::broker::meta::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
+use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::EndTransactionRequestHeader;
+use crate::protocol::message::decode_record_shared;
 use crate::protocol::RemotingCommand;
-use crate::store::message::{decode_record_shared, sysflag};
 
 pub(super) fn end_transaction(
     cx: Arc<BrokerContext>,

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::flush_service::FlushProgress;
 use super::index_service::{FlushIndex, IndexActor};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};
 use crate::store::checkpoint::Checkpoint;
+use crate::store::group_commit::FlushProgress;
 use crate::store::{StoreError, StoreResult};
 
 pub struct CheckpointKeeper {

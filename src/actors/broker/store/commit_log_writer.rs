@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::flush_service::{FlushProgress, GroupCommit};
 use super::reput_dispatcher::DispatchBell;
 use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{guarded, Supervision};
+use crate::protocol::message::MessageToStore;
 use crate::store::commit_log::{AppendResult, CommitLog};
 use crate::store::config::FlushDiskType;
 use crate::store::disk_space::DiskSpace;
-use crate::store::message::MessageToStore;
+use crate::store::group_commit::{FlushProgress, GroupCommit};
 use crate::store::poison::Poison;
 use crate::store::{StoreError, StoreResult};
 
@@ -117,7 +117,7 @@ impl CommitLogWriter {
         }
         self.poison.check()?;
         self.disk.check()?;
-        let now = now_millis();
+        let now = crate::clock::now_millis();
         let log = self.log.as_mut().ok_or(StoreError::ShuttingDown)?;
         let result = log.append(&msg.msgs, now).map_err(|e| {
             if e.is_disk_full() {
@@ -164,13 +164,6 @@ impl CommitLogWriter {
             busy.store(false, Ordering::Release);
         });
     }
-}
-
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Actor for CommitLogWriter {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use crate::actors::runtime::{guarded, Supervision};
+use crate::protocol::message::DispatchInfo;
 use crate::store::index::{IndexService, QueryResult};
-use crate::store::message::DispatchInfo;
 use crate::store::message_store::index_request;
 use crate::store::{StoreError, StoreResult};
 

@@ -31,14 +31,15 @@ use super::capacity;
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
+use crate::protocol::message::{property, MessageToStore};
 use crate::store::checkpoint::AbortMarker;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::ConsumeQueueReader;
 use crate::store::disk_space::DiskSpace;
 use crate::store::get_message::{get_message, GetMessageResult, MessageFilter, TransferLimits};
+use crate::store::group_commit::{FlushProgress, GroupCommit, GroupCommitMetrics};
 use crate::store::index::QueryResult;
-use crate::store::message::{property, MessageToStore};
 use crate::store::message_store::RecoveredStore;
 use crate::store::poison::{FlushFailpoint, Poison};
 use crate::store::timer::{to_timer_topic, TimerRefusal};
@@ -47,7 +48,7 @@ use checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
 use commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
 use consume_queue::ConsumeQueueActor;
 use file_cleaner::FileCleaner;
-use flush_service::{FlushProgress, FlushService, GroupCommit, GroupCommitMetrics, WaitFlushed};
+use flush_service::{FlushService, WaitFlushed};
 use index_service::{IndexActor, QueryIndex};
 use reput_dispatcher::{
     DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
@@ -328,10 +329,7 @@ impl StoreHandle {
         deadline: Option<Instant>,
     ) -> Result<PutResult, PutError> {
         let mut msgs = msgs;
-        let (rules, now) = (
-            self.inner.config.timer_rules(),
-            commit_log_writer::now_millis(),
-        );
+        let (rules, now) = (self.inner.config.timer_rules(), crate::clock::now_millis());
         for m in &mut msgs {
             // A half message keeps its delay until it is committed (transaction.rs).
             if m.topic == super::meta::topic_config::TRANS_HALF_TOPIC {

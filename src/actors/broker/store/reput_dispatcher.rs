@@ -30,11 +30,11 @@ use super::index_service::{BuildIndex, IndexActor};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
+use crate::protocol::message::DispatchInfo;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
 use crate::store::disk_space::DiskSpace;
-use crate::store::message::DispatchInfo;
 use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
 use crate::store::{StoreError, StoreResult};
 

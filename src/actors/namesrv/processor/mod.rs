@@ -1,7 +1,7 @@
 //! Name-server request processing: one file per request family, one registry line per
 //! request code. [`NamesrvProcessor`] looks a code up, runs its handler, and turns a
 //! handler's error into a response in the one place that does so
-//! ([`ServiceError::into_response`]).
+//! ([`ServiceError::into_response`](crate::actors::error::ServiceError::into_response)).
 
 mod broker;
 mod kv;

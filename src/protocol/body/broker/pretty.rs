@@ -5,6 +5,8 @@
 
 use bytes::Bytes;
 
+use crate::protocol::body::fastjson::{container_end, string_end};
+
 /// Re-lays compact JSON out the way fastjson's pretty format does: objects whose keys are
 /// strings get one member per line; arrays, objects with integer or object keys, and empty
 /// objects stay on one line. Whitespace outside strings is dropped first. Malformed input is
@@ -28,7 +30,7 @@ pub fn pretty(compact: &[u8]) -> Bytes {
                 newline(&mut out, depth);
             }
             b'{' | b'[' => {
-                let end = container_end(compact, i);
+                let end = container_end(compact, i).unwrap_or(compact.len());
                 copy_compact(&mut out, compact.get(i..end).unwrap_or_default());
                 i = end;
                 continue;
@@ -79,45 +81,6 @@ fn next_significant(input: &[u8], from: usize) -> Option<u8> {
         .iter()
         .copied()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-}
-
-/// Index just past the string literal opening at `start`, or the input length when the
-/// literal is unterminated.
-fn string_end(input: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'\\' => i += 2,
-            b'"' => return (i + 1).min(input.len()),
-            _ => i += 1,
-        }
-    }
-    input.len()
-}
-
-/// Index just past the container opening at `start`, or the input length when it never
-/// closes.
-fn container_end(input: &[u8], start: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = start;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'"' => {
-                i = string_end(input, i);
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    input.len()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::protocol::body::fastjson::{self, null_as_default, JsonBody};
+use crate::protocol::body::fastjson::{self, container_end, null_as_default, string_end, JsonBody};
 use crate::protocol::error::ProtocolError;
 
 /// One queue of a topic on one broker. Ordered like Java's `MessageQueue.compareTo`: topic,
@@ -204,44 +204,6 @@ fn stringify_object_keys(input: &[u8]) -> Cow<'_, [u8]> {
         }
         None => Cow::Borrowed(input),
     }
-}
-
-/// Index just past the string literal opening at `start`, or the input length when the
-/// literal is unterminated.
-fn string_end(input: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    input.len()
-}
-
-/// Index just past the object or array opening at `start`, or `None` when it never closes.
-fn container_end(input: &[u8], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = start;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'"' => {
-                i = string_end(input, i);
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Appends `text` as the contents of a JSON string: quotes and backslashes escaped, control

@@ -11,15 +11,14 @@
 //!
 //! Everything is big-endian. Decoders never panic and bound every length by the input.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use chrono::{Datelike, TimeZone};
+use bytes::Bytes;
 
-use crate::store::error::StoreError;
+use super::error::MessageError;
+use super::id::offset_msg_id;
+use super::properties::{decode_properties, encode_properties, property, tags_code_from};
+use crate::protocol::flag::sysflag;
 
 /// Magic of a record whose topic length is one signed byte (every 4.x record).
 pub const MESSAGE_MAGIC_CODE_V1: i32 = -626843481;
@@ -37,14 +36,6 @@ pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 pub const MAX_TOPIC_LEN_V1: usize = i8::MAX as usize;
 /// Longest topic a V2 record can hold.
 pub const MAX_TOPIC_LEN_V2: usize = i16::MAX as usize;
-/// Topic of delayed messages (`TopicValidator.RMQ_SYS_SCHEDULE_TOPIC`); its consume-queue
-/// tag code is the delivery time, not a tag hash.
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-
-pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
-pub const PROPERTY_SEPARATOR: char = '\u{2}';
-/// Separates the business keys inside the `KEYS` property.
-pub const KEY_SEPARATOR: &str = " ";
 
 /// Fields 1–14 (everything before the body length) except the two hosts.
 const FIXED_PART_WITHOUT_HOSTS: usize = 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + 4 + 8;
@@ -52,198 +43,10 @@ const FIXED_PART_WITHOUT_HOSTS: usize = 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + 
 const FIXED_PART_V4: usize = FIXED_PART_WITHOUT_HOSTS + 8 + 8;
 const QUEUE_OFFSET_POS: usize = 20;
 
-/// `MessageSysFlag`: bits of the record's SYSFLAG field (§4.2).
-pub mod sysflag {
-    pub const COMPRESSED: i32 = 0x1;
-    pub const MULTI_TAGS: i32 = 0x2;
-    pub const TRANSACTION_NOT_TYPE: i32 = 0;
-    pub const TRANSACTION_PREPARED_TYPE: i32 = 0x4;
-    pub const TRANSACTION_COMMIT_TYPE: i32 = 0x8;
-    pub const TRANSACTION_ROLLBACK_TYPE: i32 = 0xC;
-    pub const BORNHOST_V6_FLAG: i32 = 0x10;
-    pub const STOREHOSTADDRESS_V6_FLAG: i32 = 0x20;
-    pub const NEED_UNWRAP_FLAG: i32 = 0x40;
-    pub const INNER_BATCH_FLAG: i32 = 0x80;
-    pub const COMPRESSION_LZ4_TYPE: i32 = 0x100;
-    pub const COMPRESSION_ZSTD_TYPE: i32 = 0x200;
-    pub const COMPRESSION_ZLIB_TYPE: i32 = 0x300;
-    pub const COMPRESSION_TYPE_MASK: i32 = 0x700;
-
-    /// The transaction type bits (one of the `TRANSACTION_*` values).
-    pub fn transaction_value(sysflag: i32) -> i32 {
-        sysflag & TRANSACTION_ROLLBACK_TYPE
-    }
-
-    /// `sysflag` with its transaction type replaced by `value`.
-    pub fn reset_transaction_value(sysflag: i32, value: i32) -> i32 {
-        (sysflag & !TRANSACTION_ROLLBACK_TYPE) | value
-    }
-}
-
-/// Property names from `MessageConst` (HEAD; the 4.9.8 set is a subset).
-pub mod property {
-    pub const KEYS: &str = "KEYS";
-    pub const TAGS: &str = "TAGS";
-    pub const WAIT: &str = "WAIT";
-    pub const DELAY: &str = "DELAY";
-    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
-    pub const REAL_TOPIC: &str = "REAL_TOPIC";
-    pub const REAL_QID: &str = "REAL_QID";
-    pub const TRAN_MSG: &str = "TRAN_MSG";
-    pub const PGROUP: &str = "PGROUP";
-    /// Added by the Java client from the pull response; never stored.
-    pub const MIN_OFFSET: &str = "MIN_OFFSET";
-    /// Added by the Java client from the pull response; never stored.
-    pub const MAX_OFFSET: &str = "MAX_OFFSET";
-    pub const BUYER_ID: &str = "BUYER_ID";
-    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
-    pub const TRANSFER_FLAG: &str = "TRANSFER_FLAG";
-    pub const CORRECTION_FLAG: &str = "CORRECTION_FLAG";
-    pub const MQ2_FLAG: &str = "MQ2_FLAG";
-    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
-    pub const MSG_REGION: &str = "MSG_REGION";
-    pub const TRACE_ON: &str = "TRACE_ON";
-    pub const UNIQ_KEY: &str = "UNIQ_KEY";
-    pub const EXTEND_UNIQ_INFO: &str = "EXTEND_UNIQ_INFO";
-    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
-    pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
-    pub const INNER_NUM: &str = "INNER_NUM";
-    pub const INNER_BASE: &str = "INNER_BASE";
-    pub const DUP_INFO: &str = "DUP_INFO";
-    pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
-    pub const TRAN_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
-    /// In `MessageConst` since 5.x; 4.9.8 producers write the same literal.
-    pub const TRANSACTION_ID: &str = "__transactionId__";
-    pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
-    pub const INSTANCE_ID: &str = "INSTANCE_ID";
-    pub const CORRELATION_ID: &str = "CORRELATION_ID";
-    pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
-    pub const TTL: &str = "TTL";
-    pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
-    pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
-    pub const CLUSTER: &str = "CLUSTER";
-    pub const MSG_TYPE: &str = "MSG_TYPE";
-    pub const POP_CK: &str = "POP_CK";
-    pub const POP_CK_OFFSET: &str = "POP_CK_OFFSET";
-    pub const FIRST_POP_TIME: &str = "1ST_POP_TIME";
-    pub const SHARDING_KEY: &str = "__SHARDINGKEY";
-    pub const FORWARD_QUEUE_ID: &str = "PROPERTY_FORWARD_QUEUE_ID";
-    pub const REDIRECT: &str = "REDIRECT";
-    pub const INNER_MULTI_DISPATCH: &str = "INNER_MULTI_DISPATCH";
-    pub const INNER_MULTI_QUEUE_OFFSET: &str = "INNER_MULTI_QUEUE_OFFSET";
-    pub const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
-    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
-    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
-    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
-    pub const TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
-    pub const TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
-    pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
-    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
-    pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
-    pub const TIMER_DELAY_LEVEL: &str = "TIMER_DELAY_LEVEL";
-    pub const BORN_HOST: &str = "__BORNHOST";
-    pub const BORN_TIMESTAMP: &str = "BORN_TIMESTAMP";
-    /// 5.x `enabledAppendPropCRC`: the last 20 property bytes carry a record CRC.
-    pub const CRC32: &str = "__CRC32#";
-    pub const DLQ_ORIGIN_TOPIC: &str = "DLQ_ORIGIN_TOPIC";
-    pub const DLQ_ORIGIN_MESSAGE_ID: &str = "DLQ_ORIGIN_MESSAGE_ID";
-    /// Properties whose name starts with this are never written to disk.
-    pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
-    pub const TRANSIENT_TOPIC_CONFIG: &str = "__RMQ.TRANSIENT.TOPIC_SYS_FLAG";
-    pub const TRANSIENT_GROUP_CONFIG: &str = "__RMQ.TRANSIENT.GROUP_SYS_FLAG";
-}
-
-// ---------------------------------------------------------------------------------------
-// Java String.hashCode and tag codes
-// ---------------------------------------------------------------------------------------
-
-/// Java `String.hashCode()`: `Σ s[i]·31^(n−1−i)` over UTF-16 code units, wrapping.
-/// (Go clients hash UTF-8 bytes instead; they agree only for ASCII.)
-pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
-}
-
-/// Consume-queue tag code of an encoded property string: the Java hash of `TAGS`,
-/// sign-extended, or 0 when there is no non-empty tag. For [`SCHEDULE_TOPIC`] the broker
-/// stores the delivery time instead; that needs the delay-level table, so callers do it.
-pub fn tags_code_from(properties: &str) -> i64 {
-    match property(properties, property::TAGS) {
-        Some(tags) => i64::from(java_string_hash(tags)),
-        None => 0,
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Properties (§4.4)
-// ---------------------------------------------------------------------------------------
-
-/// The accepted `(name, value)` pairs of an encoded property string, in order, duplicates
-/// included; the rules are on [`decode_properties`].
-fn property_pairs(raw: &str) -> impl Iterator<Item = (&str, &str)> {
-    raw.split(PROPERTY_SEPARATOR).filter_map(|chunk| {
-        let sep = chunk.find(NAME_VALUE_SEPARATOR)?;
-        if sep == 0 || sep + 1 >= chunk.len() {
-            return None;
-        }
-        Some((&chunk[..sep], &chunk[sep + 1..]))
-    })
-}
-
-/// Decodes a property string like Java's `MessageDecoder.string2messageProperties`:
-/// split on 0x02; a chunk counts only if its first 0x01 has at least one byte before and
-/// after it, so empty names, empty values and chunks without 0x01 are dropped; the value
-/// runs to the end of the chunk and may contain 0x01; a later duplicate overwrites an
-/// earlier one. Pairs come back in first-seen name order, each with its last value.
-pub fn decode_properties(s: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for (name, value) in property_pairs(s) {
-        match index.get(name) {
-            Some(&i) => {
-                if let Some(slot) = out.get_mut(i) {
-                    slot.1 = value.to_owned();
-                }
-            }
-            None => {
-                index.insert(name, out.len());
-                out.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-    out
-}
-
-/// Encodes properties as `name 0x01 value 0x02` for each pair, last pair included.
-pub fn encode_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (name, value) in props {
-        out.push_str(name);
-        out.push(NAME_VALUE_SEPARATOR);
-        out.push_str(value);
-        out.push(PROPERTY_SEPARATOR);
-    }
-    out
-}
-
-/// The value of `key` in an encoded property string, found without allocating and by the
-/// rules of [`decode_properties`] (the last accepted duplicate wins).
-pub fn property<'a>(raw: &'a str, key: &str) -> Option<&'a str> {
-    property_pairs(raw)
-        .filter(|(name, _)| *name == key)
-        .map(|(_, value)| value)
-        .last()
-}
-
-// ---------------------------------------------------------------------------------------
-// Hosts (§4.5)
-// ---------------------------------------------------------------------------------------
-
 /// The address Java would see: `InetAddress` turns IPv4-mapped IPv6 addresses
 /// (`::ffff:a.b.c.d`, what a dual-stack Rust listener reports for IPv4 peers) into
 /// `Inet4Address`, so RocketMQ writes them as 4-byte IPv4 hosts.
-fn java_ip(ip: IpAddr) -> IpAddr {
+pub(super) fn java_ip(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
 }
 
@@ -288,7 +91,7 @@ pub fn encode_host(addr: &SocketAddr, buf: &mut [u8]) -> usize {
 /// Reads a host written by [`encode_host`]: 4 (or, with `ipv6`, 16) address bytes and an
 /// i32 port. Fails when `buf` is short or the port is outside 0..=65535 (Java's
 /// `InetSocketAddress` throws there).
-pub fn decode_host(buf: &[u8], ipv6: bool) -> Result<SocketAddr, StoreError> {
+pub fn decode_host(buf: &[u8], ipv6: bool) -> Result<SocketAddr, MessageError> {
     let ip_len = if ipv6 { 16 } else { 4 };
     let mut r = Reader::new(buf);
     let ip_bytes = r
@@ -305,155 +108,6 @@ pub fn decode_host(buf: &[u8], ipv6: bool) -> Result<SocketAddr, StoreError> {
         return Err(corrupt("host address has a bad length"));
     };
     Ok(SocketAddr::new(java_ip(ip), port))
-}
-
-// ---------------------------------------------------------------------------------------
-// Message ids (§4.6)
-// ---------------------------------------------------------------------------------------
-
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-        out.push(char::from(HEX_UPPER[usize::from(b & 0x0F)]));
-    }
-}
-
-fn hex_nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-/// Decodes hex in either case (Java upper-cases before decoding).
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let raw = s.as_bytes();
-    if raw.len() % 2 != 0 {
-        return None;
-    }
-    raw.chunks_exact(2)
-        .map(|pair| Some(hex_nibble(pair[0])? << 4 | hex_nibble(pair[1])?))
-        .collect()
-}
-
-/// The offset message id: store host address, i32 port and i64 commit-log offset as
-/// uppercase hex; 32 characters for an IPv4 store host, 56 for IPv6.
-pub fn offset_msg_id(store_host: &SocketAddr, physical_offset: i64) -> String {
-    let mut raw = [0u8; 28];
-    let host = encode_host(store_host, &mut raw);
-    raw[host..host + 8].copy_from_slice(&physical_offset.to_be_bytes());
-    let mut out = String::with_capacity((host + 8) * 2);
-    push_hex(&mut out, &raw[..host + 8]);
-    out
-}
-
-/// Parses an offset message id: IPv4 when it has 32 characters, IPv6 when it has 56.
-pub fn decode_offset_msg_id(id: &str) -> Result<(SocketAddr, i64), StoreError> {
-    let invalid = |why: &str| StoreError::InvalidMessage(format!("offset msg id {id:?}: {why}"));
-    let ipv6 = match id.len() {
-        32 => false,
-        56 => true,
-        _ => return Err(invalid("length is neither 32 nor 56")),
-    };
-    let raw = decode_hex(id).ok_or_else(|| invalid("not hex"))?;
-    let host_end = if ipv6 { 20 } else { 8 };
-    let host = decode_host(&raw[..host_end], ipv6).map_err(|_| invalid("port out of range"))?;
-    let offset = Reader::new(&raw[host_end..])
-        .i64()
-        .ok_or_else(|| invalid("truncated"))?;
-    Ok((host, offset))
-}
-
-/// Creates `UNIQ_KEY` values for messages that arrive without one, in the layout of Java's
-/// `MessageClientIDSetter`: IP (4 or 16 bytes), pid (low 16 bits), a 4-byte per-process
-/// constant (Java uses the class loader's hash code), milliseconds since the start of the
-/// current month in **local** time (truncated to 32 bits, as Java's `(int)` cast does; it
-/// wraps after ~24.8 days), and a 16-bit counter; uppercase hex, 32 or 56 characters.
-///
-/// Only uniqueness matters to brokers and clients; the time part is also what
-/// `getNearlyTimeFromID` reads back. The month bounds are recomputed only when `now`
-/// leaves the current month, so the local-zone lookup is rare.
-#[derive(Debug, Clone)]
-pub struct UniqIdGenerator {
-    prefix: String,
-    counter: u16,
-    month_start: i64,
-    next_month_start: i64,
-}
-
-impl UniqIdGenerator {
-    /// A generator for this process: its pid and a random per-process constant.
-    pub fn new(ip: IpAddr) -> Self {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        // Truncation intended: the constant is 4 bytes wide.
-        let loader_hash = hasher.finish() as i32;
-        // Java writes `(short) pid`.
-        Self::with_identity(ip, std::process::id() as u16, loader_hash)
-    }
-
-    /// A generator with an explicit pid and per-process constant (tests, several brokers
-    /// in one process).
-    pub fn with_identity(ip: IpAddr, pid: u16, loader_hash: i32) -> Self {
-        let mut prefix = String::with_capacity(56);
-        match java_ip(ip) {
-            IpAddr::V4(v4) => push_hex(&mut prefix, &v4.octets()),
-            IpAddr::V6(v6) => push_hex(&mut prefix, &v6.octets()),
-        }
-        push_hex(&mut prefix, &pid.to_be_bytes());
-        push_hex(&mut prefix, &loader_hash.to_be_bytes());
-        UniqIdGenerator {
-            prefix,
-            counter: 0,
-            month_start: 0,
-            next_month_start: 0,
-        }
-    }
-
-    /// The next id at wall-clock time `now_millis` (ms since the Unix epoch).
-    pub fn next(&mut self, now_millis: i64) -> String {
-        self.next_in(&chrono::Local, now_millis)
-    }
-
-    fn next_in<Tz: TimeZone>(&mut self, zone: &Tz, now_millis: i64) -> String {
-        if now_millis < self.month_start || now_millis >= self.next_month_start {
-            let (start, next) = month_window(zone, now_millis)
-                .or_else(|| month_window(&chrono::Utc, now_millis))
-                .unwrap_or((now_millis, now_millis.saturating_add(1)));
-            self.month_start = start;
-            self.next_month_start = next;
-        }
-        // Truncation intended, as in Java's `(int) (current - startTime)`.
-        let since_month_start = now_millis.wrapping_sub(self.month_start) as u32;
-        let mut id = String::with_capacity(self.prefix.len() + 12);
-        id.push_str(&self.prefix);
-        push_hex(&mut id, &since_month_start.to_be_bytes());
-        push_hex(&mut id, &self.counter.to_be_bytes());
-        self.counter = self.counter.wrapping_add(1);
-        id
-    }
-}
-
-/// Epoch milliseconds of the first instant of `now`'s month and of the next month in
-/// `zone`; `None` outside chrono's calendar range or when midnight of the 1st does not
-/// exist in the zone.
-fn month_window<Tz: TimeZone>(zone: &Tz, now_millis: i64) -> Option<(i64, i64)> {
-    let now = zone.timestamp_millis_opt(now_millis).single()?;
-    let (year, month) = (now.year(), now.month());
-    let (next_year, next_month) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    let start = zone.with_ymd_and_hms(year, month, 1, 0, 0, 0).earliest()?;
-    let next = zone
-        .with_ymd_and_hms(next_year, next_month, 1, 0, 0, 0)
-        .earliest()?;
-    Some((start.timestamp_millis(), next.timestamp_millis()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -589,9 +243,9 @@ impl MessageToStore {
     /// Checks the message against the broker's limits before it is queued for append:
     /// body size (MESSAGE_ILLEGAL in Java), properties length (PROPERTIES_SIZE_EXCEEDED),
     /// topic length (what the record format can hold) and the total record size.
-    pub fn validate(&self, max_body: usize) -> Result<(), StoreError> {
+    pub fn validate(&self, max_body: usize) -> Result<(), MessageError> {
         if self.body.len() > max_body {
-            return Err(StoreError::MessageTooLarge {
+            return Err(MessageError::MessageTooLarge {
                 size: self.body.len(),
                 limit: max_body,
             });
@@ -600,19 +254,19 @@ impl MessageToStore {
     }
 
     /// The limits the byte layout itself imposes.
-    fn check_encodable(&self) -> Result<(), StoreError> {
+    fn check_encodable(&self) -> Result<(), MessageError> {
         if self.properties.len() > MAX_PROPERTIES_LEN {
-            return Err(StoreError::PropertiesTooLong(self.properties.len()));
+            return Err(MessageError::PropertiesTooLong(self.properties.len()));
         }
         if self.topic.is_empty() {
-            return Err(StoreError::InvalidMessage("empty topic".to_owned()));
+            return Err(MessageError::InvalidMessage("empty topic".to_owned()));
         }
         if self.topic.len() > MAX_TOPIC_LEN_V2 {
-            return Err(StoreError::TopicTooLong(self.topic.len()));
+            return Err(MessageError::TopicTooLong(self.topic.len()));
         }
         let len = self.encoded_len();
         if len > i32::MAX as usize {
-            return Err(StoreError::MessageTooLarge {
+            return Err(MessageError::MessageTooLarge {
                 size: len,
                 limit: i32::MAX as usize,
             });
@@ -631,11 +285,11 @@ impl MessageToStore {
         queue_offset: i64,
         physical_offset: i64,
         store_timestamp: i64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, MessageError> {
         self.check_encodable()?;
         let len = self.encoded_len();
         let Some(dst) = buf.get_mut(..len) else {
-            return Err(StoreError::InvalidMessage(format!(
+            return Err(MessageError::InvalidMessage(format!(
                 "encode buffer of {} bytes is smaller than the {len}-byte record",
                 buf.len()
             )));
@@ -713,46 +367,46 @@ pub fn encode_blank(buf: &mut [u8], remaining: i32) {
 // ---------------------------------------------------------------------------------------
 
 /// Bounds-checked big-endian reader.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
-    pos: usize,
+    pub(super) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let out = self.buf.get(self.pos..end)?;
         self.pos = end;
         Some(out)
     }
 
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+    pub(super) fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
 
-    fn i8(&mut self) -> Option<i8> {
+    pub(super) fn i8(&mut self) -> Option<i8> {
         self.array().map(i8::from_be_bytes)
     }
 
-    fn i16(&mut self) -> Option<i16> {
+    pub(super) fn i16(&mut self) -> Option<i16> {
         self.array().map(i16::from_be_bytes)
     }
 
-    fn i32(&mut self) -> Option<i32> {
+    pub(super) fn i32(&mut self) -> Option<i32> {
         self.array().map(i32::from_be_bytes)
     }
 
-    fn i64(&mut self) -> Option<i64> {
+    pub(super) fn i64(&mut self) -> Option<i64> {
         self.array().map(i64::from_be_bytes)
     }
 }
 
-fn corrupt(reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
+fn corrupt(reason: impl Into<String>) -> MessageError {
+    MessageError::Corrupt {
         offset: -1,
         reason: reason.into(),
     }
@@ -933,7 +587,7 @@ fn body_crc_of(body: &[u8]) -> i32 {
 
 /// Strings are decoded like Java's `new String(bytes, UTF_8)`: invalid sequences become
 /// U+FFFD instead of failing the record.
-fn lossy(bytes: &[u8]) -> String {
+pub(super) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -979,7 +633,7 @@ impl StoredMessage {
         body_crc_of(&self.body) == self.body_crc
     }
 
-    fn from_view(view: RecordView<'_>, body: Bytes) -> Result<Self, StoreError> {
+    fn from_view(view: RecordView<'_>, body: Bytes) -> Result<Self, MessageError> {
         let born_host = decode_host(
             view.born_host,
             view.sys_flag & sysflag::BORNHOST_V6_FLAG != 0,
@@ -1010,7 +664,7 @@ impl StoredMessage {
     }
 }
 
-fn view_or_error(parsed: Parsed<'_>) -> Result<RecordView<'_>, StoreError> {
+fn view_or_error(parsed: Parsed<'_>) -> Result<RecordView<'_>, MessageError> {
     match parsed {
         Parsed::Record(view) => Ok(view),
         Parsed::Blank { remaining } => Err(corrupt(format!(
@@ -1025,7 +679,7 @@ fn view_or_error(parsed: Parsed<'_>) -> Result<RecordView<'_>, StoreError> {
 /// Decodes the record at the start of `buf` (trailing bytes are ignored). The body is
 /// copied; see [`decode_record_shared`] for a zero-copy variant. The body CRC is not
 /// checked (Java readers do not either); see [`StoredMessage::body_crc_matches`].
-pub fn decode_record(buf: &[u8]) -> Result<StoredMessage, StoreError> {
+pub fn decode_record(buf: &[u8]) -> Result<StoredMessage, MessageError> {
     let view = view_or_error(parse_record(buf))?;
     let body = Bytes::copy_from_slice(view.body);
     StoredMessage::from_view(view, body)
@@ -1042,7 +696,7 @@ pub fn record_properties(buf: &[u8]) -> Option<&[u8]> {
 }
 
 /// [`decode_record`] whose body is a slice of `buf`, not a copy.
-pub fn decode_record_shared(buf: &Bytes) -> Result<StoredMessage, StoreError> {
+pub fn decode_record_shared(buf: &Bytes) -> Result<StoredMessage, MessageError> {
     let view = view_or_error(parse_record(buf))?;
     let body = buf.slice(view.body_start..view.body_start + view.body.len());
     StoredMessage::from_view(view, body)
@@ -1062,7 +716,7 @@ pub struct DispatchInfo {
     pub physical_offset: i64,
     pub sys_flag: i32,
     pub store_timestamp: i64,
-    /// Java hash of `TAGS` (0 without a tag). For [`SCHEDULE_TOPIC`] Java stores the
+    /// Java hash of `TAGS` (0 without a tag). For [`SCHEDULE_TOPIC`](crate::protocol::topic::SCHEDULE_TOPIC) Java stores the
     /// delivery time instead (`store_timestamp` + delay of `delay_level`, level capped at
     /// the maximum); the level table lives with the caller, which must do that.
     pub tags_code: i64,
@@ -1159,88 +813,11 @@ pub fn set_queue_offset(record: &mut [u8], queue_offset: i64) -> bool {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Batch body (§4.8)
-// ---------------------------------------------------------------------------------------
-
-/// One message of a SEND_BATCH_MESSAGE body; topic, queue and the other header fields
-/// are shared by the whole batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchItem {
-    pub flag: i32,
-    pub body: Bytes,
-    pub properties: String,
-}
-
-/// Bytes of an item's fields besides body and properties.
-const BATCH_ITEM_OVERHEAD: usize = 4 + 4 + 4 + 4 + 4 + 2;
-
-/// Parses a batch body (`MessageDecoder.decodeMessages`). Like the Java broker and
-/// client, it walks the items by their body and properties lengths and ignores each item's
-/// TOTALSIZE, MAGICCODE and BODYCRC fields. Bodies are slices of `body`. Properties that
-/// are not UTF-8 are decoded lossily, as Java consumers would read them.
-pub fn decode_batch(body: &Bytes) -> Result<Vec<BatchItem>, StoreError> {
-    // Every item takes at least BATCH_ITEM_OVERHEAD bytes; the cap keeps a large body of
-    // few big messages from reserving room for many small ones.
-    let mut items = Vec::with_capacity((body.len() / BATCH_ITEM_OVERHEAD).min(1024));
-    let mut r = Reader::new(body);
-    while r.pos < body.len() {
-        let n = items.len();
-        let bad = |why: String| StoreError::InvalidMessage(format!("batch message {n}: {why}"));
-        r.take(12)
-            .ok_or_else(|| bad("truncated header".to_owned()))?;
-        let flag = r.i32().ok_or_else(|| bad("truncated flag".to_owned()))?;
-        let body_len = r
-            .i32()
-            .ok_or_else(|| bad("truncated body length".to_owned()))?;
-        let body_len = usize::try_from(body_len)
-            .map_err(|_| bad(format!("negative body length {body_len}")))?;
-        let body_start = r.pos;
-        r.take(body_len)
-            .ok_or_else(|| bad(format!("body of {body_len} bytes is truncated")))?;
-        let props_len = r
-            .i16()
-            .ok_or_else(|| bad("truncated properties length".to_owned()))?;
-        let props_len = usize::try_from(props_len)
-            .map_err(|_| bad(format!("negative properties length {props_len}")))?;
-        let props = r
-            .take(props_len)
-            .ok_or_else(|| bad(format!("properties of {props_len} bytes are truncated")))?;
-        items.push(BatchItem {
-            flag,
-            body: body.slice(body_start..body_start + body_len),
-            properties: lossy(props),
-        });
-    }
-    Ok(items)
-}
-
-/// Encodes a batch body like `MessageDecoder.encodeMessages` (magic and CRC written as 0).
-/// Each body must fit an i32 and each property string 32767 bytes; a length that does not
-/// fit is written as -1 so [`decode_batch`] rejects the body rather than misreading it.
-pub fn encode_batch(items: &[BatchItem]) -> Bytes {
-    let size: usize = items
-        .iter()
-        .map(|item| BATCH_ITEM_OVERHEAD + item.body.len() + item.properties.len())
-        .sum();
-    let mut out = BytesMut::with_capacity(size);
-    for item in items {
-        let total = BATCH_ITEM_OVERHEAD + item.body.len() + item.properties.len();
-        out.put_i32(i32::try_from(total).unwrap_or(-1));
-        out.put_i32(0);
-        out.put_i32(0);
-        out.put_i32(item.flag);
-        out.put_i32(i32::try_from(item.body.len()).unwrap_or(-1));
-        out.put_slice(&item.body);
-        out.put_i16(i16::try_from(item.properties.len()).unwrap_or(-1));
-        out.put_slice(item.properties.as_bytes());
-    }
-    out.freeze()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::message::batch::{decode_batch, tests::hand_built_batch};
+    use crate::protocol::message::id::decode_offset_msg_id;
 
     fn v4(a: [u8; 4], port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)
@@ -1458,28 +1035,28 @@ mod tests {
         assert!(msg.validate(1024).is_ok());
         assert!(matches!(
             msg.validate(4),
-            Err(StoreError::MessageTooLarge { size: 14, limit: 4 })
+            Err(MessageError::MessageTooLarge { size: 14, limit: 4 })
         ));
         msg.properties = "a".repeat(32768);
         assert!(matches!(
             msg.validate(1024),
-            Err(StoreError::PropertiesTooLong(32768))
+            Err(MessageError::PropertiesTooLong(32768))
         ));
         assert!(matches!(
             msg.encode_into(&mut vec![0; 70000], 0, 0, 0),
-            Err(StoreError::PropertiesTooLong(32768))
+            Err(MessageError::PropertiesTooLong(32768))
         ));
         msg.properties = "a".repeat(32767);
         assert!(msg.validate(1024).is_ok());
         msg.topic = "t".repeat(32768);
         assert!(matches!(
             msg.validate(1024),
-            Err(StoreError::TopicTooLong(32768))
+            Err(MessageError::TopicTooLong(32768))
         ));
         msg.topic = String::new();
         assert!(matches!(
             msg.validate(1024),
-            Err(StoreError::InvalidMessage(_))
+            Err(MessageError::InvalidMessage(_))
         ));
     }
 
@@ -1489,161 +1066,9 @@ mod tests {
         let mut buf = vec![0u8; msg.encoded_len() - 1];
         assert!(matches!(
             msg.encode_into(&mut buf, 0, 0, 0),
-            Err(StoreError::InvalidMessage(_))
+            Err(MessageError::InvalidMessage(_))
         ));
         assert!(buf.iter().all(|b| *b == 0));
-    }
-
-    #[test]
-    fn java_hash_matches_string_hash_code() {
-        assert_eq!(java_string_hash("TagA"), 2598919);
-        assert_eq!(java_string_hash("TagB"), 2598920);
-        assert_eq!(java_string_hash(""), 0);
-        assert_eq!(java_string_hash("*"), 42);
-        assert_eq!(java_string_hash("中文"), 646394);
-        assert_eq!(java_string_hash("TopicTest#KEY1"), -1656969516);
-        // 标 U+6807, 签 U+7B7E: 0x6807 * 31 + 0x7B7E.
-        assert_eq!(java_string_hash("标签"), 26631 * 31 + 31614);
-        assert_eq!(java_string_hash("标签"), 857175);
-        // 😀 is the surrogate pair D83D DE00; then 'a'.
-        assert_eq!(java_string_hash("😀a"), (55357 * 31 + 56832) * 31 + 97);
-        assert_eq!(java_string_hash("😀a"), 54959966);
-    }
-
-    #[test]
-    fn tag_code_is_the_sign_extended_hash_or_zero() {
-        assert_eq!(
-            tags_code_from(&encode_properties([(property::TAGS, "TagA")])),
-            2598919
-        );
-        let negative = encode_properties([(property::TAGS, "TopicTest#KEY1")]);
-        assert_eq!(tags_code_from(&negative), -1656969516i64);
-        assert_eq!(tags_code_from(""), 0);
-        assert_eq!(tags_code_from("TAGS\u{1}\u{2}"), 0);
-    }
-
-    #[test]
-    fn property_decoding_follows_java_quirks() {
-        // Empty key, empty value, no separator, and a lone separator are all dropped.
-        let raw = "\u{1}v\u{2}k\u{1}\u{2}novalue\u{2}\u{2}A\u{1}1\u{2}";
-        assert_eq!(
-            decode_properties(raw),
-            vec![("A".to_owned(), "1".to_owned())]
-        );
-        // Duplicates: later wins, position of first occurrence kept; an invalid later
-        // duplicate does not overwrite.
-        let raw = "A\u{1}1\u{2}B\u{1}2\u{2}A\u{1}3\u{2}B\u{1}\u{2}";
-        assert_eq!(
-            decode_properties(raw),
-            vec![
-                ("A".to_owned(), "3".to_owned()),
-                ("B".to_owned(), "2".to_owned())
-            ]
-        );
-        assert_eq!(property(raw, "A"), Some("3"));
-        assert_eq!(property(raw, "B"), Some("2"));
-        assert_eq!(property(raw, "C"), None);
-        // No trailing separator: the last chunk still counts; doubled trailing is harmless.
-        assert_eq!(property("A\u{1}1\u{2}B\u{1}2", "B"), Some("2"));
-        assert_eq!(property("A\u{1}1\u{2}\u{2}", "A"), Some("1"));
-        // The first 0x01 splits; the value keeps later ones.
-        assert_eq!(property("K\u{1}a\u{1}b\u{2}", "K"), Some("a\u{1}b"));
-        // A chunk whose only 0x01 is its last character has an empty value.
-        assert_eq!(property("K\u{1}\u{2}", "K"), None);
-        assert_eq!(decode_properties(""), vec![]);
-        // Non-ASCII survives.
-        assert_eq!(property("标签\u{1}值\u{2}", "标签"), Some("值"));
-    }
-
-    #[test]
-    fn encoded_properties_terminate_every_pair() {
-        let raw = encode_properties([("A", "1"), ("B", "2")]);
-        assert_eq!(raw, "A\u{1}1\u{2}B\u{1}2\u{2}");
-        assert_eq!(
-            decode_properties(&raw),
-            vec![
-                ("A".to_owned(), "1".to_owned()),
-                ("B".to_owned(), "2".to_owned())
-            ]
-        );
-    }
-
-    #[test]
-    fn offset_msg_id_matches_the_reference_example() {
-        let id = offset_msg_id(&v4([192, 168, 0, 10], 10911), 0x1234);
-        assert_eq!(id, "C0A8000A00002A9F0000000000001234");
-        assert_eq!(
-            decode_offset_msg_id(&id).unwrap(),
-            (v4([192, 168, 0, 10], 10911), 0x1234)
-        );
-        assert_eq!(
-            decode_offset_msg_id(&id.to_lowercase()).unwrap(),
-            (v4([192, 168, 0, 10], 10911), 0x1234)
-        );
-    }
-
-    #[test]
-    fn ipv6_offset_msg_id_has_56_chars_and_round_trips() {
-        let host = v6("2001:db8::7", 10911);
-        let id = offset_msg_id(&host, -2);
-        assert_eq!(id.len(), 56);
-        assert!(id.starts_with("20010DB8"));
-        assert!(id.ends_with("FFFFFFFFFFFFFFFE"));
-        assert_eq!(decode_offset_msg_id(&id).unwrap(), (host, -2));
-    }
-
-    #[test]
-    fn malformed_offset_msg_ids_are_rejected() {
-        for id in [
-            "",
-            "C0A8000A00002A9F000000000000123",
-            "C0A8000A00002A9F00000000000012345",
-            "G0A8000A00002A9F0000000000001234",
-            "C0A8000AFFFFFFFF0000000000001234",
-            "C0A8000A00002A9F000000000000123é",
-        ] {
-            assert!(decode_offset_msg_id(id).is_err(), "{id:?}");
-        }
-    }
-
-    #[test]
-    fn uniq_ids_follow_the_message_client_id_layout() {
-        let mut ids =
-            UniqIdGenerator::with_identity(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 10)), 0x1234, -1);
-        // 2024-03-02T00:00:01.5Z is 86_401_500 ms after the start of March in UTC.
-        let now = 1_709_337_601_500;
-        let first = ids.next_in(&chrono::Utc, now);
-        assert_eq!(
-            first,
-            format!("C0A8000A1234FFFFFFFF{:08X}0000", 86_401_500u32)
-        );
-        let second = ids.next_in(&chrono::Utc, now);
-        assert_eq!(&second[..28], &first[..28]);
-        assert_eq!(&second[28..], "0001");
-        // A new month restarts the time part.
-        let april = 1_711_929_600_000 + 5;
-        assert_eq!(&ids.next_in(&chrono::Utc, april)[20..], "000000050002");
-
-        let mut v6ids =
-            UniqIdGenerator::with_identity(IpAddr::V6("2001:db8::1".parse().unwrap()), 1, 1);
-        assert_eq!(v6ids.next_in(&chrono::Utc, now).len(), 56);
-        let mut local = UniqIdGenerator::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let (a, b) = (local.next(now), local.next(now));
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert!(a
-            .bytes()
-            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
-    }
-
-    #[test]
-    fn uniq_id_counter_wraps_at_16_bits() {
-        let mut ids = UniqIdGenerator::with_identity(IpAddr::V4(Ipv4Addr::LOCALHOST), 0, 0);
-        for _ in 0..0xFFFF {
-            ids.next_in(&chrono::Utc, 0);
-        }
-        assert!(ids.next_in(&chrono::Utc, 0).ends_with("FFFF"));
-        assert!(ids.next_in(&chrono::Utc, 0).ends_with("0000"));
     }
 
     #[test]
@@ -1659,64 +1084,6 @@ mod tests {
         let mut short = [0u8; 7];
         encode_blank(&mut short, 1000);
         assert_eq!(short, [0u8; 7]);
-    }
-
-    fn hand_built_batch() -> Vec<u8> {
-        let mut out = Vec::new();
-        for (flag, body, props) in [(1i32, &b"first"[..], "TAGS\u{1}A\u{2}"), (0, &b""[..], "")] {
-            out.extend_from_slice(&((22 + body.len() + props.len()) as i32).to_be_bytes());
-            out.extend_from_slice(&0i32.to_be_bytes());
-            out.extend_from_slice(&0i32.to_be_bytes());
-            out.extend_from_slice(&flag.to_be_bytes());
-            out.extend_from_slice(&(body.len() as i32).to_be_bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(&(props.len() as i16).to_be_bytes());
-            out.extend_from_slice(props.as_bytes());
-        }
-        out
-    }
-
-    #[test]
-    fn batch_body_decodes_into_zero_copy_items() {
-        let raw = Bytes::from(hand_built_batch());
-        let items = decode_batch(&raw).unwrap();
-        assert_eq!(
-            items,
-            vec![
-                BatchItem {
-                    flag: 1,
-                    body: Bytes::from_static(b"first"),
-                    properties: "TAGS\u{1}A\u{2}".to_owned()
-                },
-                BatchItem {
-                    flag: 0,
-                    body: Bytes::new(),
-                    properties: String::new()
-                },
-            ]
-        );
-        let start = raw.as_ptr() as usize;
-        let body_ptr = items[0].body.as_ptr() as usize;
-        assert!(body_ptr >= start && body_ptr < start + raw.len());
-        assert_eq!(encode_batch(&items), raw);
-        assert_eq!(decode_batch(&Bytes::new()).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn malformed_batch_bodies_are_rejected() {
-        let raw = hand_built_batch();
-        for cut in [1, 21, 25, 27, raw.len() - 1] {
-            assert!(
-                decode_batch(&Bytes::copy_from_slice(&raw[..cut])).is_err(),
-                "cut {cut}"
-            );
-        }
-        let mut negative_body = raw.clone();
-        negative_body[16..20].copy_from_slice(&(-1i32).to_be_bytes());
-        assert!(decode_batch(&Bytes::from(negative_body)).is_err());
-        let mut negative_props = raw.clone();
-        negative_props[25..27].copy_from_slice(&(-2i16).to_be_bytes());
-        assert!(decode_batch(&Bytes::from(negative_props)).is_err());
     }
 
     #[test]

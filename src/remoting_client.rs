@@ -377,3 +377,27 @@ impl RemotingClient {
         }
     }
 }
+
+/// The addresses of a `namesrvAddr` list (`host:port;host:port`, RocketMQ's separator),
+/// trimmed, empty entries dropped.
+pub fn split_addrs(list: &str) -> Vec<String> {
+    list.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_addrs;
+
+    #[test]
+    fn namesrv_lists_split_on_semicolons_and_drop_blanks() {
+        assert_eq!(
+            split_addrs(" 127.0.0.1:9876; ;127.0.0.2:9876;"),
+            vec!["127.0.0.1:9876".to_owned(), "127.0.0.2:9876".to_owned()]
+        );
+        assert!(split_addrs("").is_empty());
+    }
+}

@@ -5,7 +5,27 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::store::{StoreError, StoreResult};
+/// Why a metadata file could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonFileError {
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Neither the file nor its `.bak` parses; `reason` names the file and the parse error.
+    #[error("corrupt record at offset -1: {reason}")]
+    Unreadable { reason: String },
+}
+
+impl JsonFileError {
+    fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        JsonFileError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
 
 pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -14,10 +34,10 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically, keeping the old file as `path.bak`.
-pub fn store(path: &Path, bytes: &[u8]) -> StoreResult<()> {
+pub fn store(path: &Path, bytes: &[u8]) -> Result<(), JsonFileError> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| JsonFileError::io(dir, e))?;
     }
     let tmp = with_suffix(path, ".tmp");
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
@@ -27,7 +47,7 @@ pub fn store(path: &Path, bytes: &[u8]) -> StoreResult<()> {
     if let Err(e) = written {
         // A full disk: the file in place stays whole and nothing half-written is left.
         let _ = std::fs::remove_file(&tmp);
-        return Err(StoreError::io(&tmp, e));
+        return Err(JsonFileError::io(&tmp, e));
     }
     if path.exists() {
         let bak = with_suffix(path, ".bak");
@@ -36,13 +56,16 @@ pub fn store(path: &Path, bytes: &[u8]) -> StoreResult<()> {
             let _ = std::fs::remove_file(&bak);
         }
     }
-    std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| JsonFileError::io(path, e))
 }
 
 /// Reads `path` with `parse`, falling back to `path.bak` when the file is missing, empty
 /// or unreadable; `Ok(None)` when neither exists. If a file exists but neither it nor its
 /// backup can be read, that is an error: starting empty would overwrite what is there.
-pub fn load<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, String>) -> StoreResult<Option<T>> {
+pub fn load<T>(
+    path: &Path,
+    parse: impl Fn(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>, JsonFileError> {
     let mut failure = None;
     for candidate in [path.to_owned(), with_suffix(path, ".bak")] {
         match std::fs::read(&candidate) {
@@ -51,14 +74,13 @@ pub fn load<T>(path: &Path, parse: impl Fn(&[u8]) -> Result<T, String>) -> Store
                 Ok(v) => return Ok(Some(v)),
                 Err(e) => {
                     tracing::error!(path = %candidate.display(), error = %e, "unreadable config file; trying its backup");
-                    failure.get_or_insert(StoreError::Corrupt {
-                        offset: -1,
+                    failure.get_or_insert(JsonFileError::Unreadable {
                         reason: format!("{}: {e}", candidate.display()),
                     });
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(StoreError::io(&candidate, e)),
+            Err(e) => return Err(JsonFileError::io(&candidate, e)),
         }
     }
     failure.map_or(Ok(None), Err)

@@ -4,20 +4,20 @@
 
 use bytes::Bytes;
 
-use super::body::{kv, register, route};
-use super::{RemotingCommand, SerializeType};
+use crate::protocol::body::{kv, register, route};
+use crate::protocol::{RemotingCommand, SerializeType};
 
 /// Frames and headers: decode every frame; whatever decodes must survive a re-encode in
 /// its own header encoding unchanged.
 pub fn frame_header(data: &[u8]) {
     // The fast JSON header reader agrees with serde on everything it accepts.
-    if let Some(fast) = super::json_header::decode(data) {
-        match super::command::decode_json_header_general(data) {
+    if let Some(fast) = crate::protocol::json_header::decode(data) {
+        match crate::protocol::command::decode_json_header_general(data) {
             Ok(general) => assert_eq!(fast, general, "fast and general JSON readers differ"),
             Err(e) => panic!("the fast JSON reader accepted what serde refuses: {e}"),
         }
     }
-    for cmd in super::frame::decode_all(data, 1 << 20)
+    for cmd in crate::protocol::frame::decode_all(data, 1 << 20)
         .into_iter()
         .flatten()
     {
@@ -51,14 +51,14 @@ pub fn namesrv_bodies(data: &[u8]) {
             }
         }
     }
-    let _ = super::body::fastjson::from_json::<kv::KvTable>(data);
-    let _ = super::body::fastjson::from_json::<register::DataVersion>(data);
+    let _ = crate::protocol::body::fastjson::from_json::<kv::KvTable>(data);
+    let _ = crate::protocol::body::fastjson::from_json::<register::DataVersion>(data);
 }
 
 /// Stored-message records and batch bodies (the store's decoders): whatever the record
 /// checker accepts must decode, with the same size.
 pub fn stored_record(data: &[u8]) {
-    use crate::store::message::{check_record, decode_batch, decode_record, RecordCheck};
+    use crate::protocol::message::{check_record, decode_batch, decode_record, RecordCheck};
     for crc in [false, true] {
         if let RecordCheck::Record(info) = check_record(data, crc) {
             match decode_record(data) {
@@ -77,7 +77,7 @@ pub fn stored_record(data: &[u8]) {
         use crate::actors::broker::features::schedule::{from_schedule_topic, to_schedule_topic};
         use crate::actors::broker::features::transaction;
         let _ = from_schedule_topic(&m);
-        let msg = crate::store::message::MessageToStore::from_stored(&m);
+        let msg = crate::protocol::message::MessageToStore::from_stored(&m);
         for levels in [0, 1, 18] {
             let mut copy = msg.clone();
             if to_schedule_topic(&mut copy, levels) {
@@ -107,7 +107,7 @@ pub fn stored_record(data: &[u8]) {
             let mut copy = msg.clone();
             if let Ok(true) = to_timer_topic(&mut copy, &rules, m.born_timestamp) {
                 assert_eq!((copy.topic.as_str(), copy.queue_id), (TIMER_TOPIC, 0));
-                let out: i64 = crate::store::message::property(&copy.properties, "TIMER_OUT_MS")
+                let out: i64 = crate::protocol::message::property(&copy.properties, "TIMER_OUT_MS")
                     .and_then(|t| t.parse().ok())
                     .expect("a rewritten timer carries TIMER_OUT_MS");
                 assert_eq!(out % rules.precision_ms, 0, "rounded to the precision");
@@ -162,15 +162,15 @@ pub fn timer_log(data: &[u8]) {
 /// Broker requests: every frame that decodes is read with each broker header type, and
 /// its body with each broker body decoder. Nothing may panic.
 pub fn broker_requests(data: &[u8]) {
-    use super::body::broker::{
+    use crate::protocol::body::broker::{
         ConsumeStats, ConsumerOffsetWrapper, DelayOffsetWrapper, LockBatchRequestBody,
         SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicStatsTable,
     };
-    use super::body::fastjson::JsonBody;
-    use super::body::heartbeat::HeartbeatData;
-    use super::header::broker::*;
+    use crate::protocol::body::fastjson::JsonBody;
+    use crate::protocol::body::heartbeat::HeartbeatData;
+    use crate::protocol::header::broker::*;
     let mut bodies: Vec<Bytes> = vec![Bytes::copy_from_slice(data)];
-    for cmd in super::frame::decode_all(data, 1 << 20)
+    for cmd in crate::protocol::frame::decode_all(data, 1 << 20)
         .into_iter()
         .flatten()
     {
@@ -195,7 +195,7 @@ pub fn broker_requests(data: &[u8]) {
         let _ = DelayOffsetWrapper::decode(&body);
         let _ = ConsumeStats::decode(&body);
         let _ = TopicStatsTable::decode(&body);
-        let _ = crate::store::message::decode_batch(&body);
+        let _ = crate::protocol::message::decode_batch(&body);
     }
 }
 
@@ -204,12 +204,12 @@ pub fn broker_requests(data: &[u8]) {
 /// without panicking.
 pub fn sql92_filter(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let Ok(expr) = super::filter::parse(&text) else {
+    let Ok(expr) = crate::protocol::filter::parse(&text) else {
         return;
     };
     let printed = expr.to_string();
     assert_eq!(
-        super::filter::parse(&printed).as_ref(),
+        crate::protocol::filter::parse(&printed).as_ref(),
         Ok(&expr),
         "{text:?} printed as {printed:?} does not read back"
     );
