@@ -60,7 +60,7 @@ impl Cluster {
             &path,
             format!(
                 "(namesrvAddr: \"127.0.0.1:1\", brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {}, metricsAddr: None, \
-                 registerNameServerPeriod: 2000, store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 67108864))",
+                 registerNameServerPeriod: 2000, store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 67108864, diskFullRatio: 100))",
                 self.broker_port,
                 self.dir.path().join("store").display()
             ),

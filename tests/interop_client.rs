@@ -68,7 +68,7 @@ impl Cluster {
             &broker_cfg,
             format!(
                 "(brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {port}, metricsAddr: None, \
-                 registerNameServerPeriod: 2000, store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 67108864))",
+                 registerNameServerPeriod: 2000, store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 67108864, diskFullRatio: 100))",
                 dir.path().join("store").display()
             ),
         )

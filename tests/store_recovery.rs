@@ -12,6 +12,7 @@ use proptest::prelude::*;
 fn config(dir: &std::path::Path) -> StoreConfig {
     StoreConfig {
         store_path_root_dir: dir.to_owned(),
+        disk_full_ratio: 100, // the host's disk use must not refuse these writes
         mapped_file_size_commit_log: 8 * 1024,
         mapped_file_size_consume_queue: 20 * 16,
         max_message_size: 2048,

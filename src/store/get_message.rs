@@ -226,6 +226,7 @@ mod tests {
     fn store(dir: &std::path::Path, tags: &[&str]) -> MessageStore {
         let cfg = StoreConfig {
             store_path_root_dir: dir.to_owned(),
+            disk_full_ratio: 100, // the host's disk use must not refuse these writes
             mapped_file_size_commit_log: 64 * 1024,
             mapped_file_size_consume_queue: 20 * 100,
             max_message_size: 4096,

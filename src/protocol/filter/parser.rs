@@ -146,7 +146,7 @@ impl Parser {
         )
     }
 
-    fn expect(&mut self, want: Token) -> Result<(), ParseError> {
+    fn require(&mut self, want: Token) -> Result<(), ParseError> {
         if *self.peek() == want {
             self.advance();
             Ok(())
@@ -240,8 +240,8 @@ impl Parser {
                 }
                 (Token::Is, _) => {
                     self.advance();
-                    self.expect(Token::Not)?;
-                    self.expect(Token::Null)?;
+                    self.require(Token::Not)?;
+                    self.require(Token::Null)?;
                     Expr::IsNull {
                         expr: Box::new(left),
                         negated: true,
@@ -309,7 +309,7 @@ impl Parser {
                 }
                 Token::Between => {
                     let low = self.unary_expression()?;
-                    self.expect(Token::And)?;
+                    self.require(Token::And)?;
                     let high = self.unary_expression()?;
                     if !negated {
                         between_bounds(&low, &high, column)?;
@@ -331,13 +331,13 @@ impl Parser {
                             column,
                         ));
                     };
-                    self.expect(Token::LParen)?;
+                    self.require(Token::LParen)?;
                     let mut values = vec![self.string_literal()?];
                     while *self.peek() == Token::Comma {
                         self.advance();
                         values.push(self.string_literal()?);
                     }
-                    self.expect(Token::RParen)?;
+                    self.require(Token::RParen)?;
                     Expr::In {
                         property,
                         values,
@@ -425,7 +425,7 @@ impl Parser {
                 self.nest()?;
                 let e = self.or_expression()?;
                 self.nesting -= 1;
-                self.expect(Token::RParen)?;
+                self.require(Token::RParen)?;
                 return Ok(e);
             }
             _ => {
