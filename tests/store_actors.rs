@@ -21,7 +21,6 @@ use ferrocket::store::StoreError;
 fn config(dir: &std::path::Path, mode: FlushDiskType) -> StoreConfig {
     StoreConfig {
         store_path_root_dir: dir.to_owned(),
-        disk_full_ratio: 100, // the host's disk use must not refuse these writes
         mapped_file_size_commit_log: 64 * 1024,
         mapped_file_size_consume_queue: 20 * 64,
         max_message_size: 8 * 1024,

@@ -49,7 +49,6 @@ async fn a_stopped_store_ends_its_threads_and_unmaps_its_files() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = StoreConfig {
         store_path_root_dir: dir.path().to_owned(),
-        disk_full_ratio: 100, // the host's disk use must not refuse these writes
         mapped_file_size_commit_log: 64 * 1024,
         mapped_file_size_consume_queue: 20 * 64,
         max_message_size: 8 * 1024,
