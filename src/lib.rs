@@ -49,7 +49,7 @@
 //! | the stored record layout, `MessageDecoder` | `protocol/message/record.rs` |
 //! | delay levels (`ScheduleMessageService`), timer wheel | `actors/broker/features/schedule.rs`, `store/timer.rs` + `actors/broker/features/timer.rs` |
 //! | transactions (half messages, check-back) | `actors/broker/features/transaction.rs`, `actors/broker/processor/transaction.rs` |
-//! | add a request code | the constant in `protocol/code.rs`, a handler function in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one line in that directory's `mod.rs` `registry()` (a fixed-size array: its length counts the lines) |
+//! | add a request code | the constant in `protocol/code.rs`, a plain `async fn` handler in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one `.on(code, handler)` line in that directory's `mod.rs` `registry()`; `actors/dispatch.rs` adapts it and refuses a code registered twice at start |
 //! | SQL92 filtering (`ConsumerFilterManager`, `ExpressionMessageFilter`) | `protocol/filter/` (the language), `actors/broker/meta/consumer_filter.rs`, `actors/broker/processor/pull.rs` |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |
