@@ -47,7 +47,7 @@
 //! | the one commit-log writer, queue offsets | `actors/broker/store/commit_log_writer.rs` over `store/commit_log.rs` |
 //! | consume queue, index file (`ConsumeQueue`, `IndexService`) | `store/consume_queue.rs`, `store/index.rs`; their actors in `actors/broker/store/` |
 //! | the stored record layout, `MessageDecoder` | `protocol/message/record.rs` |
-//! | delay levels (`ScheduleMessageService`), timer wheel | `actors/broker/features/schedule.rs`, `store/timer.rs` + `actors/broker/features/timer.rs` |
+//! | delay levels (`ScheduleMessageService`), timer wheel | `actors/broker/features/schedule.rs`, `store/timer/` (rewrite, wheel, timer log, checkpoint, `TimerStore`) + `actors/broker/features/timer.rs` |
 //! | transactions (half messages, check-back) | `actors/broker/features/transaction.rs`, `actors/broker/processor/transaction.rs` |
 //! | add a request code | the constant in `protocol/code.rs`, a plain `async fn` handler in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one `.on(code, handler)` line in that directory's `mod.rs` `registry()`; `actors/dispatch.rs` adapts it and refuses a code registered twice at start |
 //! | SQL92 filtering (`ConsumerFilterManager`, `ExpressionMessageFilter`) | `protocol/filter/` (the language), `actors/broker/meta/consumer_filter.rs`, `actors/broker/processor/pull.rs` |
