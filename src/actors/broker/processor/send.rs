@@ -10,7 +10,6 @@ use bytes::Bytes;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::features::transaction;
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
@@ -33,6 +32,7 @@ use crate::protocol::message::{
 };
 use crate::protocol::RemotingCommand;
 use crate::store::timer::TimerRefusal;
+use crate::store::transaction;
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
 const V3_4_9: i32 = 121;

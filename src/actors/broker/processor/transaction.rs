@@ -11,7 +11,6 @@ use super::refuse;
 use super::send::put_refused;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::config::BrokerRole;
-use crate::actors::broker::features::transaction::{committed_message, op_message};
 use crate::actors::broker::meta::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
@@ -19,6 +18,7 @@ use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::EndTransactionRequestHeader;
 use crate::protocol::message::decode_record_shared;
 use crate::protocol::RemotingCommand;
+use crate::store::transaction::{committed_message, op_message};
 
 pub(super) async fn end_transaction(
     cx: Arc<BrokerContext>,
