@@ -19,6 +19,10 @@ pub type Reply = Result<RemotingCommand, ServiceError>;
 /// A request handler over a shared context `C`.
 pub type HandlerFn<C> = fn(Arc<C>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply>;
 
+/// A handler added at start (a plug-in's request code): a closure instead of a function.
+pub type DynHandler<C> =
+    Arc<dyn Fn(Arc<C>, RemotingCommand, ConnectionInfo) -> BoxFuture<'static, Reply> + Send + Sync>;
+
 /// What a processor's handlers share; it also hears about closed connections.
 pub trait DispatchContext: Send + Sync + 'static {
     fn connection_closed(&self, _conn: &ConnectionInfo) {}
@@ -27,15 +31,35 @@ pub trait DispatchContext: Send + Sync + 'static {
 /// A request-code table; it is the server's [`RequestProcessor`].
 pub struct Handlers<C> {
     context: Arc<C>,
-    table: HashMap<i32, HandlerFn<C>>,
+    table: HashMap<i32, DynHandler<C>>,
 }
 
 impl<C: DispatchContext> Handlers<C> {
     pub fn new(context: Arc<C>, entries: impl IntoIterator<Item = (i32, HandlerFn<C>)>) -> Self {
         Handlers {
             context,
-            table: entries.into_iter().collect(),
+            table: entries
+                .into_iter()
+                .map(|(code, f)| (code, Arc::new(f) as DynHandler<C>))
+                .collect(),
         }
+    }
+
+    /// Adds a handler for a code nobody answers yet; a code already taken is refused
+    /// (a plug-in must not shadow a built-in code or another plug-in's).
+    pub fn add(&mut self, code: i32, handler: DynHandler<C>) -> Result<(), i32> {
+        match self.table.entry(code) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(code),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(handler);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether `code` has a handler.
+    pub fn answers(&self, code: i32) -> bool {
+        self.table.contains_key(&code)
     }
 
     pub fn context(&self) -> &Arc<C> {

@@ -6,6 +6,7 @@ mod admin;
 mod client;
 mod lock;
 mod offset;
+mod plugin;
 mod pull;
 mod query;
 mod send;
@@ -49,7 +50,9 @@ pub struct BrokerContext {
     pub schedule: Mailbox<super::schedule::ScheduleService>,
     /// brokerIP1:listenPort, written into stored messages and offset message ids.
     pub store_host: SocketAddr,
-    pub uniq_ids: Mutex<UniqIdGenerator>,
+    pub uniq_ids: Arc<Mutex<UniqIdGenerator>>,
+    /// Send hooks and notices of the running plug-ins.
+    pub plugins: Arc<super::plugins::Plugins>,
     pub registry: Arc<MetricsRegistry>,
     pub started: Instant,
 }
@@ -138,6 +141,8 @@ pub type BrokerProcessor = Handlers<BrokerContext>;
 pub fn processor(context: Arc<BrokerContext>) -> BrokerProcessor {
     Handlers::new(context, registry())
 }
+
+pub use plugin::with_plugins;
 
 impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {

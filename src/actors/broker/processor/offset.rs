@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::{BrokerContext, Reply};
+use crate::actors::broker::plugins::Consumed;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
@@ -38,6 +39,19 @@ pub(super) fn query_consumer_offset(
     .boxed()
 }
 
+/// Commits a group's offset and tells the plug-ins that listen for consumption.
+pub(super) fn commit(cx: &BrokerContext, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    cx.offsets.commit(group, topic, queue_id, offset);
+    if cx.plugins.wants_consumed() {
+        cx.plugins.consumed(Consumed::Committed {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            offset,
+        });
+    }
+}
+
 pub(super) fn update_consumer_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
@@ -45,8 +59,13 @@ pub(super) fn update_consumer_offset(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
-        cx.offsets
-            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+        commit(
+            &cx,
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.commit_offset,
+        );
         Ok(RemotingCommand::success())
     }
     .boxed()
