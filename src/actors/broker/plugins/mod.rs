@@ -352,6 +352,7 @@ admits_generic!(
 pub type DispatchSink = Arc<dyn Fn(&Arc<Vec<DispatchInfo>>) -> bool + Send + Sync>;
 type Tell<M> = Arc<dyn Fn(M) -> Result<(), ActorError> + Send + Sync>;
 type Ask<M, R> = Arc<dyn Fn(M) -> BoxFuture<'static, Result<R, ActorError>> + Send + Sync>;
+type Stop = Arc<dyn Fn() -> BoxFuture<'static, Result<(), ActorError>> + Send + Sync>;
 
 /// A started plug-in with its type erased: what the broker wires.
 pub struct Started {
@@ -363,7 +364,7 @@ pub struct Started {
     stored: Tell<AfterStore>,
     consumed: Tell<Consumed>,
     request: Ask<PluginRequest, Option<Reply>>,
-    stop: Arc<dyn Fn() -> BoxFuture<'static, Result<(), ActorError>> + Send + Sync>,
+    stop: Stop,
     arbiter: Option<Arbiter>,
 }
 
@@ -495,10 +496,7 @@ pub struct Plugins {
     hooks: Vec<Hook>,
     stored: Vec<Tell<AfterStore>>,
     consumed: Vec<Tell<Consumed>>,
-    stops: Vec<(
-        String,
-        Arc<dyn Fn() -> BoxFuture<'static, Result<(), ActorError>> + Send + Sync>,
-    )>,
+    stops: Vec<(String, Stop)>,
     arbiters: Mutex<Vec<Arbiter>>,
     names: Vec<String>,
 }
