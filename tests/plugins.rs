@@ -379,3 +379,44 @@ async fn trace_records_for_a_send_and_a_consume_read_back_in_the_java_format() {
         "{keys:?}"
     );
 }
+
+#[path = "../examples/plugin_quota/quota.rs"]
+mod quota;
+
+#[actix_rt::test]
+async fn the_example_quota_refuses_sends_over_the_rate_and_answers_its_counters() {
+    let b = start_broker_built(|_| {}, |bb| bb.plugin(quota::Quota::new(3))).await;
+    b.call(create_topic("Limited", 1)).await;
+    let began = Instant::now();
+    let mut codes = Vec::new();
+    for i in 0..10 {
+        let r = b
+            .call(send_v2("Limited", 0, b"x", "T", "k", &format!("Q{i}")))
+            .await;
+        if r.code == response::FLOW_CONTROL {
+            assert!(r
+                .remark
+                .as_deref()
+                .unwrap_or("")
+                .contains("[QUOTA] topic Limited"));
+        }
+        codes.push(r.code);
+    }
+    let passed = codes.iter().filter(|c| **c == response::SUCCESS).count() as u64;
+    let refused = codes
+        .iter()
+        .filter(|c| **c == response::FLOW_CONTROL)
+        .count() as u64;
+    assert_eq!(passed + refused, 10, "{codes:?}");
+    // Each one-second window lets three through.
+    let windows = began.elapsed().as_secs() + 1;
+    assert!(passed <= 3 * windows && refused >= 1, "{codes:?}");
+
+    let r = b
+        .call(RemotingCommand::request(quota::QUOTA_COUNTERS))
+        .await;
+    assert_eq!(r.code, response::SUCCESS);
+    let counters: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(counters["Limited"]["passed"], passed);
+    assert_eq!(counters["Limited"]["refused"], refused);
+}
