@@ -51,6 +51,7 @@
 //! | transactions (half messages, check-back) | `actors/broker/features/transaction.rs`, `actors/broker/processor/transaction.rs` |
 //! | add a request code | the constant in `protocol/code.rs`, a handler function in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one line in that directory's `mod.rs` `registry()` (a fixed-size array: its length counts the lines) |
 //! | SQL92 filtering (`ConsumerFilterManager`, `ExpressionMessageFilter`) | `protocol/filter/` (the language), `actors/broker/meta/consumer_filter.rs`, `actors/broker/processor/pull.rs` |
+//! | `SendMessageHook`, `ConsumeMessageHook`, broker-side extensions | `actors/broker/plugins/` (docs/plugins.md); trace (`TraceDataEncoder`'s format) in `plugins/trace.rs` |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |
 

@@ -281,10 +281,7 @@ fn trace_lines(body: &[u8]) -> Vec<Vec<String>> {
 #[actix_rt::test]
 async fn trace_records_for_a_send_and_a_consume_read_back_in_the_java_format() {
     let b = start_broker_with(|c| {
-        c.plugins = vec![PluginEntry {
-            name: "trace".into(),
-            config: Some(ron::from_str(r#"{"flushIntervalMs": 20}"#).unwrap()),
-        }];
+        c.plugins = vec![PluginEntry::with_config("trace", r#"{"flushIntervalMs": 20}"#).unwrap()];
     })
     .await;
     b.call(create_topic("Traced", 1)).await;

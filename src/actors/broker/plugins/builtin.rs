@@ -22,8 +22,35 @@ use super::{launch, PluginHost, Started};
 #[serde(deny_unknown_fields)]
 pub struct PluginEntry {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<ron::Value>,
+    /// The plug-in's section; absent (unit) means its defaults.
+    #[serde(default = "no_section", skip_serializing_if = "is_unit")]
+    pub config: ron::Value,
+}
+
+fn no_section() -> ron::Value {
+    ron::Value::Unit
+}
+
+fn is_unit(v: &ron::Value) -> bool {
+    *v == ron::Value::Unit
+}
+
+impl PluginEntry {
+    /// An entry with the plug-in's defaults.
+    pub fn named(name: impl Into<String>) -> Self {
+        PluginEntry {
+            name: name.into(),
+            config: no_section(),
+        }
+    }
+
+    /// An entry whose section is `config` in RON (`{"batchSize": 10}`).
+    pub fn with_config(name: impl Into<String>, config: &str) -> Result<Self, String> {
+        Ok(PluginEntry {
+            name: name.into(),
+            config: ron::from_str(config).map_err(|e| e.to_string())?,
+        })
+    }
 }
 
 /// Name and one line on each built-in plug-in.
@@ -40,8 +67,8 @@ pub const AVAILABLE: [(&str, &str); 2] = [
 
 fn section<T: DeserializeOwned + Default>(entry: &PluginEntry) -> Result<T, String> {
     match &entry.config {
-        None => Ok(T::default()),
-        Some(v) => v
+        ron::Value::Unit => Ok(T::default()),
+        v => v
             .clone()
             .into_rust()
             .map_err(|e| format!("plug-in {}: config: {e}", entry.name)),
@@ -89,16 +116,19 @@ mod tests {
         assert_eq!(t.batch_size, 10);
         let m: MirrorConfig = section(&h.plugins[1]).unwrap();
         assert_eq!(m.namesrv_addr, "127.0.0.1:9876");
-        assert_eq!(m.topics[0].tags.as_deref(), Some("x || y"));
+        assert_eq!(m.topics[0].tags, "x || y");
         check(&h.plugins[1]).unwrap();
+        let bare: Holder = ron::from_str(r#"(plugins: [(name: "trace")])"#).unwrap();
+        assert_eq!(bare.plugins[0], PluginEntry::named("trace"));
+        assert_eq!(
+            section::<TraceConfig>(&bare.plugins[0]).unwrap(),
+            TraceConfig::default()
+        );
     }
 
     #[test]
     fn unknown_names_and_fields_are_refused() {
-        let e = PluginEntry {
-            name: "nope".into(),
-            config: None,
-        };
+        let e = PluginEntry::named("nope");
         assert!(check(&e).unwrap_err().contains("trace, mirror"));
         let text = r#"(name: "trace", config: {"batchSise": 10})"#;
         let e: PluginEntry = ron::from_str(text).unwrap();

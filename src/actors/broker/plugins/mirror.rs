@@ -35,9 +35,14 @@ use crate::store::get_message::MessageFilter;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MirrorTopic {
     pub topic: String,
-    /// A TAG expression (`TagA || TagB`); absent or `*`: every message.
-    #[serde(default)]
-    pub tags: Option<String>,
+    /// A TAG expression (`TagA || TagB`); `*` (the default): every message. (A plain
+    /// string rather than an option: RON sections reach here as untyped values.)
+    #[serde(default = "all_tags")]
+    pub tags: String,
+}
+
+fn all_tags() -> String {
+    "*".into()
 }
 
 /// The `mirror` section of a `plugins` entry.
@@ -76,8 +81,8 @@ impl Default for MirrorConfig {
 struct Tags(Option<HashSet<i64>>);
 
 impl Tags {
-    fn of(expression: Option<&str>) -> Tags {
-        let expr = expression.map(str::trim).unwrap_or("*");
+    fn of(expression: &str) -> Tags {
+        let expr = expression.trim();
         if expr.is_empty() || expr == "*" {
             return Tags(None);
         }
@@ -133,7 +138,7 @@ impl Mirror {
         let filters = config
             .topics
             .iter()
-            .map(|t| (t.topic.clone(), Tags::of(t.tags.as_deref())))
+            .map(|t| (t.topic.clone(), Tags::of(&t.tags)))
             .collect();
         Mirror {
             config,
