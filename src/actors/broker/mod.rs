@@ -64,6 +64,8 @@ pub enum BrokerError {
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Handlers(#[from] crate::actors::dispatch::DuplicateCode),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -348,10 +350,7 @@ impl BrokerBuilder {
             registry: registry.clone(),
             started: Instant::now(),
         });
-        let processor = Arc::new(processor::with_plugins(
-            processor::processor(context.clone()),
-            started,
-        )?);
+        let processor = Arc::new(processor::with_plugins(context.clone(), started)?);
         let mut servers = vec![RemotingServer::serve(
             listener,
             config.server.clone(),

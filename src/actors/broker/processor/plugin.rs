@@ -1,32 +1,25 @@
-//! Plug-in request codes: each code a plug-in declares joins the broker's dispatch table,
-//! answered by the plug-in's actor. A code already in the table (a built-in code, or
+//! Plug-in request codes: each code a plug-in declares joins the broker's registry,
+//! answered by the plug-in's actor. A code already registered (a built-in code, or
 //! another plug-in's) refuses the broker's start, naming both.
 
 use std::sync::Arc;
 
-use super::{BrokerContext, BrokerProcessor};
+use super::{registry, BrokerContext, BrokerProcessor};
 use crate::actors::broker::plugins::{PluginRequest, Started};
 use crate::actors::broker::BrokerError;
-use crate::actors::dispatch::DynHandler;
 use crate::protocol::code::request_name;
 
-/// Adds the request codes of `started` plug-ins to `processor`.
+/// The broker's processor: the built-in codes and those of `started` plug-ins.
 pub fn with_plugins(
-    mut processor: BrokerProcessor,
+    context: Arc<BrokerContext>,
     started: Vec<Started>,
 ) -> Result<BrokerProcessor, BrokerError> {
+    let mut registry = registry();
     let mut owners: Vec<(i32, String)> = Vec::new();
     for plugin in started {
         let plugin = Arc::new(plugin);
         for &code in &plugin.takes().request_codes {
-            let p = plugin.clone();
-            let handler: DynHandler<BrokerContext> = Arc::new(move |_cx, request, conn| {
-                p.request(PluginRequest {
-                    request,
-                    peer: conn.peer,
-                })
-            });
-            processor.add(code, handler).map_err(|code| {
+            if registry.has(code) {
                 let holder = owners
                     .iter()
                     .find(|(c, _)| *c == code)
@@ -35,13 +28,20 @@ pub fn with_plugins(
                         Some(n) => format!("the broker ({n})"),
                         None => "the broker".to_owned(),
                     });
-                BrokerError::Config(format!(
+                return Err(BrokerError::Config(format!(
                     "plug-in {}: request code {code} is already answered by {holder}",
                     plugin.name()
-                ))
-            })?;
+                )));
+            }
+            let p = plugin.clone();
+            registry = registry.on(code, move |_cx, request, conn| {
+                p.request(PluginRequest {
+                    request,
+                    peer: conn.peer,
+                })
+            });
             owners.push((code, plugin.name().to_owned()));
         }
     }
-    Ok(processor)
+    Ok(registry.build(context)?)
 }
