@@ -7,14 +7,14 @@ mod common;
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::broker::*;
+use common::client::started_producer;
 use common::*;
 use ferrocket::actors::broker::plugins::builtin::PluginEntry;
 use ferrocket::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
-use ferrocket::client::{ClientConfig, ClientInstance, Message, Producer, ProducerConfig};
+use ferrocket::client::{Message, Producer};
 use ferrocket::protocol::code::response;
 
 const TOPIC: &str = "Mirrored";
@@ -25,22 +25,6 @@ fn mirror_to(target_ns: &str) -> PluginEntry {
         r#"{{"namesrvAddr": "{target_ns}", "topics": [{{"topic": "{TOPIC}"}}], "intervalMs": 50}}"#
     );
     PluginEntry::with_config("mirror", &text).unwrap()
-}
-
-fn producer(ns: &str) -> Arc<Producer> {
-    let client = ClientInstance::new(ClientConfig {
-        namesrv_addr: ns.to_owned(),
-        ..Default::default()
-    });
-    let p = Arc::new(Producer::new(
-        ProducerConfig {
-            group: "PG".into(),
-            ..Default::default()
-        },
-        client,
-    ));
-    p.start();
-    p
 }
 
 /// Sends bodies `m{from}`..`m{to}` in batches of 100, retrying a batch for up to 30 s
@@ -96,6 +80,19 @@ async fn bodies(b: &TestBroker) -> Vec<String> {
     out
 }
 
+/// Waits until the source's mirror reports no lag.
+async fn wait_caught_up(source: &Broker, limit: Duration) -> bool {
+    let lag = source.context.registry.gauge(
+        "rocketmq_mirror_lag_messages",
+        &[("plugin", "mirror"), ("topic", TOPIC)],
+    );
+    wait_until(limit, || {
+        let lag = lag.clone();
+        async move { lag.load(Ordering::Relaxed) == 0 }
+    })
+    .await
+}
+
 fn stored(b: &Broker) -> i64 {
     (0..QUEUES).map(|q| b.store.queue_offsets(TOPIC, q).1).sum()
 }
@@ -141,7 +138,7 @@ async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_t
     let source = start_source(dir.path(), &source_ns.addr, &target.ns.addr).await;
     wait_routes(&target, &source_ns, &source).await;
 
-    let p = producer(&source_ns.addr);
+    let p = started_producer(&source_ns.addr);
     send_range(&p, 0, 10_000).await;
 
     let copied = wait_until(Duration::from_secs(180), || async {
@@ -160,16 +157,10 @@ async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_t
         &missing[..missing.len().min(5)]
     );
 
-    let lag = source.context.registry.gauge(
-        "rocketmq_mirror_lag_messages",
-        &[("plugin", "mirror"), ("topic", TOPIC)],
+    assert!(
+        wait_caught_up(&source, Duration::from_secs(10)).await,
+        "the mirror caught up"
     );
-    let caught_up = wait_until(Duration::from_secs(10), || {
-        let lag = lag.clone();
-        async move { lag.load(Ordering::Relaxed) == 0 }
-    })
-    .await;
-    assert!(caught_up, "lag {}", lag.load(Ordering::Relaxed));
     source.shutdown().await.unwrap();
 }
 
@@ -180,7 +171,7 @@ async fn a_restarted_source_resumes_from_its_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let source = start_source(dir.path(), &source_ns.addr, &target.ns.addr).await;
     wait_routes(&target, &source_ns, &source).await;
-    let p = producer(&source_ns.addr);
+    let p = started_producer(&source_ns.addr);
     send_range(&p, 0, 1_000).await;
     let ok = wait_until(Duration::from_secs(60), || async {
         stored(&target.broker) >= 1_000
@@ -192,7 +183,7 @@ async fn a_restarted_source_resumes_from_its_offsets() {
 
     let source = start_source(dir.path(), &source_ns.addr, &target.ns.addr).await;
     // The restarted broker listens on a new port: a new producer finds its route.
-    let p = producer(&source_ns.addr);
+    let p = started_producer(&source_ns.addr);
     send_range(&p, 1_000, 2_000).await;
     let ok = wait_until(Duration::from_secs(60), || async {
         stored(&target.broker) >= 2_000
@@ -201,16 +192,10 @@ async fn a_restarted_source_resumes_from_its_offsets() {
     assert!(ok, "second half copied: {}", stored(&target.broker));
     // A mirror that restarted from the beginning would still be copying: wait until it
     // says it has caught up, then count.
-    let lag = source.context.registry.gauge(
-        "rocketmq_mirror_lag_messages",
-        &[("plugin", "mirror"), ("topic", TOPIC)],
+    assert!(
+        wait_caught_up(&source, Duration::from_secs(30)).await,
+        "the mirror caught up"
     );
-    let caught_up = wait_until(Duration::from_secs(30), || {
-        let lag = lag.clone();
-        async move { lag.load(Ordering::Relaxed) == 0 }
-    })
-    .await;
-    assert!(caught_up);
     let all = bodies(&target).await;
     let distinct: HashSet<&String> = all.iter().collect();
     assert_eq!(distinct.len(), 2_000, "none missing");
@@ -260,7 +245,7 @@ async fn a_source_killed_mid_stream_resumes_without_loss() {
         .await
         .unwrap();
     target.call(create_topic(TOPIC, QUEUES)).await;
-    let p = producer(&source_ns.addr);
+    let p = started_producer(&source_ns.addr);
 
     send_range(&p, 0, 3_000).await;
     // Mid-stream: the mirror is still copying what was just sent.

@@ -138,23 +138,7 @@ impl Trace {
             return;
         };
         while !self.buffer.is_empty() && self.in_flight < MAX_IN_FLIGHT {
-            let mut body = String::new();
-            let mut keys: Vec<String> = Vec::new();
-            let mut taken = 0;
-            for r in &self.buffer {
-                if taken > 0
-                    && (taken >= self.config.batch_size || body.len() + r.data.len() > MAX_BODY)
-                {
-                    break;
-                }
-                body.push_str(&r.data);
-                keys.extend(r.keys.iter().cloned());
-                taken += 1;
-            }
-            self.buffer.drain(..taken);
-            keys.sort();
-            keys.dedup();
-            let keys = keys.join(" ");
+            let (body, keys) = take_message(&mut self.buffer, self.config.batch_size);
             let (host, topic, written) = (
                 host.clone(),
                 self.config.trace_topic.clone(),
@@ -162,14 +146,8 @@ impl Trace {
             );
             self.in_flight += 1;
             let write = async move {
-                match host
-                    .put(&topic, 0, Bytes::from(body), &[("KEYS", &keys)])
-                    .await
-                {
-                    Ok(_) => {
-                        written.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "trace message not written"),
+                if write_message(&host, &topic, body, &keys).await {
+                    written.fetch_add(1, Ordering::Relaxed);
                 }
             };
             super::spawn(ctx, write, |_, me: &mut Self, _| me.in_flight -= 1);
@@ -240,6 +218,40 @@ impl Trace {
                 &key.0,
             );
             self.push(data, trace_keys(&p.msg_id, &p.keys));
+        }
+    }
+}
+
+/// Takes the next trace message off the front of `buffer`: at least one record, at most
+/// `batch` records or [`MAX_BODY`] bytes. Its body and its KEYS (every record's keys, once).
+fn take_message(buffer: &mut Vec<Record>, batch: usize) -> (String, String) {
+    let mut body = String::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut taken = 0;
+    for r in buffer.iter() {
+        if taken > 0 && (taken >= batch || body.len() + r.data.len() > MAX_BODY) {
+            break;
+        }
+        body.push_str(&r.data);
+        keys.extend(r.keys.iter().cloned());
+        taken += 1;
+    }
+    buffer.drain(..taken);
+    keys.sort();
+    keys.dedup();
+    (body, keys.join(" "))
+}
+
+/// Stores one trace message; `false` (logged) when the store refused it.
+async fn write_message(host: &PluginHost, topic: &str, body: String, keys: &str) -> bool {
+    match host
+        .put(topic, 0, Bytes::from(body), &[("KEYS", keys)])
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "trace message not written");
+            false
         }
     }
 }
@@ -440,30 +452,17 @@ impl Plugin for Trace {
         }
     }
 
-    fn stopping(&mut self, ctx: &mut PluginContext<Self>) -> StopFuture {
-        // Whatever is buffered goes out now, all at once; the broker waits up to 5 s.
+    fn stopping(&mut self, _: &mut PluginContext<Self>) -> StopFuture {
+        // Whatever is buffered goes out now; the broker waits up to 5 s.
         let Some(host) = self.host.clone() else {
             return Box::pin(async {});
         };
-        let records = std::mem::take(&mut self.buffer);
-        let _ = ctx;
+        let (mut records, batch) = (std::mem::take(&mut self.buffer), self.config.batch_size);
         let topic = self.config.trace_topic.clone();
         Box::pin(async move {
-            for chunk in records.chunks(100) {
-                let body: String = chunk.iter().map(|r| r.data.as_str()).collect();
-                let mut keys: Vec<&str> = chunk
-                    .iter()
-                    .flat_map(|r| r.keys.iter().map(String::as_str))
-                    .collect();
-                keys.sort_unstable();
-                keys.dedup();
-                let keys = keys.join(" ");
-                if let Err(e) = host
-                    .put(&topic, 0, Bytes::from(body), &[("KEYS", &keys)])
-                    .await
-                {
-                    tracing::warn!(error = %e, "trace records lost at shutdown");
-                }
+            while !records.is_empty() {
+                let (body, keys) = take_message(&mut records, batch);
+                write_message(&host, &topic, body, &keys).await;
             }
         })
     }
