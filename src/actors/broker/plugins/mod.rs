@@ -498,7 +498,6 @@ pub struct Plugins {
     consumed: Vec<Tell<Consumed>>,
     stops: Vec<(String, Stop)>,
     arbiters: Mutex<Vec<Arbiter>>,
-    names: Vec<String>,
 }
 
 impl Plugins {
@@ -509,7 +508,6 @@ impl Plugins {
     ) -> Self {
         let mut p = Plugins::default();
         for s in started.iter_mut() {
-            p.names.push(s.name.clone());
             if let Some(policy) = s.takes.send_hook {
                 p.hooks.push(Hook {
                     name: s.name.clone(),
@@ -545,11 +543,6 @@ impl Plugins {
             .iter()
             .filter(|s| s.takes.dispatched)
             .map(|s| s.dispatched.clone())
-    }
-
-    /// Names of the running plug-ins.
-    pub fn names(&self) -> &[String] {
-        &self.names
     }
 
     pub fn has_send_hooks(&self) -> bool {
