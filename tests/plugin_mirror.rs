@@ -257,6 +257,7 @@ async fn a_source_killed_mid_stream_resumes_without_loss() {
     source.kill().unwrap();
     source.wait().unwrap();
     let copied_before = stored(&target.broker);
+    eprintln!("killed the source with {copied_before} of 3000 copied");
 
     let mut source = spawn();
     send_range(&p, 3_000, 6_000).await;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use common::broker::*;
 use ferrocket::actors::broker::plugins::builtin::PluginEntry;
 use ferrocket::actors::broker::plugins::{
-    BeforeSend, Plugin, PluginContext, PluginRequest, SendVerdict, Takes, WhenLate,
+    AfterStore, BeforeSend, Plugin, PluginContext, PluginRequest, SendVerdict, Takes, WhenLate,
 };
 use ferrocket::actors::broker::BrokerBuilder;
 use ferrocket::actors::dispatch::Reply;
@@ -416,4 +416,55 @@ async fn the_example_quota_refuses_sends_over_the_rate_and_answers_its_counters(
     let counters: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(counters["Limited"]["passed"], passed);
     assert_eq!(counters["Limited"]["refused"], refused);
+}
+
+/// Takes every notice and the record stream, and stops reading: its first callback blocks
+/// its thread far longer than the test runs.
+struct Deaf;
+
+impl Plugin for Deaf {
+    fn name(&self) -> &str {
+        "deaf"
+    }
+    fn takes(&self) -> Takes {
+        Takes::new()
+            .dispatched()
+            .after_store()
+            .consumed()
+            .own_arbiter()
+            .mailbox(2)
+    }
+    fn after_store(&mut self, _: AfterStore, _: &mut PluginContext<Self>) {
+        std::thread::sleep(Duration::from_secs(20));
+    }
+}
+
+#[actix_rt::test]
+async fn a_plugin_that_stops_reading_its_notices_does_not_stall_sends_or_pulls() {
+    let b = start_broker_built(|_| {}, |bb| bb.plugin(Deaf)).await;
+    b.call(create_topic("Deaf", 1)).await;
+    let began = Instant::now();
+    for i in 0..30 {
+        let r = b
+            .call(send_v2("Deaf", 0, b"x", "T", "k", &format!("D{i}")))
+            .await;
+        assert_eq!(r.code, response::SUCCESS, "send {i}: {:?}", r.remark);
+    }
+    let all = wait_until(Duration::from_secs(10), || async {
+        pulled(&b, "Deaf", 0).await.len() == 30
+    })
+    .await;
+    assert!(all, "every message stored and pullable");
+    // The plug-in's first notice blocks for 20 s; nothing above waited for it.
+    assert!(began.elapsed() < Duration::from_secs(20));
+    let reg = &b.broker.context.registry;
+    let dropped = |notice: &str| {
+        reg.counter(
+            "rocketmq_plugin_notices_dropped_total",
+            &[("plugin", "deaf"), ("notice", notice)],
+        )
+        .load(Ordering::Relaxed)
+    };
+    assert!(dropped("after_store") > 0, "refused notices are counted");
+    assert!(dropped("consumed") > 0);
 }
