@@ -130,13 +130,26 @@ async fn wait_routes(target: &TestBroker, source_ns: &TestNamesrv, source: &Brok
     }
 }
 
-#[actix_rt::test]
-async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_to_zero() {
+/// A target broker, and a source broker (with its own name server) mirroring TOPIC to it,
+/// both with the topic routed.
+async fn mirror_pair() -> (TestBroker, TestNamesrv, tempfile::TempDir, Broker) {
     let target = start_broker().await;
     let source_ns = start_namesrv().await;
     let dir = tempfile::tempdir().unwrap();
     let source = start_source(dir.path(), &source_ns.addr, &target.ns.addr).await;
     wait_routes(&target, &source_ns, &source).await;
+    (target, source_ns, dir, source)
+}
+
+/// The bodies `m0`..`m{n}` the target does not hold.
+async fn missing(target: &TestBroker, n: usize) -> Vec<usize> {
+    let got: HashSet<String> = bodies(target).await.into_iter().collect();
+    (0..n).filter(|i| !got.contains(&format!("m{i}"))).collect()
+}
+
+#[actix_rt::test]
+async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_to_zero() {
+    let (target, source_ns, _dir, source) = mirror_pair().await;
 
     let p = started_producer(&source_ns.addr);
     send_range(&p, 0, 10_000).await;
@@ -146,10 +159,7 @@ async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_t
     })
     .await;
     assert!(copied, "target holds {} of 10000", stored(&target.broker));
-    let got: HashSet<String> = bodies(&target).await.into_iter().collect();
-    let missing: Vec<usize> = (0..10_000)
-        .filter(|i| !got.contains(&format!("m{i}")))
-        .collect();
+    let missing = missing(&target, 10_000).await;
     assert!(
         missing.is_empty(),
         "{} missing, first {:?}",
@@ -166,11 +176,7 @@ async fn mirror_copies_ten_thousand_messages_with_none_missing_and_lag_returns_t
 
 #[actix_rt::test]
 async fn a_restarted_source_resumes_from_its_offsets() {
-    let target = start_broker().await;
-    let source_ns = start_namesrv().await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = start_source(dir.path(), &source_ns.addr, &target.ns.addr).await;
-    wait_routes(&target, &source_ns, &source).await;
+    let (target, source_ns, dir, source) = mirror_pair().await;
     let p = started_producer(&source_ns.addr);
     send_range(&p, 0, 1_000).await;
     let ok = wait_until(Duration::from_secs(60), || async {
@@ -262,17 +268,10 @@ async fn a_source_killed_mid_stream_resumes_without_loss() {
     let mut source = spawn();
     send_range(&p, 3_000, 6_000).await;
     let all_there = wait_until(Duration::from_secs(120), || async {
-        if stored(&target.broker) < 6_000 {
-            return false;
-        }
-        let got: HashSet<String> = bodies(&target).await.into_iter().collect();
-        (0..6_000).all(|i| got.contains(&format!("m{i}")))
+        stored(&target.broker) >= 6_000 && missing(&target, 6_000).await.is_empty()
     })
     .await;
-    let got: HashSet<String> = bodies(&target).await.into_iter().collect();
-    let missing = (0..6_000)
-        .filter(|i| !got.contains(&format!("m{i}")))
-        .count();
+    let missing = missing(&target, 6_000).await.len();
     let _ = source.kill();
     let _ = source.wait();
     assert!(
