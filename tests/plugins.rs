@@ -468,3 +468,42 @@ async fn a_plugin_that_stops_reading_its_notices_does_not_stall_sends_or_pulls()
     assert!(dropped("after_store") > 0, "refused notices are counted");
     assert!(dropped("consumed") > 0);
 }
+
+/// A send hook that panics on every send.
+struct Crashing;
+
+impl Plugin for Crashing {
+    fn name(&self) -> &str {
+        "crashing"
+    }
+    fn takes(&self) -> Takes {
+        Takes::new().send_hook(Duration::from_secs(1), WhenLate::Skip)
+    }
+    fn before_send(&mut self, _: &BeforeSend, _: &mut PluginContext<Self>) -> SendVerdict {
+        panic!("crashing send hook");
+    }
+}
+
+#[actix_rt::test]
+async fn a_panicking_send_hook_is_skipped_per_its_policy_and_restarted() {
+    let b = start_broker_built(|_| {}, |bb| bb.plugin(Crashing)).await;
+    b.call(create_topic("Crash", 1)).await;
+    for i in 0..3 {
+        let r = b
+            .call(send_v2("Crash", 0, b"x", "T", "k", &format!("C{i}")))
+            .await;
+        assert_eq!(r.code, response::SUCCESS, "send {i}: {:?}", r.remark);
+    }
+    let metrics = b
+        .broker
+        .context
+        .registry
+        .actor("broker/plugins/crashing")
+        .unwrap();
+    let restarted = wait_until(Duration::from_secs(10), || {
+        let m = metrics.clone();
+        async move { m.restarts() >= 1 }
+    })
+    .await;
+    assert!(restarted && metrics.panics() >= 1);
+}
