@@ -232,7 +232,11 @@ pub(super) async fn send_message(
         vec![make(h.flag, req.body.clone(), &props, next_uniq())]
     };
     let mut msgs = msgs;
+    // Time in send hooks (bounded by their budgets) is processing, not waiting in the
+    // writer's queue: it does not count against waitTimeMillsInSendQueue.
+    let mut in_hooks = Duration::ZERO;
     if cx.plugins.has_send_hooks() {
+        let hooks_began = Instant::now();
         let send = BeforeSend {
             topic: h.topic.clone(),
             queue_id: h.queue_id,
@@ -248,6 +252,7 @@ pub(super) async fn send_message(
                 .collect(),
         };
         let added = cx.plugins.before_send(send).await?;
+        in_hooks = hooks_began.elapsed();
         if !added.is_empty() {
             let extra: Vec<(&str, &str)> = added
                 .iter()
@@ -286,8 +291,9 @@ pub(super) async fn send_message(
         .first()
         .and_then(|m| property(&m.properties, "WAIT"))
         .is_none_or(|w| w != "false");
-    let deadline =
-        Some(started + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)));
+    let deadline = Some(
+        started + in_hooks + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)),
+    );
     let bytes: usize = msgs.iter().map(|m| m.body.len()).sum();
     let count = msgs.len() as u64;
 
