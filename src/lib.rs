@@ -52,6 +52,7 @@
 //! | transactions (half messages, check-back) | `store/transaction.rs` (rewrites), `actors/broker/features/transaction.rs` (TransactionChecker), `actors/broker/processor/transaction.rs` (END_TRANSACTION) |
 //! | add a request code | the constant in `protocol/code.rs`, a plain `async fn` handler in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one `.on(code, handler)` line in that directory's `mod.rs` `registry()`; `actors/dispatch.rs` adapts it and refuses a code registered twice at start |
 //! | SQL92 filtering (`ConsumerFilterManager`, `ExpressionMessageFilter`) | `protocol/filter/` (the language), `actors/broker/meta/consumer_filter.rs`, `actors/broker/processor/pull.rs` |
+//! | `SendMessageHook`, `ConsumeMessageHook`, broker-side extensions | `actors/broker/plugins/` (docs/plugins.md); trace (`TraceDataEncoder`'s format) in `plugins/trace.rs` |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |
 

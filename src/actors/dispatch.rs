@@ -64,6 +64,12 @@ impl<C: DispatchContext> Registry<C> {
         self
     }
 
+    /// Whether `code` is registered (a plug-in's code is checked against the built-ins
+    /// before it is added, so the refusal can name both).
+    pub fn has(&self, code: i32) -> bool {
+        self.entries.iter().any(|(c, _)| *c == code)
+    }
+
     /// The first code registered twice, if any.
     pub fn check(&self) -> Result<(), DuplicateCode> {
         let mut seen = std::collections::HashSet::with_capacity(self.entries.len());

@@ -20,7 +20,7 @@ struct Args {
     /// Name server address(es), `host:port;host:port`, overriding the file.
     #[arg(short = 'n', long = "namesrvAddr")]
     namesrv: Option<String>,
-    /// Print the effective configuration and exit.
+    /// Print the effective configuration and the built-in plug-ins, and exit.
     #[arg(short = 'p', long = "print-config")]
     print_config: bool,
 }
@@ -43,6 +43,13 @@ fn main() -> ExitCode {
             "{}",
             ron::ser::to_string_pretty(&config, Default::default()).unwrap_or_default()
         );
+        // RON comments, so the output still parses as a config file.
+        println!(
+            "// built-in plug-ins (enable with plugins: [(name: \"NAME\", config: {{...}})]):"
+        );
+        for (name, what) in ferrocket::actors::broker::plugins::builtin::AVAILABLE {
+            println!("//   {name}: {what}");
+        }
         return ExitCode::SUCCESS;
     }
     match actix_rt::System::new().block_on(app::run_broker(config)) {

@@ -46,11 +46,19 @@ pub fn broker_config(dir: &std::path::Path, namesrv: &str) -> BrokerConfig {
 }
 
 pub async fn start_broker_with(tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+    start_broker_built(tweak, |b| b).await
+}
+
+/// A test broker whose builder `build` may add to (plug-ins).
+pub async fn start_broker_built(
+    tweak: impl FnOnce(&mut BrokerConfig),
+    build: impl FnOnce(BrokerBuilder) -> BrokerBuilder,
+) -> TestBroker {
     let ns = start_namesrv().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker_config(dir.path(), &ns.addr);
     tweak(&mut config);
-    let broker = BrokerBuilder::new(config).start().await.unwrap();
+    let broker = build(BrokerBuilder::new(config)).start().await.unwrap();
     broker.store.override_disk_usage(Some(10));
     let addr = broker.local_addr().to_string();
     TestBroker {

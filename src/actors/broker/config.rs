@@ -100,6 +100,10 @@ pub struct BrokerConfig {
     pub metrics_addr: Option<SocketAddr>,
     pub store: StoreConfig,
     pub server: ServerConfig,
+    /// Built-in plug-ins to run, by name, each with its own `config` section
+    /// (`plugins: [(name: "trace"), (name: "mirror", config: {...})]`; see docs/plugins.md,
+    /// `mqbroker -p` lists them). Empty: none.
+    pub plugins: Vec<crate::actors::broker::plugins::builtin::PluginEntry>,
 }
 
 impl Default for BrokerConfig {
@@ -138,6 +142,7 @@ impl Default for BrokerConfig {
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 5557))),
             store: StoreConfig::default(),
             server: ServerConfig::default(),
+            plugins: Vec::new(),
         }
     }
 }
@@ -164,6 +169,9 @@ impl BrokerConfig {
         }
         if self.rebalance_lock_max_live_time == 0 {
             return Err("rebalanceLockMaxLiveTime must be positive".into());
+        }
+        for p in &self.plugins {
+            crate::actors::broker::plugins::builtin::check(p)?;
         }
         self.store.validate()?;
         self.server.validate()

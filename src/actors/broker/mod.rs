@@ -14,12 +14,17 @@
 //!   └─ Registrar
 //! ```
 //!
-//! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
+//! Plug-ins ([`plugins`]): supervised actors at `broker/plugins/<name>`, started after the
+//! managers and before the ports open (so their request codes are answered from the first
+//! request), stopped after the ports close and before offsets and the store are persisted.
+//! Built-in ones come from the config's `plugins` list, others from
+//! [`BrokerBuilder::plugin`].
 
 pub mod capacity;
 pub mod config;
 pub mod features;
 pub mod meta;
+pub mod plugins;
 pub mod processor;
 pub mod registrar;
 pub mod store;
@@ -28,7 +33,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix::prelude::*;
 use tokio::net::TcpListener;
 
 pub use config::BrokerConfig;
@@ -49,9 +53,9 @@ use meta::consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffs
 use meta::queue_locks::QueueLockManager;
 use meta::subscription_group::SubscriptionGroupManager;
 use meta::topic_config::{system_topics, NotifyChanges, TopicConfigManager};
+use plugins::{Plugin, PluginHost, Plugins, Started};
 use processor::BrokerContext;
 use registrar::{Registrar, UnregisterAll};
-use store::reput_dispatcher::Dispatched;
 
 /// Why a broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,8 +77,11 @@ pub enum BrokerError {
 pub struct BrokerBuilder {
     config: BrokerConfig,
     registry: Option<Arc<MetricsRegistry>>,
-    plugins: Vec<Recipient<Dispatched>>,
+    plugins: Vec<LaunchPlugin>,
 }
+
+/// Starts one embedder-given plug-in once the broker's parts exist.
+type LaunchPlugin = Box<dyn FnOnce(&PluginHost) -> Result<Started, String> + Send>;
 
 /// A running broker.
 pub struct Broker {
@@ -87,6 +94,7 @@ pub struct Broker {
     schedule: Mailbox<ScheduleService>,
     checker: Mailbox<TransactionChecker>,
     timer: Option<Mailbox<TimerWheelService>>,
+    plugins: Arc<Plugins>,
     /// topics.json and subscriptionGroup.json, flushed at shutdown.
     metadata_files: [Arc<CoalescedFile>; 2],
     stopped: Mutex<bool>,
@@ -107,17 +115,18 @@ impl BrokerBuilder {
         self
     }
 
-    /// A custom actor that receives every stored record once it is dispatched, in
-    /// commit-log order, a round (up to 4096 records) per message.
+    /// Adds a plug-in (after the config's built-in ones; send hooks are asked in that
+    /// order). See [`plugins::Plugin`] for what it can take.
     ///
-    /// Delivery is not guaranteed: the dispatcher offers each round with `try_send` and
-    /// never waits for a plug-in (a slow plug-in must not stall consume queues and pulls),
-    /// so a plug-in whose mailbox is full misses that round, counted in
-    /// `rocketmq_dispatch_dropped_total{receiver="plugin"}`. A plug-in that needs every
-    /// record keeps the last commit-log offset it saw and reads a gap back from the store
-    /// (`StoreHandle::message_at`), or sets a mailbox capacity that covers its bursts.
-    pub fn plug(mut self, actor: Recipient<Dispatched>) -> Self {
-        self.plugins.push(actor);
+    /// The dispatched-record stream is at most once: the dispatcher offers each round
+    /// without waiting (a slow plug-in must not stall consume queues and pulls), so a
+    /// plug-in whose mailbox is full misses that round, counted in
+    /// `rocketmq_plugin_notices_dropped_total{notice="dispatched"}`. A plug-in that needs
+    /// every record keeps its own position and reads gaps back ([`PluginHost::read`]).
+    pub fn plugin<P: Plugin>(mut self, plugin: P) -> Self {
+        self.plugins.push(Box::new(move |host: &PluginHost| {
+            plugins::launch(plugin, host)
+        }));
         self
     }
 
@@ -133,9 +142,6 @@ impl BrokerBuilder {
                 .await
                 .map_err(|e| BrokerError::Config(format!("store recovery thread failed: {e}")))??;
         let store = StoreHandle::start(recovered, &registry, "broker/Store");
-        for p in self.plugins {
-            store.subscribe_dispatch(p);
-        }
 
         let listen = SocketAddr::new(config.listen_ip, config.listen_port);
         let listener = TcpListener::bind(listen)
@@ -301,6 +307,29 @@ impl BrokerBuilder {
             )
         };
 
+        let uniq_ids = Arc::new(Mutex::new(UniqIdGenerator::new(config.broker_ip1)));
+        let host = PluginHost::new(plugins::host::HostParts {
+            config: config.clone(),
+            store: store.clone(),
+            topics: topics.clone(),
+            topic_manager: topic_manager.clone(),
+            offsets: offsets.clone(),
+            registry: registry.clone(),
+            store_host,
+            uniq_ids: uniq_ids.clone(),
+        });
+        let mut started = Vec::new();
+        for entry in &config.plugins {
+            started.push(plugins::builtin::start(entry, &host).map_err(BrokerError::Config)?);
+        }
+        for launch in self.plugins {
+            started.push(launch(&host).map_err(BrokerError::Config)?);
+        }
+        for sink in Plugins::dispatch_sinks(&started) {
+            store.subscribe_dispatch(sink);
+        }
+        let plugins = Arc::new(Plugins::new(&mut started, &registry));
+
         let context = Arc::new(BrokerContext {
             config: config.clone(),
             store: store.clone(),
@@ -316,11 +345,12 @@ impl BrokerBuilder {
             queue_locks,
             schedule: schedule.clone(),
             store_host,
-            uniq_ids: Mutex::new(UniqIdGenerator::new(config.broker_ip1)),
+            uniq_ids,
+            plugins: plugins.clone(),
             registry: registry.clone(),
             started: Instant::now(),
         });
-        let processor = Arc::new(processor::processor(context.clone())?);
+        let processor = Arc::new(processor::with_plugins(context.clone(), started)?);
         let mut servers = vec![RemotingServer::serve(
             listener,
             config.server.clone(),
@@ -385,6 +415,7 @@ impl BrokerBuilder {
             schedule,
             checker,
             timer,
+            plugins,
             metadata_files: [topics_file, groups_file],
             stopped: Mutex::new(false),
         })
@@ -420,6 +451,8 @@ impl Broker {
         for s in &self.servers {
             s.shutdown().await;
         }
+        // Before offsets are persisted: a plug-in's last positions are among them.
+        self.plugins.stop().await;
         if let Err(e) = self.checker.addr().send(StopChecking).await {
             tracing::error!(error = %e, "the transaction checker is gone");
         }

@@ -6,6 +6,7 @@ mod admin;
 mod client;
 mod lock;
 mod offset;
+mod plugin;
 mod pull;
 mod query;
 mod send;
@@ -24,7 +25,7 @@ use super::meta::queue_locks::QueueLockManager;
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
-use crate::actors::dispatch::{DispatchContext, DuplicateCode, Handlers, Registry};
+use crate::actors::dispatch::{DispatchContext, Handlers, Registry};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
@@ -49,7 +50,9 @@ pub struct BrokerContext {
     pub schedule: Mailbox<super::schedule::ScheduleService>,
     /// brokerIP1:listenPort, written into stored messages and offset message ids.
     pub store_host: SocketAddr,
-    pub uniq_ids: Mutex<UniqIdGenerator>,
+    pub uniq_ids: Arc<Mutex<UniqIdGenerator>>,
+    /// Send hooks and notices of the running plug-ins.
+    pub plugins: Arc<super::plugins::Plugins>,
     pub registry: Arc<MetricsRegistry>,
     pub started: Instant,
 }
@@ -101,10 +104,9 @@ fn registry() -> Registry<BrokerContext> {
 /// The BrokerContext's request processor: its handler table.
 pub type BrokerProcessor = Handlers<BrokerContext>;
 
-/// Builds the processor over `context`; a code registered twice is refused here, at start.
-pub fn processor(context: Arc<BrokerContext>) -> Result<BrokerProcessor, DuplicateCode> {
-    registry().build(context)
-}
+// The processor is built over the context with the plug-ins' own codes; a code
+// registered twice is refused there, at start.
+pub use plugin::with_plugins;
 
 impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{BrokerContext, Reply};
+use crate::actors::broker::plugins::Consumed;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
@@ -33,14 +34,32 @@ pub(super) async fn query_consumer_offset(
     ))
 }
 
+/// Commits a group's offset and tells the plug-ins that listen for consumption.
+pub(super) fn commit(cx: &BrokerContext, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    cx.offsets.commit(group, topic, queue_id, offset);
+    if cx.plugins.wants_consumed() {
+        cx.plugins.consumed(Consumed::Committed {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            offset,
+        });
+    }
+}
+
 pub(super) async fn update_consumer_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
 ) -> Reply {
     let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
-    cx.offsets
-        .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    commit(
+        &cx,
+        &h.consumer_group,
+        &h.topic,
+        h.queue_id,
+        h.commit_offset,
+    );
     Ok(RemotingCommand::success())
 }
 

@@ -7,6 +7,7 @@
 //! each candidate record's properties, and offsets advance past what does not match.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::actors::broker::features::pull_hold::Park;
 use crate::actors::broker::meta::consumer_filter::{ConsumerFilters, SelectorFilter};
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
+use crate::actors::broker::plugins::{Consumed, PulledInfo};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::heartbeat::{EXPRESSION_TYPE_TAG, SUB_ALL};
@@ -27,7 +29,9 @@ use crate::protocol::code::response;
 use crate::protocol::filter::Expr;
 use crate::protocol::flag::pull_sysflag;
 use crate::protocol::header::broker::{PullMessageRequestHeader, PullMessageResponseHeader};
-use crate::protocol::message::{java_string_hash, property, record_properties};
+use crate::protocol::message::{
+    decode_record_shared, java_string_hash, property, record_properties,
+};
 use crate::protocol::RemotingCommand;
 use crate::store::get_message::{GetMessageStatus, MessageFilter, TransferLimits};
 
@@ -194,7 +198,12 @@ fn filter_for(
     })
 }
 
-fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -> RemotingCommand {
+fn read(
+    cx: &BrokerContext,
+    h: &PullMessageRequestHeader,
+    filter: &PullFilter,
+    client: SocketAddr,
+) -> RemotingCommand {
     let limits = TransferLimits {
         max_msgs: 32,
         max_bytes: h
@@ -252,6 +261,20 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -
             )
             .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
         resp.body = body.freeze();
+        if cx.plugins.wants_consumed() {
+            cx.plugins.consumed(Consumed::Pulled {
+                group: h.consumer_group.clone(),
+                topic: h.topic.clone(),
+                queue_id: h.queue_id,
+                client,
+                messages: r
+                    .messages
+                    .iter()
+                    .filter_map(|m| decode_record_shared(m).ok())
+                    .map(|m| PulledInfo::of(&m))
+                    .collect(),
+            });
+        }
     }
     resp
 }
@@ -317,11 +340,16 @@ pub(super) async fn pull_message(
     }
     let filter = filter_for(&cx, &h)?;
     if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
-        cx.offsets
-            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+        super::offset::commit(
+            &cx,
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.commit_offset,
+        );
     }
 
-    let first = read(&cx, &h, &filter);
+    let first = read(&cx, &h, &filter, conn.peer);
     let hold = Duration::from_millis(h.suspend_timeout_millis.max(0) as u64).min(
         Duration::from_millis(cx.config.broker_suspend_max_time_millis),
     );
@@ -345,7 +373,7 @@ pub(super) async fn pull_message(
     if cx.store.queue_offsets(&h.topic, h.queue_id).1 <= h.queue_offset {
         let _ = tokio::time::timeout(hold, rx).await;
     }
-    Ok(read(&cx, &h, &filter))
+    Ok(read(&cx, &h, &filter, conn.peer))
 }
 
 #[cfg(test)]

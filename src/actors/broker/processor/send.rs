@@ -15,6 +15,7 @@ use crate::actors::broker::meta::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
     PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX,
 };
+use crate::actors::broker::plugins::{AfterStore, BeforeSend, OutgoingMessage, StoredInfo};
 use crate::actors::broker::store::commit_log_writer::PutStatus;
 use crate::actors::broker::store::PutError;
 use crate::actors::error::ServiceError;
@@ -130,6 +131,7 @@ pub(super) async fn send_message(
     };
     let batch = req.code == request::SEND_BATCH_MESSAGE || h.batch.unwrap_or(false);
     let started = Instant::now();
+    let received_ms = crate::clock::now_millis();
 
     broker_writable(&cx)?;
     validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
@@ -230,6 +232,43 @@ pub(super) async fn send_message(
         vec![make(h.flag, req.body.clone(), &props, next_uniq())]
     };
     let mut msgs = msgs;
+    // Time in send hooks (bounded by their budgets) is processing, not waiting in the
+    // writer's queue: it does not count against waitTimeMillsInSendQueue.
+    let mut in_hooks = Duration::ZERO;
+    if cx.plugins.has_send_hooks() {
+        let hooks_began = Instant::now();
+        let send = BeforeSend {
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+            producer_group: h.producer_group.clone(),
+            born_host,
+            messages: msgs
+                .iter()
+                .map(|m| OutgoingMessage {
+                    flag: m.flag,
+                    body: m.body.clone(),
+                    properties: m.properties.clone(),
+                })
+                .collect(),
+        };
+        let added = cx.plugins.before_send(send).await?;
+        in_hooks = hooks_began.elapsed();
+        if !added.is_empty() {
+            let extra: Vec<(&str, &str)> = added
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            for m in &mut msgs {
+                m.properties = with_properties(&m.properties, &extra);
+            }
+        }
+    }
+    // Taken before the rewrites below (half topic, schedule, timer): what was sent.
+    let sent: Option<Vec<StoredInfo>> = cx.plugins.wants_after_store().then(|| {
+        msgs.iter()
+            .map(|m| StoredInfo::sent(&m.properties, m.body.len()))
+            .collect()
+    });
     if msgs.iter().any(|m| transaction::is_half(&m.properties)) {
         if batch {
             return Err(refuse(
@@ -252,8 +291,9 @@ pub(super) async fn send_message(
         .first()
         .and_then(|m| property(&m.properties, "WAIT"))
         .is_none_or(|w| w != "false");
-    let deadline =
-        Some(started + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)));
+    let deadline = Some(
+        started + in_hooks + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)),
+    );
     let bytes: usize = msgs.iter().map(|m| m.body.len()).sum();
     let count = msgs.len() as u64;
 
@@ -274,6 +314,23 @@ pub(super) async fn send_message(
         PutStatus::PutOk => response::SUCCESS,
         PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
     };
+    if let Some(mut messages) = sent {
+        for (i, m) in messages.iter_mut().enumerate() {
+            m.offset_msg_id = put.append.msg_ids.get(i).cloned().unwrap_or_default();
+            m.queue_offset = put.append.queue_offset + i as i64;
+        }
+        cx.plugins.after_store(AfterStore {
+            topic: h.topic.clone(),
+            queue_id: h.queue_id,
+            producer_group: h.producer_group.clone(),
+            born_host,
+            store_host: cx.store_host,
+            received_ms,
+            cost_ms: started.elapsed().as_millis() as u64,
+            status: code,
+            messages,
+        });
+    }
     let mut resp = RemotingCommand::response(code, None).with_header(&SendMessageResponseHeader {
         msg_id: put.append.msg_id(),
         queue_id: h.queue_id,

@@ -51,8 +51,8 @@ use file_cleaner::FileCleaner;
 use flush_service::{FlushService, WaitFlushed};
 use index_service::{IndexService, QueryIndex};
 use reput_dispatcher::{
-    DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
-    ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
+    DispatchBell, DispatchProgress, DispatcherParts, MessageArrived, QueueReaders, ReputDispatcher,
+    SubscribeArrivals, SubscribeDispatch,
 };
 
 /// Why a put did not happen.
@@ -451,8 +451,8 @@ impl StoreHandle {
         self.inner.dispatcher.addr().do_send(SubscribeArrivals(r));
     }
 
-    /// Plugged-in actors receive every dispatched record here.
-    pub fn subscribe_dispatch(&self, r: Recipient<Dispatched>) {
+    /// Plug-ins receive every dispatched record here.
+    pub fn subscribe_dispatch(&self, r: reput_dispatcher::DispatchSink) {
         self.inner.dispatcher.addr().do_send(SubscribeDispatch(r));
     }
 

@@ -30,7 +30,6 @@ use super::index_service::{BuildIndex, IndexService};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
-use crate::protocol::message::DispatchInfo;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::{self, ConsumeQueueReader};
@@ -79,10 +78,8 @@ pub struct MessageArrived {
     pub store_timestamp: i64,
 }
 
-/// Every record of a round, for plugged-in actors.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct Dispatched(pub Arc<Vec<DispatchInfo>>);
+/// Takes a round's records for a plug-in without waiting; `false` when it refused them.
+pub type DispatchSink = crate::actors::broker::plugins::DispatchSink;
 
 /// Dispatch progress, read by the checkpoint and by shutdown.
 #[derive(Debug, Default)]
@@ -103,7 +100,7 @@ pub struct ReputDispatcher {
     readers: QueueReaders,
     index: Option<Mailbox<IndexService>>,
     arrivals: Vec<Recipient<MessageArrived>>,
-    plugins: Vec<Recipient<Dispatched>>,
+    plugins: Vec<DispatchSink>,
     /// Notices refused by a full PullHold / plug-in mailbox.
     dropped_arrivals: Arc<AtomicU64>,
     dropped_plugin_records: Arc<AtomicU64>,
@@ -316,9 +313,8 @@ impl ReputDispatcher {
                         }
                     }
                 }
-                act.plugins.retain(|r| r.connected());
                 for p in &act.plugins {
-                    if p.try_send(Dispatched(infos.clone())).is_err() {
+                    if !p(&infos) {
                         act.dropped_plugin_records
                             .fetch_add(infos.len() as u64, Ordering::Relaxed);
                     }
@@ -389,10 +385,10 @@ impl Handler<SubscribeArrivals> for ReputDispatcher {
     }
 }
 
-/// Hand every dispatched record to `0` (a plugged-in actor).
+/// Hand every dispatched record to `0` (a plug-in).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SubscribeDispatch(pub Recipient<Dispatched>);
+pub struct SubscribeDispatch(pub DispatchSink);
 
 impl Handler<SubscribeDispatch> for ReputDispatcher {
     type Result = ();
