@@ -49,8 +49,12 @@ pub struct TimerStore {
     /// Messages of the slot at `.0` already re-stored when a delivery stopped part-way.
     pub resume: Option<(i64, usize)>,
     /// Messages whose slot had passed when they were linked and whose put failed: stored
-    /// first by the next step. Memory only: a crash before then loses them.
+    /// first by the next step.
     pub late: Vec<MessageToStore>,
+    /// The timer-topic offset of the first record found due at once and not yet stored
+    /// (while `late` holds any). The checkpoint names no offset past it, and no record
+    /// after it is linked into the log until it is stored, so a crash reads it again.
+    due_from: Option<i64>,
 }
 
 impl TimerStore {
@@ -101,6 +105,7 @@ impl TimerStore {
             queue_offset: ck.last_timer_queue_offset.max(logged_to),
             resume: None,
             late: Vec::new(),
+            due_from: None,
         })
     }
 
@@ -187,6 +192,13 @@ impl TimerStore {
         max: usize,
     ) -> StoreResult<Vec<TimerUnit>> {
         let mut due = Vec::new();
+        // Nothing more is linked while records found due earlier wait to be stored (see
+        // `due_from`).
+        if !self.late.is_empty() {
+            return Ok(due);
+        }
+        self.due_from = None;
+        let p = self.config.precision_ms;
         self.queue_offset = self.queue_offset.max(cq.min_offset());
         for u in cq.units(self.queue_offset, max) {
             if u.size <= 0 || u.size == i32::MAX || u.phys_offset < 0 {
@@ -220,10 +232,18 @@ impl TimerStore {
                 self.queue_offset = u.queue_offset + 1;
                 continue;
             };
+            // Linking a later record would let recovery (which resumes after the log's last
+            // unit) skip the due ones not stored yet: they go out first.
+            if !due.is_empty() && out / p * p >= self.read_time_ms {
+                break;
+            }
             let delete = m.property(prop::DEL_UNIQKEY).is_some();
             let topic = m.property("REAL_TOPIC").unwrap_or_default();
             match self.enqueue(u.phys_offset, u.size, out, topic, delete, now) {
-                Ok(Enqueued::DueNow(unit)) => due.push(unit),
+                Ok(Enqueued::DueNow(unit)) => {
+                    self.due_from.get_or_insert(u.queue_offset);
+                    due.push(unit)
+                }
                 Ok(Enqueued::Linked(_)) => {}
                 // The timer log could not take the unit (a full disk): this record stays
                 // unlinked and is tried again next step, and the units already found due
@@ -288,11 +308,15 @@ impl TimerStore {
     pub fn flush(&mut self, now: i64) -> StoreResult<TimerCheckpoint> {
         let log_pos = self.log.flush()?;
         self.wheel.flush()?;
+        let queue_offset = match self.due_from {
+            Some(from) if !self.late.is_empty() => from.min(self.queue_offset),
+            _ => self.queue_offset,
+        };
         let ck = TimerCheckpoint {
             last_read_time_ms: self.read_time_ms,
             last_timer_log_flush_pos: log_pos,
-            last_timer_queue_offset: self.queue_offset,
-            master_timer_queue_offset: self.queue_offset,
+            last_timer_queue_offset: queue_offset,
+            master_timer_queue_offset: queue_offset,
             state_version: self.checkpoint.state_version,
             timestamp: now,
             counter: self.checkpoint.counter + 1,
@@ -462,6 +486,72 @@ mod tests {
         t.enqueue(99, 1, NOW + 20_000, "T", false, NOW + 10_000)
             .unwrap();
         assert_eq!(t.log_end(), before + UNIT_SIZE as i64);
+    }
+
+    /// Timer-topic records due at each of `due` (ms), appended to a commit log and its
+    /// consume queue under `dir`.
+    fn timer_topic(
+        dir: &Path,
+        due: &[i64],
+    ) -> (
+        crate::store::commit_log::CommitLog,
+        crate::store::consume_queue::ConsumeQueue,
+    ) {
+        use crate::store::commit_log::{CommitLog, CommitLogConfig};
+        use crate::store::consume_queue::ConsumeQueue;
+        let mut log = CommitLog::open(
+            &dir.join("cl"),
+            CommitLogConfig {
+                file_size: 1 << 16,
+                max_message_size: 1024,
+            },
+        )
+        .unwrap();
+        let mut cq =
+            ConsumeQueue::load(&dir.join("cq"), super::super::TIMER_TOPIC, 0, 20 * 64).unwrap();
+        for (i, at) in due.iter().enumerate() {
+            let out = at.to_string();
+            let mut m = msg(&[(prop::OUT_MS, out.as_str()), ("REAL_TOPIC", "T")], 0);
+            m.topic = super::super::TIMER_TOPIC.into();
+            m.queue_id = 0;
+            let r = log.append(&[m], NOW).unwrap();
+            cq.put(i as i64, r.wrote_offset, r.wrote_bytes as i32, 0)
+                .unwrap();
+        }
+        (log, cq)
+    }
+
+    #[test]
+    fn records_found_due_and_not_yet_stored_are_read_again_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = NOW / 1000 * 1000;
+        // Two records whose slot has passed, then one due later.
+        let (log, cq) = timer_topic(dir.path(), &[base - 5_000, base - 4_000, base + 9_000]);
+        let (log, cq) = (log.reader(), cq.reader());
+        {
+            let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+            t.advance_past(base);
+            let due = t.enqueue_from(&cq, &log, NOW, 16).unwrap();
+            assert_eq!(due.len(), 2);
+            // Their put failed; the service keeps them and checkpoints meanwhile.
+            t.late.push(msg(&[], 0));
+            assert!(t.enqueue_from(&cq, &log, NOW, 16).unwrap().is_empty());
+            let ck = t.flush(NOW).unwrap();
+            assert_eq!(
+                ck.last_timer_queue_offset, 0,
+                "the checkpoint stops before them"
+            );
+            // Killed here, before they are stored.
+        }
+        let mut t = TimerStore::open(dir.path(), config(128, 32), &log, NOW).unwrap();
+        assert_eq!(t.queue_offset(), 0, "recovery reads them again");
+        let due = t.enqueue_from(&cq, &log, NOW, 16).unwrap();
+        assert_eq!(due.len(), 2);
+        // Stored now: the later record is linked on the next step.
+        assert!(t.late.is_empty());
+        assert!(t.enqueue_from(&cq, &log, NOW, 16).unwrap().is_empty());
+        assert_eq!(t.queue_offset(), 3);
+        assert_eq!(t.flush(NOW).unwrap().last_timer_queue_offset, 3);
     }
 
     /// The timer-log files on disk below `end` (past it: the file prepared ahead).

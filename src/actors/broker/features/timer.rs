@@ -193,8 +193,8 @@ async fn run_step(
     };
     let (count, late) = linked?;
     counters.enqueued.fetch_add(count as u64, Ordering::Relaxed);
-    // Records whose slot had passed: the queue offset already moved past them, so those a
-    // failed put leaves over wait in the store's memory and go first next step.
+    // Records whose slot had passed: those a failed put leaves over go first next step, and
+    // until then neither the checkpoint nor the timer log moves past them.
     let mut guard = guard;
     guard.late.extend(late);
     if !guard.late.is_empty() {
