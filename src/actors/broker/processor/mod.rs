@@ -8,6 +8,7 @@ mod lock;
 mod offset;
 mod pull;
 mod query;
+mod replication;
 mod send;
 mod transaction;
 
@@ -62,7 +63,7 @@ fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::Service
     crate::actors::error::ServiceError::refused(code, remark)
 }
 
-fn registry() -> [(i32, HandlerFn); 31] {
+fn registry() -> [(i32, HandlerFn); 32] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
@@ -107,6 +108,10 @@ fn registry() -> [(i32, HandlerFn); 31] {
         ),
         (request::DELETE_TOPIC_IN_BROKER, admin::delete_topic),
         (request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config),
+        (
+            request::GET_ALL_CONSUMER_OFFSET,
+            replication::get_all_consumer_offset,
+        ),
         (
             request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
             admin::update_and_create_subscription_group,

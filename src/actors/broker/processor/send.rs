@@ -278,6 +278,8 @@ pub(super) fn send_message(
         let code = match put.status {
             PutStatus::PutOk => response::SUCCESS,
             PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+            PutStatus::SlaveNotAvailable => response::SLAVE_NOT_AVAILABLE,
+            PutStatus::FlushSlaveTimeout => response::FLUSH_SLAVE_TIMEOUT,
         };
         let mut resp =
             RemotingCommand::response(code, None).with_header(&SendMessageResponseHeader {
