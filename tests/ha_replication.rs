@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::broker::{create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION};
+use common::client::{recording_consumer, wait_count, Seen};
 use common::interop::{broker_port, free_port, spawn_namesrv, wait_listening};
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
@@ -490,4 +491,61 @@ async fn bad_input_on_the_ha_port_never_takes_the_master_down() {
     assert_eq!(g.send("still alive").await, Some(response::SUCCESS));
     g.start_slave();
     wait_for_match(&g).await;
+}
+
+#[tokio::test]
+async fn consumers_read_the_slave_while_the_master_is_down_and_the_master_after_it_returns() {
+    let mut g = Group::new("ASYNC_MASTER", "");
+    g.start_master();
+    g.start_slave();
+    g.create_metadata().await;
+    for i in 0..100 {
+        assert_eq!(g.send(&format!("c-{i}")).await, Some(response::SUCCESS));
+    }
+    wait_for_match(&g).await;
+    g.wait_slave_bodies(100).await;
+    g.master.kill_9();
+
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let consumer = recording_consumer(&g.ns_addr, "GHa", TOPIC, seen.clone(), true, 16, dir.path());
+    consumer.start().await.unwrap();
+    assert!(
+        wait_count(&seen, 100, LIMIT).await,
+        "with the master down the consumer read {} of 100 from the slave",
+        seen.lock().unwrap().len()
+    );
+
+    g.start_master();
+    let deadline = Instant::now() + LIMIT;
+    let mut i = 100;
+    while i < 150 {
+        if g.send(&format!("c-{i}")).await == Some(response::SUCCESS) {
+            i += 1;
+        } else {
+            assert!(
+                Instant::now() < deadline,
+                "the restarted master takes no sends"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert!(
+        wait_count(&seen, 150, LIMIT).await,
+        "after the master returned the consumer read {} of 150",
+        seen.lock().unwrap().len()
+    );
+    let bodies: std::collections::BTreeSet<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| String::from_utf8_lossy(&m.body).into_owned())
+        .collect();
+    for i in 0..150 {
+        assert!(
+            bodies.contains(&format!("c-{i}")),
+            "c-{i} was never consumed"
+        );
+    }
+    consumer.shutdown().await;
 }

@@ -235,6 +235,59 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_cluster_files_are_two_groups_of_master_and_slave() {
+        let files = [
+            include_str!("../../../config/broker-a-master.ron"),
+            include_str!("../../../config/broker-a-slave.ron"),
+            include_str!("../../../config/broker-b-master.ron"),
+            include_str!("../../../config/broker-b-slave.ron"),
+        ];
+        let cfgs: Vec<BrokerConfig> = files.iter().map(|f| ron::from_str(f).unwrap()).collect();
+        for c in &cfgs {
+            c.validate().unwrap();
+        }
+        let roles: Vec<_> = cfgs
+            .iter()
+            .map(|c| (c.broker_name.as_str(), c.broker_role, c.broker_id))
+            .collect();
+        assert_eq!(
+            roles,
+            vec![
+                ("broker-a", BrokerRole::SyncMaster, 0),
+                ("broker-a", BrokerRole::Slave, 1),
+                ("broker-b", BrokerRole::SyncMaster, 0),
+                ("broker-b", BrokerRole::Slave, 1),
+            ]
+        );
+        let mut ports: Vec<u16> = cfgs
+            .iter()
+            .flat_map(|c| [c.listen_port - 2, c.listen_port, c.ha_port()])
+            .collect();
+        let mut dirs: Vec<_> = cfgs
+            .iter()
+            .map(|c| c.store.store_path_root_dir.clone())
+            .collect();
+        ports.sort();
+        ports.dedup();
+        dirs.dedup();
+        assert_eq!(
+            (ports.len(), dirs.len()),
+            (12, 4),
+            "no two brokers share a port or a store"
+        );
+    }
+
+    #[test]
+    fn a_slave_needs_a_broker_id() {
+        let c = BrokerConfig {
+            broker_role: BrokerRole::Slave,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("brokerId"));
+        assert_eq!(BrokerConfig::default().ha_port(), 10912);
+    }
+
+    #[test]
     fn namesrv_lists_split_on_semicolons() {
         let cfg = BrokerConfig {
             namesrv_addr: "a:1; b:2;".into(),

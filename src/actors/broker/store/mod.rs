@@ -447,6 +447,16 @@ impl StoreHandle {
         )
     }
 
+    /// Java's isSuggestPullingFromSlave: the pull read further behind the commit log's end
+    /// than accessMessageInMemoryMaxRatio % of physical memory (10 points less on a slave),
+    /// so its bytes are likely no longer in the page cache.
+    pub fn suggest_pulling_from_slave(&self, max_phy_offset_pulling: i64) -> bool {
+        let ratio = self.inner.config.access_message_in_memory_max_ratio as i64
+            - if self.is_slave() { 10 } else { 0 };
+        let memory = physical_memory() as i64 / 100 * ratio.max(0);
+        self.inner.log.max_offset() - max_phy_offset_pulling > memory
+    }
+
     /// The stored record at a commit-log offset.
     pub fn message_at(&self, phys_offset: i64) -> Option<Bytes> {
         self.inner.log.read_record(phys_offset)
@@ -630,4 +640,24 @@ impl StoreHandle {
             Err(e) => Err(StoreError::Unavailable(e.to_string())),
         }
     }
+}
+
+/// The machine's physical memory in bytes (Java's StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE);
+/// a very large value when it cannot be read, so nothing counts as "in disk".
+fn physical_memory() -> u64 {
+    static MEMORY: OnceLock<u64> = OnceLock::new();
+    *MEMORY.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let (pages, size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && size > 0 {
+            pages as u64 * size as u64
+        } else {
+            u64::MAX / 2
+        }
+    })
 }
