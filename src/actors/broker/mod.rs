@@ -65,6 +65,8 @@ pub enum BrokerError {
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Handlers(#[from] crate::actors::dispatch::DuplicateCode),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -345,7 +347,7 @@ impl BrokerBuilder {
             registry: registry.clone(),
             started: Instant::now(),
         });
-        let processor = Arc::new(processor::processor(context.clone()));
+        let processor = Arc::new(processor::processor(context.clone())?);
         let mut servers = vec![RemotingServer::serve(
             listener,
             config.server.clone(),

@@ -25,7 +25,7 @@ use super::meta::queue_locks::QueueLockManager;
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
-use crate::actors::dispatch::{DispatchContext, Handlers};
+use crate::actors::dispatch::{DispatchContext, DuplicateCode, Handlers, Registry};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
@@ -56,97 +56,69 @@ pub struct BrokerContext {
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
-type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
 /// A refusal with a RocketMQ response code and remark, for the handlers.
 fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::ServiceError {
     crate::actors::error::ServiceError::refused(code, remark)
 }
 
-fn registry() -> [(i32, HandlerFn); 32] {
-    [
-        (request::SEND_MESSAGE, send::send_message),
-        (request::SEND_MESSAGE_V2, send::send_message),
-        (request::SEND_BATCH_MESSAGE, send::send_message),
-        (
-            request::CONSUMER_SEND_MSG_BACK,
-            send::consumer_send_msg_back,
-        ),
-        (request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset),
-        (request::END_TRANSACTION, transaction::end_transaction),
-        (request::PULL_MESSAGE, pull::pull_message),
-        (
-            request::QUERY_CONSUMER_OFFSET,
-            offset::query_consumer_offset,
-        ),
-        (
-            request::UPDATE_CONSUMER_OFFSET,
-            offset::update_consumer_offset,
-        ),
-        (request::GET_MAX_OFFSET, offset::get_max_offset),
-        (request::GET_MIN_OFFSET, offset::get_min_offset),
-        (
-            request::GET_EARLIEST_MSG_STORETIME,
-            offset::get_earliest_msg_storetime,
-        ),
-        (
-            request::SEARCH_OFFSET_BY_TIMESTAMP,
-            offset::search_offset_by_timestamp,
-        ),
-        (request::QUERY_MESSAGE, query::query_message),
-        (request::VIEW_MESSAGE_BY_ID, query::view_message_by_id),
-        (request::HEART_BEAT, client::heart_beat),
-        (request::UNREGISTER_CLIENT, client::unregister_client),
-        (request::CHECK_CLIENT_CONFIG, client::check_client_config),
-        (
-            request::GET_CONSUMER_LIST_BY_GROUP,
-            client::get_consumer_list_by_group,
-        ),
-        (
-            request::UPDATE_AND_CREATE_TOPIC,
-            admin::update_and_create_topic,
-        ),
-        (request::DELETE_TOPIC_IN_BROKER, admin::delete_topic),
-        (request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config),
-        (
-            request::GET_ALL_CONSUMER_OFFSET,
-            replication::get_all_consumer_offset,
-        ),
-        (
-            request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-            admin::update_and_create_subscription_group,
-        ),
-        (
-            request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-            admin::get_all_subscription_group_config,
-        ),
-        (
-            request::GET_BROKER_RUNTIME_INFO,
-            admin::get_broker_runtime_info,
-        ),
-        (request::GET_TOPIC_STATS_INFO, admin::get_topic_stats_info),
-        (request::GET_CONSUME_STATS, admin::get_consume_stats),
-        (request::GET_BROKER_CONFIG, admin::get_broker_config),
-        (
-            request::GET_CONSUMER_CONNECTION_LIST,
-            client::get_consumer_connection_list,
-        ),
-        (request::LOCK_BATCH_MQ, lock::lock_batch_mq),
-        (request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq),
-    ]
+/// Every request code this server answers, one line each.
+#[rustfmt::skip]
+fn registry() -> Registry<BrokerContext> {
+    Registry::new()
+        .on(request::SEND_MESSAGE, send::send_message)
+        .on(request::SEND_MESSAGE_V2, send::send_message)
+        .on(request::SEND_BATCH_MESSAGE, send::send_message)
+        .on(request::CONSUMER_SEND_MSG_BACK, send::consumer_send_msg_back)
+        .on(request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset)
+        .on(request::END_TRANSACTION, transaction::end_transaction)
+        .on(request::PULL_MESSAGE, pull::pull_message)
+        .on(request::QUERY_CONSUMER_OFFSET, offset::query_consumer_offset)
+        .on(request::UPDATE_CONSUMER_OFFSET, offset::update_consumer_offset)
+        .on(request::GET_MAX_OFFSET, offset::get_max_offset)
+        .on(request::GET_MIN_OFFSET, offset::get_min_offset)
+        .on(request::GET_EARLIEST_MSG_STORETIME, offset::get_earliest_msg_storetime)
+        .on(request::SEARCH_OFFSET_BY_TIMESTAMP, offset::search_offset_by_timestamp)
+        .on(request::QUERY_MESSAGE, query::query_message)
+        .on(request::VIEW_MESSAGE_BY_ID, query::view_message_by_id)
+        .on(request::HEART_BEAT, client::heart_beat)
+        .on(request::UNREGISTER_CLIENT, client::unregister_client)
+        .on(request::CHECK_CLIENT_CONFIG, client::check_client_config)
+        .on(request::GET_CONSUMER_LIST_BY_GROUP, client::get_consumer_list_by_group)
+        .on(request::UPDATE_AND_CREATE_TOPIC, admin::update_and_create_topic)
+        .on(request::DELETE_TOPIC_IN_BROKER, admin::delete_topic)
+        .on(request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config)
+        .on(request::GET_ALL_CONSUMER_OFFSET, replication::get_all_consumer_offset)
+        .on(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, admin::update_and_create_subscription_group)
+        .on(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, admin::get_all_subscription_group_config)
+        .on(request::GET_BROKER_RUNTIME_INFO, admin::get_broker_runtime_info)
+        .on(request::GET_TOPIC_STATS_INFO, admin::get_topic_stats_info)
+        .on(request::GET_CONSUME_STATS, admin::get_consume_stats)
+        .on(request::GET_BROKER_CONFIG, admin::get_broker_config)
+        .on(request::GET_CONSUMER_CONNECTION_LIST, client::get_consumer_connection_list)
+        .on(request::LOCK_BATCH_MQ, lock::lock_batch_mq)
+        .on(request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq)
 }
 
 /// The BrokerContext's request processor: its handler table.
 pub type BrokerProcessor = Handlers<BrokerContext>;
 
-/// Builds the processor over `context`.
-pub fn processor(context: Arc<BrokerContext>) -> BrokerProcessor {
-    Handlers::new(context, registry())
+/// Builds the processor over `context`; a code registered twice is refused here, at start.
+pub fn processor(context: Arc<BrokerContext>) -> Result<BrokerProcessor, DuplicateCode> {
+    registry().build(context)
 }
 
 impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {
         // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
         self.clients.tell_past_capacity(ConnectionClosed(conn.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_request_code_is_registered_twice() {
+        assert_eq!(super::registry().check(), Ok(()));
     }
 }

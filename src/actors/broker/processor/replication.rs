@@ -4,17 +4,14 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-
 use super::{BrokerContext, Reply};
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::RemotingCommand;
 
-pub(super) fn get_all_consumer_offset(
+pub(super) async fn get_all_consumer_offset(
     cx: Arc<BrokerContext>,
     _: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move { Ok(RemotingCommand::success().with_body(cx.offsets.encode())) }.boxed()
+) -> Reply {
+    Ok(RemotingCommand::success().with_body(cx.offsets.encode()))
 }
