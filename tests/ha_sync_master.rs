@@ -141,31 +141,20 @@ async fn wait_for_growth(b: &TestBroker, past: i64) -> i64 {
 
 #[actix_rt::test]
 async fn a_report_of_bytes_never_sent_does_not_answer_sends() {
-    let b = sync_master().await;
-    let mut liar = fake_slave(&b, 0).await;
-    // Claim a petabyte before anything is stored (Java takes such a report as an ack of
-    // every later SYNC_MASTER send, apache/rocketmq#3015).
-    liar.write_all(&encode_report(1 << 50)).await.unwrap();
-    let replica = b.broker.store.replica().unwrap().clone();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(replica.acked(), 0, "nothing was sent, so nothing is acked");
-    let task = tokio::spawn({
-        let client = b.client.clone();
-        let addr = b.addr.clone();
-        async move {
-            client
-                .invoke(
-                    &addr,
-                    send_v2("S", 0, b"x", "T", "k", "u"),
-                    Duration::from_secs(10),
-                )
-                .await
-                .unwrap()
-                .code
-        }
-    });
-    assert_eq!(task.await.unwrap(), response::FLUSH_SLAVE_TIMEOUT);
-    drop(liar);
+    // Claim a petabyte before anything is stored, in the opening report or in a later one
+    // (Java takes such a report as an ack of every later SYNC_MASTER send,
+    // apache/rocketmq#3015).
+    for first in [0, 1 << 50] {
+        let b = sync_master().await;
+        let mut liar = fake_slave(&b, first).await;
+        liar.write_all(&encode_report(1 << 50)).await.unwrap();
+        let replica = b.broker.store.replica().unwrap().clone();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(replica.acked(), 0, "nothing was sent, so nothing is acked");
+        let code = b.call(send_v2("S", 0, b"x", "T", "k", "u")).await.code;
+        assert_eq!(code, response::FLUSH_SLAVE_TIMEOUT, "first report {first}");
+        drop(liar);
+    }
 }
 
 #[actix_rt::test]

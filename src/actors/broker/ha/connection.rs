@@ -99,6 +99,8 @@ impl Actor for HaConnection {
             heartbeat: self.state.settings().heartbeat_interval,
             write_timeout: self.state.settings().housekeeping_interval,
             sent: self.sent.clone(),
+            slave_ack: self.slave_ack.clone(),
+            state: self.state.clone(),
         };
         let peer = self.peer;
         ctx.spawn(stream.run().into_actor(self).map(move |res, _, ctx| {
@@ -137,12 +139,11 @@ impl StreamHandler<Result<i64, HaProtocolError>> for HaConnection {
                 if self.requested.borrow().is_none() {
                     self.requested.send_replace(Some(offset));
                 }
-                // An ack counts only up to what this connection streamed: a peer that
-                // reports an offset it was never sent (garbage, or a spoofed ack) cannot
-                // answer SYNC_MASTER sends.
-                let sent = self.sent.load(Ordering::Acquire);
-                if sent >= 0 {
-                    self.state.on_ack(offset.min(sent));
+                // A report counts as an ack only within what this connection streamed: a
+                // peer reporting an offset it was never sent (garbage, or a spoofed ack)
+                // answers no SYNC_MASTER send, now or later.
+                if offset <= self.sent.load(Ordering::Acquire) {
+                    self.state.on_ack(offset);
                 }
                 self.state.observe_behind(self.log.max_offset());
             }
@@ -178,9 +179,21 @@ struct Transfer {
     heartbeat: Duration,
     write_timeout: Duration,
     sent: Arc<AtomicI64>,
+    slave_ack: Arc<AtomicI64>,
+    state: Arc<ReplicaState>,
 }
 
 impl Transfer {
+    /// Publishes how far this slave was sent, and counts its last report if that now
+    /// lies within it (a report can arrive before the write it covers is recorded).
+    fn sent_up_to(&self, offset: i64) {
+        self.sent.store(offset, Ordering::Release);
+        let ack = self.slave_ack.load(Ordering::Acquire);
+        if (0..=offset).contains(&ack) {
+            self.state.on_ack(ack);
+        }
+    }
+
     async fn run(mut self) -> Result<(), HaProtocolError> {
         let requested = loop {
             if let Some(o) = *self.requested.borrow_and_update() {
@@ -192,8 +205,11 @@ impl Transfer {
                 .map_err(|_| HaProtocolError::Io("connection closed before a report".into()))?;
         };
         let file_size = self.log.files().file_size();
-        let mut next = transfer_start(requested, self.log.max_offset(), file_size);
-        self.sent.store(next, Ordering::Release);
+        let end = self.log.max_offset();
+        let mut next = transfer_start(requested, end, file_size);
+        // A slave may hold what it reports, but never more than this master has: a first
+        // report past the end vouches for nothing stored later.
+        self.sent.store(next.min(end), Ordering::Release);
         tracing::info!(requested, from = next, "HA transfer starts");
         let mut last_write = Instant::now();
         loop {
@@ -205,7 +221,7 @@ impl Transfer {
             if let Some((buf, upto)) = frames {
                 self.write(&buf).await?;
                 next = upto;
-                self.sent.store(next, Ordering::Release);
+                self.sent_up_to(next);
                 last_write = Instant::now();
                 continue;
             }
