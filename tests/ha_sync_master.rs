@@ -89,6 +89,20 @@ async fn sync_master_answers_11_without_a_slave_and_12_without_an_ack_and_stores
 
     let mut slave = fake_slave(&b, 0).await;
     assert_eq!(send(&b, "unacked").await, response::FLUSH_SLAVE_TIMEOUT);
+    let metrics = b.broker.context.registry.render_prometheus();
+    for line in [
+        "rocketmq_ha_connected_slaves 1",
+        "rocketmq_ha_flush_slave_timeout_total 1",
+        "rocketmq_ha_slave_not_available_total 1",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line:?}");
+    }
+    let tree = b.broker.context.registry.actor_tree();
+    let text = format!("{tree:?}");
+    assert!(
+        text.contains("HAService") && text.contains("HAConnection"),
+        "{text}"
+    );
     assert!(
         stored(&b) > after_first,
         "stored although no slave acked it"
@@ -125,6 +139,11 @@ async fn sync_master_answers_11_without_a_slave_and_12_without_an_ack_and_stores
     let got = read_until(&mut slave, got, wanted).await;
     slave.write_all(&encode_report(got)).await.unwrap();
     assert_eq!(task.await.unwrap(), response::SUCCESS);
+    let metrics = b.broker.context.registry.render_prometheus();
+    assert!(
+        metrics.contains("rocketmq_ha_sync_answered_total 1"),
+        "{metrics}"
+    );
 }
 
 async fn wait_for_growth(b: &TestBroker, past: i64) -> i64 {
