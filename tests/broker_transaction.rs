@@ -379,9 +379,12 @@ async fn half_messages_are_refused_when_the_broker_rejects_transactions_and_slav
     assert_eq!(r.code, response::NO_PERMISSION, "{:?}", r.remark);
     assert_eq!(count(&b.broker, HALF), 0);
 
-    let slave =
-        start_broker_with(|c| c.broker_role = ferrocket::actors::broker::config::BrokerRole::Slave)
-            .await;
+    // A slave needs brokerId > 0, as Java's BrokerStartup insists.
+    let slave = start_broker_with(|c| {
+        c.broker_role = ferrocket::actors::broker::config::BrokerRole::Slave;
+        c.broker_id = 1;
+    })
+    .await;
     let r = slave.call(end("RAWPG", 0, 0, 8)).await;
     assert_eq!(r.code, response::SLAVE_NOT_AVAILABLE);
 }

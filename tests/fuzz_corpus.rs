@@ -74,3 +74,12 @@ fn sql92_filter_corpus_parses_without_panics() {
         "the sql92_filter corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn ha_stream_corpus_decodes_without_panics() {
+    let n = replay("ha_stream", ferrocket::fuzzing::ha_stream);
+    assert!(
+        n >= 3,
+        "the ha_stream corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

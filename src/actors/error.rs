@@ -51,7 +51,8 @@ impl ServiceError {
                 StoreError::Poisoned(_)
                 | StoreError::DiskFull { .. }
                 | StoreError::NoSpace { .. }
-                | StoreError::ShuttingDown => response::SERVICE_NOT_AVAILABLE,
+                | StoreError::ShuttingDown
+                | StoreError::Slave => response::SERVICE_NOT_AVAILABLE,
                 StoreError::Io { .. } | StoreError::Corrupt { .. } => response::SYSTEM_ERROR,
                 StoreError::Busy(_) | StoreError::Unavailable(_) => response::SYSTEM_BUSY,
             },

@@ -421,7 +421,13 @@ impl PushConsumer {
             return Vec::new();
         };
         for b in &route.broker_datas {
-            let Some(addr) = b.broker_addrs.get(&0) else {
+            // Any broker of the group knows the consumers (they heartbeat to slaves too),
+            // so rebalancing goes on while a master is down.
+            let Some(addr) = b
+                .broker_addrs
+                .get(&0)
+                .or_else(|| b.broker_addrs.values().next())
+            else {
                 continue;
             };
             let cmd = RemotingCommand::request_with(
@@ -572,6 +578,9 @@ impl PushConsumer {
             .and_then(|s| s.get(&mq.topic).cloned());
         let Some(sub) = sub else { return };
         let hold = self.inner.config.broker_suspend_max;
+        // The broker id this queue is read from next: the broker's suggestWhichBrokerId,
+        // or a slave after the one tried could not be reached.
+        let mut pull_from = 0i64;
         while !pq.stop.is_cancelled() {
             let (cached, cached_bytes) = pq
                 .inflight
@@ -584,7 +593,7 @@ impl PushConsumer {
                 tokio::time::sleep(Duration::from_millis(50)).await; // flow control
                 continue;
             }
-            let Some(addr) = self.inner.client.master_addr(&mq.broker_name) else {
+            let Some(addr) = self.inner.client.subscribe_addr(&mq.broker_name, pull_from) else {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             };
@@ -611,10 +620,16 @@ impl PushConsumer {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::debug!(queue = ?mq, error = %e, "pull failed; retrying");
+                    // The master unreachable: read a slave until a broker suggests otherwise.
+                    pull_from = if pull_from == 0 { 1 } else { 0 };
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
+            pull_from = r
+                .ext("suggestWhichBrokerId")
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(0);
             let next = r
                 .ext("nextBeginOffset")
                 .and_then(|o| o.parse().ok())

@@ -338,8 +338,31 @@ impl ClientInstance {
         })
     }
 
+    /// Where to read `broker_name` from (Java's findBrokerAddressInSubscribe): broker
+    /// `preferred` when the route holds it, else the master, else its lowest-numbered
+    /// slave. While a master is down the name server drops it from the route, so reads
+    /// and offset commits go to a slave.
+    pub fn subscribe_addr(&self, broker_name: &str, preferred: i64) -> Option<String> {
+        self.inner.routes.iter().find_map(|r| {
+            let b = r
+                .broker_datas
+                .iter()
+                .find(|b| b.broker_name == broker_name)?;
+            b.broker_addrs
+                .get(&preferred)
+                .or_else(|| b.broker_addrs.get(&0))
+                .or_else(|| b.broker_addrs.values().next())
+                .cloned()
+        })
+    }
+
     /// Every master address in the cached routes.
     pub fn all_masters(&self) -> Vec<String> {
+        self.all_brokers(false)
+    }
+
+    /// Every master address in the cached routes, and every slave's with `slaves`.
+    pub fn all_brokers(&self, slaves: bool) -> Vec<String> {
         let mut v: Vec<String> = self
             .inner
             .routes
@@ -347,7 +370,12 @@ impl ClientInstance {
             .flat_map(|r| {
                 r.broker_datas
                     .iter()
-                    .filter_map(|b| b.broker_addrs.get(&0).cloned())
+                    .flat_map(|b| {
+                        b.broker_addrs
+                            .iter()
+                            .filter(|(id, _)| slaves || **id == 0)
+                            .map(|(_, a)| a.clone())
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -383,10 +411,13 @@ impl ClientInstance {
         }
     }
 
-    /// HEART_BEAT to every master known from the routes.
+    /// HEART_BEAT to every master known from the routes, and to slaves too when this
+    /// client consumes (as Java's client does: a consumer may read a slave).
     pub async fn heartbeat_all(&self) {
-        let body = to_json(&self.heartbeat_data());
-        for addr in self.all_masters() {
+        let data = self.heartbeat_data();
+        let to_slaves = !data.consumer_data_set.is_empty();
+        let body = to_json(&data);
+        for addr in self.all_brokers(to_slaves) {
             let cmd = RemotingCommand::request(request::HEART_BEAT).with_body(body.clone());
             match self.invoke(&addr, cmd).await {
                 Ok(r) if r.code == response::SUCCESS => {}

@@ -74,7 +74,7 @@ impl OffsetStore {
             return Ok(None);
         };
         let addr = client
-            .master_addr(&mq.broker_name)
+            .subscribe_addr(&mq.broker_name, 0)
             .ok_or_else(|| ClientError::NoRoute(mq.topic.clone()))?;
         let header = QueryConsumerOffsetRequestHeader {
             consumer_group: group.clone(),
@@ -122,7 +122,9 @@ impl OffsetStore {
         match self {
             OffsetStore::Remote { group, .. } => {
                 for (mq, offset) in snapshot {
-                    let Some(addr) = client.master_addr(&mq.broker_name) else {
+                    // A slave takes the commit while its master is down (as Java's
+                    // client does); its SlaveSynchronize keeps the larger offset.
+                    let Some(addr) = client.subscribe_addr(&mq.broker_name, 0) else {
                         continue;
                     };
                     let header = UpdateConsumerOffsetRequestHeader {

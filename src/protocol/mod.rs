@@ -14,6 +14,7 @@ pub mod error;
 pub mod filter;
 pub mod flag;
 pub mod frame;
+pub mod ha;
 pub mod header;
 pub(crate) mod json_header;
 pub mod message;

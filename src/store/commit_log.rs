@@ -78,6 +78,20 @@ impl CommitLogReader {
         self.files.read(offset, size)
     }
 
+    /// What a master streams to a slave from `offset`: the written bytes of the file
+    /// holding it, at most `max`, never past that file's end (Java's
+    /// `getCommitLogData`). `None` when nothing is written at `offset` yet, or it is
+    /// outside the files on disk.
+    pub fn transfer_chunk(&self, offset: i64, max: usize) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        let pos = (offset - file.from_offset()) as usize;
+        let len = file.wrote().saturating_sub(pos).min(max);
+        if len == 0 {
+            return None;
+        }
+        file.slice(pos, len)
+    }
+
     /// The whole record at `offset` (its size is read from its first four bytes).
     pub fn read_record(&self, offset: i64) -> Option<Bytes> {
         let head = self.files.read(offset, 4)?;
@@ -99,7 +113,9 @@ impl CommitLogReader {
     /// Walks records from `from` up to the written end, handing each to `visit`; skips the
     /// blank filler at file ends. Returns where it stopped (the next offset to read).
     pub fn scan(&self, from: i64, max_records: usize, mut visit: impl FnMut(DispatchInfo)) -> i64 {
-        let mut offset = from;
+        // A slave's log starts where its master's last file started when it first
+        // connected: nothing below its first file will ever be written.
+        let mut offset = from.max(self.min_offset());
         let mut seen = 0;
         while seen < max_records {
             let Some(file) = self.files.find(offset) else {
@@ -278,6 +294,46 @@ impl CommitLog {
             queue_offset: queue_offsets.first().copied().unwrap_or(0),
             msg_num: msgs.len(),
         })
+    }
+
+    /// A slave's append: `data` is a chunk of the master's commit log that starts at
+    /// `offset`, copied as is (records, blank fillers and all), so the two logs stay byte
+    /// for byte the same. `offset` must be this log's end, or, for an empty log, anywhere:
+    /// the first file is then created at the start of the master's file holding it. A
+    /// chunk never crosses a file boundary (a master reads at most to the end of a file).
+    /// Returns the new end offset.
+    pub fn append_raw(&mut self, offset: i64, data: &[u8]) -> StoreResult<i64> {
+        let end = self.reader.max_offset();
+        let empty = self.reader.files.files().is_empty();
+        if !empty && offset != end {
+            return Err(StoreError::Corrupt {
+                offset,
+                reason: format!("replicated bytes start at {offset}, the log ends at {end}"),
+            });
+        }
+        if data.is_empty() {
+            return Ok(end);
+        }
+        let mut file = self.writer.current(offset)?;
+        if file.is_full() || file.end_offset() != offset {
+            file = self.writer.roll(offset)?;
+        }
+        if file.end_offset() != offset || data.len() > file.remaining() {
+            return Err(StoreError::Corrupt {
+                offset,
+                reason: format!(
+                    "{} replicated bytes do not fit the file at {} (written to {})",
+                    data.len(),
+                    file.from_offset(),
+                    file.end_offset()
+                ),
+            });
+        }
+        file.append_with::<StoreError>(data.len(), |buf| {
+            buf.copy_from_slice(data);
+            Ok(data.len())
+        })?;
+        Ok(file.end_offset())
     }
 
     /// Recovery: scans records from `from` (the start of a file), checking each (and its
@@ -542,6 +598,81 @@ mod tests {
         assert_eq!(log.recovery_start(500), 0);
         assert_eq!(log.recovery_start(99_999), 3072);
         assert_eq!(log.clean_recovery_start(), 1024);
+    }
+
+    /// Streams `master` into `slave` from `from` the way an HA connection does.
+    fn replicate(master: &CommitLogReader, slave: &mut CommitLog, from: i64) -> i64 {
+        let mut at = from;
+        while let Some(chunk) = master.transfer_chunk(at, 300) {
+            at = slave.append_raw(at, &chunk).unwrap();
+        }
+        at
+    }
+
+    #[test]
+    fn a_slave_log_copied_from_the_last_file_matches_byte_for_byte() {
+        let (mdir, sdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut master = open(mdir.path(), 1024);
+        for i in 0..7u8 {
+            master.append(&[msg("T", 0, &[i; 300], "A")], 1).unwrap();
+        }
+        let end = master.reader().max_offset();
+        let start = crate::protocol::ha::transfer_start(0, end, 1024);
+        assert_eq!(
+            start, 3072,
+            "seven records of ~400 bytes fill three files and start a fourth"
+        );
+        let mut slave = open(sdir.path(), 1024);
+        assert_eq!(replicate(&master.reader(), &mut slave, start), end);
+        assert_eq!(slave.reader().min_offset(), 3072);
+        for i in 7..12u8 {
+            master.append(&[msg("T", 0, &[i; 300], "A")], 1).unwrap();
+        }
+        let end = master.reader().max_offset();
+        let resume = slave.reader().max_offset();
+        assert_eq!(replicate(&master.reader(), &mut slave, resume), end);
+        for f in slave.reader().files().files().iter() {
+            let name = f.path().file_name().unwrap().to_owned();
+            let m = std::fs::read(mdir.path().join("commitlog").join(&name)).unwrap();
+            let s = std::fs::read(f.path()).unwrap();
+            assert_eq!(m, s, "file {name:?} differs");
+        }
+        let mut queue_offsets = Vec::new();
+        slave
+            .reader()
+            .scan(0, 100, |d| queue_offsets.push(d.queue_offset));
+        assert_eq!(
+            queue_offsets,
+            (6..12).collect::<Vec<_>>(),
+            "the scan starts at the first file"
+        );
+    }
+
+    #[test]
+    fn replicated_bytes_must_continue_the_log() {
+        let (mdir, sdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut master = open(mdir.path(), 1024);
+        master.append(&[msg("T", 0, b"x", "A")], 1).unwrap();
+        let chunk = master.reader().transfer_chunk(0, 1 << 20).unwrap();
+        let mut slave = open(sdir.path(), 1024);
+        let end = slave.append_raw(0, &chunk).unwrap();
+        let err = slave.append_raw(end + 8, &chunk).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        let err = slave.append_raw(end, &[0u8; 2000]).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt { .. }),
+            "a chunk larger than the file: {err}"
+        );
+        assert_eq!(
+            slave.reader().max_offset(),
+            end,
+            "refused bytes are not written"
+        );
+        assert!(
+            master.reader().transfer_chunk(end, 10).is_none(),
+            "nothing past the end"
+        );
+        assert!(master.reader().transfer_chunk(1 << 40, 10).is_none());
     }
 
     /// Writes seed inputs for the stored_record fuzz target (run with FERROCKET_WRITE_SEEDS=dir).

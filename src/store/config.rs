@@ -59,6 +59,10 @@ pub struct StoreConfig {
     pub disk_full_ratio: u32,
     /// How often the cleaner looks, in ms (10,000).
     pub clean_resource_interval: u64,
+    /// A pull reading further than this share (%) of physical memory behind the commit
+    /// log's end is told to read a slave when slaveReadEnable (RocketMQ's
+    /// accessMessageInMemoryMaxRatio, 40; a slave uses 10 less, as Java's does).
+    pub access_message_in_memory_max_ratio: u32,
     /// Appends the CommitLogWriter may hold before new sends are answered SYSTEM_BUSY.
     pub writer_mailbox_capacity: usize,
     /// Delay of each level 1..n (units s, m, h, d), RocketMQ's messageDelayLevel.
@@ -96,6 +100,7 @@ impl Default for StoreConfig {
             mapped_file_size_consume_queue: DEFAULT_CQ_FILE_SIZE,
             max_message_size: 4 * 1024 * 1024,
             flush_disk_type: FlushDiskType::AsyncFlush,
+            access_message_in_memory_max_ratio: 40,
             flush_interval_commit_log: 500,
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval: 10_000,

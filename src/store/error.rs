@@ -44,6 +44,11 @@ pub enum StoreError {
     },
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// A slave's store takes only what its master replicates (Java's checkStoreStatus).
+    #[error(
+        "service not available now: this broker is a slave, messages are put to its master only"
+    )]
+    Slave,
     /// The writer fell behind: the request waited past its bound and was not written.
     #[error("[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, {0}")]
     Busy(String),

@@ -50,6 +50,9 @@ pub struct GetMessageResult {
     pub messages: Vec<Bytes>,
     /// Queue offset of each message in `messages`.
     pub queue_offsets: Vec<i64>,
+    /// Commit-log offset of the last unit looked at (Java's maxPhyOffsetPulling): how far
+    /// behind the log's end the consumer reads decides whether it should read a slave.
+    pub max_phy_offset_pulling: i64,
 }
 
 impl GetMessageResult {
@@ -113,6 +116,7 @@ pub fn get_message(
         max_offset: 0,
         messages: Vec::new(),
         queue_offsets: Vec::new(),
+        max_phy_offset_pulling: 0,
     };
     let Some(cq) = queue else { return r };
     let (min, max) = (cq.min_offset(), cq.max_offset());
@@ -164,6 +168,7 @@ pub fn get_message(
                 break 'scan;
             }
             next = u.queue_offset + 1;
+            r.max_phy_offset_pulling = u.phys_offset;
             if u.size <= 0 || u.size == i32::MAX {
                 continue; // blank unit
             }

@@ -25,6 +25,29 @@ pub struct FlushProgress {
     pub appended_store_timestamp: AtomicI64,
     /// fsync rounds done, for metrics and tests.
     pub rounds: AtomicI64,
+    /// The commit log's end after each append (set by the writer): HA connections wait
+    /// on it for bytes to stream.
+    pub appended: AppendWatch,
+}
+
+/// The commit log's written end, watched by whoever streams new bytes (HA connections).
+#[derive(Debug)]
+pub struct AppendWatch(tokio::sync::watch::Sender<i64>);
+
+impl Default for AppendWatch {
+    fn default() -> Self {
+        AppendWatch(tokio::sync::watch::Sender::new(0))
+    }
+}
+
+impl AppendWatch {
+    pub fn publish(&self, end: i64) {
+        self.0.send_replace(end);
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.0.subscribe()
+    }
 }
 
 /// One fsync of the commit log; returns the offset now durable.

@@ -46,3 +46,10 @@ pub const CONSUME_QUEUE: usize = 64;
 pub const CHECKPOINT_KEEPER: usize = 16;
 /// The cleaner takes no mailbox requests today beyond fault injection.
 pub const FILE_CLEANER: usize = 16;
+/// HAService: shutdown and panic injection only. Full: the shutdown closes connections
+/// when the process ends instead.
+pub const HA_SERVICE: usize = 16;
+/// HAClient: shutdown only. Full: as above.
+pub const HA_CLIENT: usize = 16;
+/// SlaveSynchronize: shutdown only (it runs on its own timer). Full: as above.
+pub const SLAVE_SYNCHRONIZE: usize = 16;

@@ -37,7 +37,29 @@ pub struct BrokerConfig {
     pub listen_port: u16,
     /// Also serve on listenPort − 2, where Java clients up to 4.4 send by default.
     pub vip_channel_enabled: bool,
+    /// ASYNC_MASTER answers sends once stored; SYNC_MASTER once a slave also holds them;
+    /// SLAVE follows a master (brokerId > 0) and takes no writes.
     pub broker_role: BrokerRole,
+    /// The master's HA port, where slaves connect (listenPort + 1 when unset; 0 picks a
+    /// free port, for tests).
+    pub ha_listen_port: Option<u16>,
+    /// A slave's master HA address (`host:port`); unset, the slave uses the haServerAddr
+    /// the name server answers to its registration.
+    pub ha_master_address: Option<String>,
+    /// An idle master sends a heartbeat frame this often, and a slave reports its offset
+    /// this often, ms (5 s).
+    pub ha_send_heartbeat_interval: u64,
+    /// A peer silent this long is disconnected, ms (20 s).
+    pub ha_housekeeping_interval: u64,
+    /// Most commit-log bytes per frame (32 KiB).
+    pub ha_transfer_batch_size: usize,
+    /// SYNC_MASTER answers SLAVE_NOT_AVAILABLE when the slave is this far behind (256 MiB).
+    pub ha_slave_fallbehind_max: i64,
+    /// SYNC_MASTER answers FLUSH_SLAVE_TIMEOUT when no slave acked within this, ms (3 s).
+    pub slave_timeout: u64,
+    /// Consumers may be told to pull from a slave (suggestWhichBrokerId), as Java's
+    /// slaveReadEnable (off by default).
+    pub slave_read_enable: bool,
     /// Create unknown topics a producer sends to, from the TBW102 template.
     pub auto_create_topic_enable: bool,
     /// Queues of auto-created topics (and of TBW102).
@@ -118,6 +140,14 @@ impl Default for BrokerConfig {
             listen_port: 10911,
             vip_channel_enabled: true,
             broker_role: BrokerRole::AsyncMaster,
+            ha_listen_port: None,
+            ha_master_address: None,
+            ha_send_heartbeat_interval: 5_000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: crate::protocol::ha::DEFAULT_TRANSFER_BATCH_SIZE,
+            ha_slave_fallbehind_max: 256 * 1024 * 1024,
+            slave_timeout: 3_000,
+            slave_read_enable: false,
             auto_create_topic_enable: true,
             default_topic_queue_nums: 8,
             auto_create_subscription_group: true,
@@ -173,8 +203,25 @@ impl BrokerConfig {
         for p in &self.plugins {
             crate::actors::broker::plugins::builtin::check(p)?;
         }
+        if self.broker_role == BrokerRole::Slave && self.broker_id <= 0 {
+            return Err("a SLAVE needs brokerId > 0 (0 is the master)".into());
+        }
+        if self.ha_transfer_batch_size == 0
+            || self.ha_transfer_batch_size > crate::protocol::ha::MAX_TRANSFER_BODY
+        {
+            return Err("haTransferBatchSize must be between 1 byte and 4 MiB - 12".into());
+        }
         self.store.validate()?;
         self.server.validate()
+    }
+
+    /// The HA port to listen on: haListenPort, else listenPort + 1 (0 stays 0).
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listen_port.unwrap_or(if self.listen_port == 0 {
+            0
+        } else {
+            self.listen_port.wrapping_add(1)
+        })
     }
 
     /// The name servers to register with.
@@ -193,6 +240,59 @@ mod tests {
         cfg.validate().unwrap();
         assert_eq!(cfg.listen_port, 10911);
         assert_eq!(cfg.namesrv_addrs(), vec!["127.0.0.1:9876".to_string()]);
+    }
+
+    #[test]
+    fn the_shipped_cluster_files_are_two_groups_of_master_and_slave() {
+        let files = [
+            include_str!("../../../config/broker-a-master.ron"),
+            include_str!("../../../config/broker-a-slave.ron"),
+            include_str!("../../../config/broker-b-master.ron"),
+            include_str!("../../../config/broker-b-slave.ron"),
+        ];
+        let cfgs: Vec<BrokerConfig> = files.iter().map(|f| ron::from_str(f).unwrap()).collect();
+        for c in &cfgs {
+            c.validate().unwrap();
+        }
+        let roles: Vec<_> = cfgs
+            .iter()
+            .map(|c| (c.broker_name.as_str(), c.broker_role, c.broker_id))
+            .collect();
+        assert_eq!(
+            roles,
+            vec![
+                ("broker-a", BrokerRole::SyncMaster, 0),
+                ("broker-a", BrokerRole::Slave, 1),
+                ("broker-b", BrokerRole::SyncMaster, 0),
+                ("broker-b", BrokerRole::Slave, 1),
+            ]
+        );
+        let mut ports: Vec<u16> = cfgs
+            .iter()
+            .flat_map(|c| [c.listen_port - 2, c.listen_port, c.ha_port()])
+            .collect();
+        let mut dirs: Vec<_> = cfgs
+            .iter()
+            .map(|c| c.store.store_path_root_dir.clone())
+            .collect();
+        ports.sort();
+        ports.dedup();
+        dirs.dedup();
+        assert_eq!(
+            (ports.len(), dirs.len()),
+            (12, 4),
+            "no two brokers share a port or a store"
+        );
+    }
+
+    #[test]
+    fn a_slave_needs_a_broker_id() {
+        let c = BrokerConfig {
+            broker_role: BrokerRole::Slave,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("brokerId"));
+        assert_eq!(BrokerConfig::default().ha_port(), 10912);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 pub mod capacity;
 pub mod config;
 pub mod features;
+pub mod ha;
 pub mod meta;
 pub mod plugins;
 pub mod processor;
@@ -35,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, BrokerRole};
 pub use store::{PutError, StoreHandle};
 
 use crate::actors::coalesced_file::CoalescedFile;
@@ -48,6 +49,10 @@ use features::pull_hold::PullHold;
 use features::schedule::{self, PersistDelayOffsets, ScheduleService};
 use features::timer::{PersistTimer, TimerWheelService};
 use features::transaction::{CheckSettings, CheckerParts, StopChecking, TransactionChecker};
+use ha::client::{CloseHaClient, HaClient};
+use ha::service::{CloseHa, HaService};
+use ha::slave_sync::{SlaveSynchronize, SyncTargets};
+use ha::{HaSettings, MasterAddrs, ReplicaState};
 use meta::clients::{self, ClientManager};
 use meta::consumer_offsets::{ConsumerOffsetManager, ConsumerOffsets, PersistOffsets};
 use meta::queue_locks::QueueLockManager;
@@ -73,6 +78,19 @@ pub enum BrokerError {
     },
 }
 
+/// The broker's replication actor: a master serves slaves, a slave follows its master.
+enum Replication {
+    Master {
+        service: Mailbox<HaService>,
+        addr: SocketAddr,
+    },
+    Slave {
+        client: Mailbox<HaClient>,
+        /// Held so its supervisor keeps restarting it.
+        _sync: Mailbox<SlaveSynchronize>,
+    },
+}
+
 /// Composes a broker's actor tree from its configuration.
 pub struct BrokerBuilder {
     config: BrokerConfig,
@@ -95,6 +113,7 @@ pub struct Broker {
     checker: Mailbox<TransactionChecker>,
     timer: Option<Mailbox<TimerWheelService>>,
     plugins: Arc<Plugins>,
+    ha: Replication,
     /// topics.json and subscriptionGroup.json, flushed at shutdown.
     metadata_files: [Arc<CoalescedFile>; 2],
     stopped: Mutex<bool>,
@@ -131,8 +150,12 @@ impl BrokerBuilder {
     }
 
     pub async fn start(self) -> Result<Broker, BrokerError> {
-        let config = self.config;
+        let mut config = self.config;
         config.validate().map_err(BrokerError::Config)?;
+        if config.broker_role != BrokerRole::Slave {
+            // As Java's BrokerStartup: a master is broker 0 whatever the file says.
+            config.broker_id = 0;
+        }
         let registry = self.registry.unwrap_or_default();
         let root = config.store.store_path_root_dir.clone();
 
@@ -205,6 +228,7 @@ impl BrokerBuilder {
             )
         };
         let (delay_offsets, delay_path) = schedule::load_offsets(&root)?;
+        let delay_offset_path = delay_path.clone();
         let schedule = {
             let (st, every) = (
                 store.clone(),
@@ -227,7 +251,10 @@ impl BrokerBuilder {
                 },
             )
         };
-        let timer = if config.store.timer_wheel_enable {
+        let slave = config.broker_role == BrokerRole::Slave;
+        // A slave runs no schedule, timer or transaction service: the messages they would
+        // write come to it from its master.
+        let timer = if config.store.timer_wheel_enable && !slave {
             let (root, cfg, log) = (
                 root.clone(),
                 config.store.timer_store_config(),
@@ -383,15 +410,90 @@ impl BrokerBuilder {
             servers.push(vip_server);
         }
 
+        let replica = ReplicaState::new(config.broker_role, HaSettings::of(&config), &registry);
+        store.set_replica(replica.clone());
+        let master_addrs = MasterAddrs::new(config.ha_master_address.clone());
+        let ha = if slave {
+            if let Err(e) = schedule.addr().send(PersistDelayOffsets).await {
+                tracing::error!(error = %e, "the schedule service is gone");
+            }
+            let _ = checker.addr().send(StopChecking).await;
+            let (st, m, s, reg) = (
+                store.clone(),
+                master_addrs.clone(),
+                HaSettings::of(&config),
+                registry.clone(),
+            );
+            let targets = SyncTargets {
+                topics: topics.clone(),
+                topic_manager: topic_manager.clone(),
+                groups: context.groups.clone(),
+                group_manager: context.group_manager.clone(),
+                offsets: context.offsets.clone(),
+                delay_offset_path,
+            };
+            let m2 = master_addrs.clone();
+            let sync = start_supervised(
+                &registry,
+                "broker/SlaveSynchronize",
+                capacity::SLAVE_SYNCHRONIZE,
+                None,
+                move |sup| SlaveSynchronize::new(sup, m2, targets),
+            );
+            Replication::Slave {
+                client: start_supervised(
+                    &registry,
+                    "broker/HAClient",
+                    capacity::HA_CLIENT,
+                    None,
+                    move |sup| HaClient::new(sup, st, m, s, &reg),
+                ),
+                _sync: sync,
+            }
+        } else {
+            let at = SocketAddr::new(config.listen_ip, config.ha_port());
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|source| BrokerError::Bind { addr: at, source })?;
+            let addr = listener
+                .local_addr()
+                .map_err(|source| BrokerError::Bind { addr: at, source })?;
+            let (l, r, st, reg) = (
+                Arc::new(listener),
+                replica.clone(),
+                store.clone(),
+                registry.clone(),
+            );
+            let service = start_supervised(
+                &registry,
+                "broker/HAService",
+                capacity::HA_SERVICE,
+                None,
+                move |sup| HaService::new(sup, l, r, st, reg, "broker/HAService".into()),
+            );
+            Replication::Master { service, addr }
+        };
+        let ha_addr = match &ha {
+            Replication::Master { addr, .. } => format!("{}:{}", config.broker_ip1, addr.port()),
+            Replication::Slave { .. } => {
+                format!("{}:{}", config.broker_ip1, config.ha_port())
+            }
+        };
+
         let broker_addr = store_host.to_string();
         let registrar = {
-            let (cfg, view, addr) = (config.clone(), topics, broker_addr.clone());
+            let (cfg, view, addr, m) = (
+                config.clone(),
+                topics,
+                broker_addr.clone(),
+                master_addrs.clone(),
+            );
             start_supervised(
                 &registry,
                 "broker/Registrar",
                 capacity::REGISTRAR,
                 None,
-                move |sup| Registrar::new(sup, cfg, view, addr),
+                move |sup| Registrar::new(sup, cfg, view, addr, ha_addr, m),
             )
         };
         topic_manager
@@ -416,6 +518,7 @@ impl BrokerBuilder {
             checker,
             timer,
             plugins,
+            ha,
             metadata_files: [topics_file, groups_file],
             stopped: Mutex::new(false),
         })
@@ -431,6 +534,14 @@ impl Broker {
     /// The VIP port actually bound, if enabled.
     pub fn vip_addr(&self) -> Option<SocketAddr> {
         self.servers.get(1).map(|s| s.local_addr())
+    }
+
+    /// The HA port a master bound (slaves connect there); `None` on a slave.
+    pub fn ha_addr(&self) -> Option<SocketAddr> {
+        match &self.ha {
+            Replication::Master { addr, .. } => Some(*addr),
+            Replication::Slave { .. } => None,
+        }
     }
 
     /// The address clients use (brokerIP1:listenPort).
@@ -453,6 +564,13 @@ impl Broker {
         }
         // Before offsets are persisted: a plug-in's last positions are among them.
         self.plugins.stop().await;
+        let closed = match &self.ha {
+            Replication::Master { service, .. } => service.addr().send(CloseHa).await,
+            Replication::Slave { client, .. } => client.addr().send(CloseHaClient).await,
+        };
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "the HA actor is gone");
+        }
         if let Err(e) = self.checker.addr().send(StopChecking).await {
             tracing::error!(error = %e, "the transaction checker is gone");
         }

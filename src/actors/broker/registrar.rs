@@ -22,6 +22,7 @@ use futures_util::future::join_all;
 use tokio::sync::oneshot;
 
 use super::config::BrokerConfig;
+use super::ha::MasterAddrs;
 use super::meta::topic_config::{TopicView, TopicsChanged};
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Supervision};
@@ -30,7 +31,7 @@ use crate::protocol::body::register::{
 };
 use crate::protocol::code::{request, response};
 use crate::protocol::header::namesrv::{
-    RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnRegisterBrokerRequestHeader,
 };
 use crate::protocol::RemotingCommand;
 use crate::remoting_client::RemotingClient;
@@ -44,6 +45,10 @@ pub struct Registrar {
     topics: Arc<TopicView>,
     client: RemotingClient,
     broker_addr: String,
+    /// This broker's HA address as slaves reach it (the port actually bound).
+    ha_addr: String,
+    /// Where the name servers say this group's master is (a slave follows it).
+    master: Arc<MasterAddrs>,
     /// A round is being answered.
     in_flight: bool,
     /// The next round registers the whole table (start, period).
@@ -60,6 +65,8 @@ impl Registrar {
         config: Arc<BrokerConfig>,
         topics: Arc<TopicView>,
         broker_addr: String,
+        ha_addr: String,
+        master: Arc<MasterAddrs>,
     ) -> Self {
         Registrar {
             sup,
@@ -67,6 +74,8 @@ impl Registrar {
             topics,
             client: RemotingClient::default(),
             broker_addr,
+            ha_addr,
+            master,
             in_flight: false,
             full_due: true,
             changed: BTreeSet::new(),
@@ -115,7 +124,7 @@ impl Registrar {
             broker_name: c.broker_name.clone(),
             broker_addr: self.broker_addr.clone(),
             cluster_name: c.broker_cluster_name.clone(),
-            ha_server_addr: format!("{}:{}", c.broker_ip1, c.listen_port.wrapping_add(1)),
+            ha_server_addr: self.ha_addr.clone(),
             broker_id: c.broker_id,
             heartbeat_timeout_millis: Some(c.channel_expired_timeout as i64),
             enable_acting_master: Some(false),
@@ -135,9 +144,15 @@ impl Registrar {
                 .collect(),
         );
         let client = self.client.clone();
+        let master = self.master.clone();
         // Each name server gets the parts in order; name servers are served in parallel.
         let calls = c.namesrv_addrs().into_iter().map(move |addr| {
-            let (client, bodies, header) = (client.clone(), bodies.clone(), header.clone());
+            let (client, bodies, header, master) = (
+                client.clone(),
+                bodies.clone(),
+                header.clone(),
+                master.clone(),
+            );
             async move {
                 for body in bodies.iter() {
                     let header = RegisterBrokerRequestHeader {
@@ -147,7 +162,11 @@ impl Registrar {
                     let cmd = RemotingCommand::request_with(request::REGISTER_BROKER, &header)
                         .with_body(body.clone());
                     match client.invoke(&addr, cmd, TIMEOUT).await {
-                        Ok(r) if r.code == response::SUCCESS => {}
+                        Ok(r) if r.code == response::SUCCESS => {
+                            if let Ok(h) = r.decode_header::<RegisterBrokerResponseHeader>() {
+                                master.learned(h.ha_server_addr, h.master_addr);
+                            }
+                        }
                         Ok(r) => {
                             tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "name server refused the registration");
                             return;

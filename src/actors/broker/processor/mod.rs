@@ -9,6 +9,7 @@ mod offset;
 mod plugin;
 mod pull;
 mod query;
+mod replication;
 mod send;
 mod transaction;
 
@@ -90,6 +91,7 @@ fn registry() -> Registry<BrokerContext> {
         .on(request::UPDATE_AND_CREATE_TOPIC, admin::update_and_create_topic)
         .on(request::DELETE_TOPIC_IN_BROKER, admin::delete_topic)
         .on(request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config)
+        .on(request::GET_ALL_CONSUMER_OFFSET, replication::get_all_consumer_offset)
         .on(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, admin::update_and_create_subscription_group)
         .on(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, admin::get_all_subscription_group_config)
         .on(request::GET_BROKER_RUNTIME_INFO, admin::get_broker_runtime_info)

@@ -198,6 +198,26 @@ fn filter_for(
     })
 }
 
+/// The broker a consumer should pull this queue from next, as Java's PullMessageProcessor
+/// decides it: with slaveReadEnable, a consumer reading data no longer in memory goes to
+/// its group's whichBrokerWhenConsumeSlowly (default 1, a slave) and one keeping up to its
+/// group's brokerId (default 0); without it, always the master. (Java 4.9.8 also answers a
+/// slave's pull PULL_RETRY_IMMEDIATELY when slaveReadEnable is off, but overwrites that
+/// code with the read's own status a few lines later, so the data is served either way.)
+/// `group` is (brokerId, whichBrokerWhenConsumeSlowly) of the subscription group.
+fn suggest_which_broker_id(
+    slave_read_enable: bool,
+    from_slave: bool,
+    group: Option<(i64, i64)>,
+) -> i64 {
+    let (broker_id, when_slow) = group.unwrap_or((0, 1));
+    match (slave_read_enable, from_slave) {
+        (false, _) => 0,
+        (true, true) => when_slow,
+        (true, false) => broker_id,
+    }
+}
+
 fn read(
     cx: &BrokerContext,
     h: &PullMessageRequestHeader,
@@ -240,9 +260,20 @@ fn read(
             response::PULL_OFFSET_MOVED
         }
     };
+    let from_slave = cx
+        .store
+        .suggest_pulling_from_slave(r.max_phy_offset_pulling);
+    let group = cx.groups.get(&h.consumer_group);
+    let suggest = suggest_which_broker_id(
+        cx.config.slave_read_enable,
+        from_slave,
+        group
+            .as_ref()
+            .map(|g| (g.broker_id, g.which_broker_when_consume_slowly)),
+    );
     let mut resp = RemotingCommand::response(code, Some(r.status.name().to_owned())).with_header(
         &PullMessageResponseHeader {
-            suggest_which_broker_id: 0,
+            suggest_which_broker_id: suggest,
             next_begin_offset: r.next_begin_offset,
             min_offset: r.min_offset,
             max_offset: r.max_offset,
@@ -386,5 +417,32 @@ mod tests {
         assert_eq!(tag_filter(" "), None);
         let set = tag_filter("TagA || TagB").unwrap();
         assert!(set.contains(&2598919) && set.contains(&2598920) && set.len() == 2);
+    }
+
+    #[test]
+    fn the_suggested_broker_follows_javas_rules() {
+        let defaults = Some((0, 1));
+        assert_eq!(
+            suggest_which_broker_id(false, true, defaults),
+            0,
+            "slave reads off"
+        );
+        assert_eq!(
+            suggest_which_broker_id(true, true, defaults),
+            1,
+            "in disk: a slave"
+        );
+        assert_eq!(
+            suggest_which_broker_id(true, false, defaults),
+            0,
+            "in memory: brokerId"
+        );
+        assert_eq!(suggest_which_broker_id(true, false, Some((2, 1))), 2);
+        assert_eq!(suggest_which_broker_id(true, true, Some((0, 3))), 3);
+        assert_eq!(
+            suggest_which_broker_id(true, true, None),
+            1,
+            "an unknown group: defaults"
+        );
     }
 }

@@ -313,6 +313,8 @@ pub(super) async fn send_message(
     let code = match put.status {
         PutStatus::PutOk => response::SUCCESS,
         PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+        PutStatus::SlaveNotAvailable => response::SLAVE_NOT_AVAILABLE,
+        PutStatus::FlushSlaveTimeout => response::FLUSH_SLAVE_TIMEOUT,
     };
     if let Some(mut messages) = sent {
         for (i, m) in messages.iter_mut().enumerate() {

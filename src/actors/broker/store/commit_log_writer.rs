@@ -34,6 +34,10 @@ use crate::store::{StoreError, StoreResult};
 pub enum PutStatus {
     PutOk,
     FlushDiskTimeout,
+    /// SYNC_MASTER with no fit slave: stored here only.
+    SlaveNotAvailable,
+    /// SYNC_MASTER and no slave ack within slaveTimeout: stored, replication unconfirmed.
+    FlushSlaveTimeout,
 }
 
 #[derive(Debug, Clone)]
@@ -134,8 +138,35 @@ impl CommitLogWriter {
             .appended_store_timestamp
             .fetch_max(now, Ordering::AcqRel);
         self.wake_dispatcher.ring();
+        self.progress.appended.publish(result.end_offset());
         self.prefault_ahead(result.end_offset());
         Ok(result)
+    }
+
+    /// A slave's append of bytes its master streamed (see [`CommitLog::append_raw`]).
+    fn append_raw(&mut self, msg: &AppendReplicated) -> StoreResult<i64> {
+        if self.closed {
+            return Err(StoreError::ShuttingDown);
+        }
+        self.poison.check()?;
+        self.disk.check()?;
+        let log = self.log.as_mut().ok_or(StoreError::ShuttingDown)?;
+        let end = log.append_raw(msg.offset, &msg.data).map_err(|e| {
+            if e.is_disk_full() {
+                return self.disk.refusal();
+            }
+            if matches!(e, StoreError::Io { .. }) {
+                self.poison.poison(format!("commit-log write failed: {e}"));
+            }
+            e
+        })?;
+        // appended_store_timestamp stays as it is: the records carry the master's store
+        // times, and the checkpoint must not claim a time their durability never had (a
+        // slave's crash recovery then starts from its first file).
+        self.wake_dispatcher.ring();
+        self.progress.appended.publish(end);
+        self.prefault_ahead(end);
+        Ok(end)
     }
 
     /// Keeps the next [`PREFAULT_LEAD`] bytes of the current file faulted in, one chunk at a
@@ -171,7 +202,7 @@ impl Actor for CommitLogWriter {
 }
 
 crate::supervised_actor!(CommitLogWriter);
-crate::admits!(CommitLogWriter: PutMessages, CloseWriter, RemoveTopic);
+crate::admits!(CommitLogWriter: PutMessages, AppendReplicated, CloseWriter, RemoveTopic);
 
 /// Append one message, or a batch as consecutive records.
 #[derive(Message)]
@@ -229,6 +260,24 @@ impl Handler<PutMessages> for CommitLogWriter {
                 }),
             }
         })
+    }
+}
+
+/// A slave appends a chunk of its master's commit log, byte for byte; answers the new end.
+#[derive(Message)]
+#[rtype(result = "StoreResult<i64>")]
+pub struct AppendReplicated {
+    pub offset: i64,
+    pub data: bytes::Bytes,
+}
+
+impl Handler<AppendReplicated> for CommitLogWriter {
+    type Result = StoreResult<i64>;
+
+    fn handle(&mut self, msg: AppendReplicated, ctx: &mut Context<Self>) -> StoreResult<i64> {
+        let metrics = self.sup.metrics.clone();
+        guarded(&metrics, ctx, |_| self.append_raw(&msg))
+            .unwrap_or_else(|| Err(StoreError::Unavailable("the commit-log writer".into())))
     }
 }
 

@@ -21,13 +21,15 @@ pub mod index_service;
 pub mod reput_dispatcher;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
 
 use super::capacity;
+use super::config::BrokerRole;
+use super::ha::{ReplicaOutcome, ReplicaState};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::PanicFailpoint;
 use crate::actors::runtime::{start_supervised, ActorError, Mailbox};
@@ -45,7 +47,9 @@ use crate::store::poison::{FlushFailpoint, Poison};
 use crate::store::timer::{to_timer_topic, TimerRefusal};
 use crate::store::{StoreError, StoreResult};
 use checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
-use commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
+use commit_log_writer::{
+    AppendReplicated, CloseWriter, CommitLogWriter, PutMessages, PutResult, PutStatus, RemoveTopic,
+};
 use consume_queue::ConsumeQueue;
 use file_cleaner::FileCleaner;
 use flush_service::{FlushService, WaitFlushed};
@@ -101,6 +105,8 @@ struct Inner {
     disk: Arc<DiskSpace>,
     abort: Mutex<Option<AbortMarker>>,
     arbiters: Mutex<Vec<Arbiter>>,
+    /// The broker's role in replication, set once at start (none: a lone master).
+    replica: OnceLock<Arc<ReplicaState>>,
 }
 
 /// The broker's access to its store.
@@ -302,12 +308,42 @@ impl StoreHandle {
                 disk,
                 abort: Mutex::new(Some(abort)),
                 arbiters: Mutex::new(vec![flush_arb, dispatch_arb]),
+                replica: OnceLock::new(),
             }),
         }
     }
 
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
+    }
+
+    /// Sets the broker's replication role: a slave refuses puts, a SYNC_MASTER's puts
+    /// with WAIT=true wait for a slave's ack. Only the first call counts.
+    pub fn set_replica(&self, state: Arc<ReplicaState>) {
+        let _ = self.inner.replica.set(state);
+    }
+
+    pub fn replica(&self) -> Option<&Arc<ReplicaState>> {
+        self.inner.replica.get()
+    }
+
+    fn is_slave(&self) -> bool {
+        self.replica()
+            .is_some_and(|r| r.role() == BrokerRole::Slave)
+    }
+
+    /// A slave appends a chunk its master streamed; answers the log's new end.
+    pub async fn append_replicated(&self, offset: i64, data: Bytes) -> Result<i64, PutError> {
+        Ok(self
+            .inner
+            .writer
+            .ask(AppendReplicated { offset, data })
+            .await??)
+    }
+
+    /// The commit log's end, updated after every append.
+    pub fn watch_appended(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.flush_progress.appended.subscribe()
     }
 
     /// Appends one message or a batch. With SYNC_FLUSH and `wait_store_ok` the answer comes
@@ -328,6 +364,9 @@ impl StoreHandle {
         wait_store_ok: bool,
         deadline: Option<Instant>,
     ) -> Result<PutResult, PutError> {
+        if self.is_slave() {
+            return Err(PutError::Store(StoreError::Slave));
+        }
         let mut msgs = msgs;
         let (rules, now) = (self.inner.config.timer_rules(), crate::clock::now_millis());
         for m in &mut msgs {
@@ -342,7 +381,7 @@ impl StoreHandle {
                 crate::store::schedule::to_schedule_topic(m, levels);
             }
         }
-        let result = self
+        let mut result = self
             .inner
             .writer
             .ask(PutMessages {
@@ -350,8 +389,23 @@ impl StoreHandle {
                 wait_store_ok,
                 deadline,
             })
-            .await?;
-        Ok(result?)
+            .await??;
+        if let Some(replica) = self.replica() {
+            if wait_store_ok && replica.role() == BrokerRole::SyncMaster {
+                // As Java combines the flush and replica futures: the replica's verdict
+                // wins over a flush timeout.
+                match replica.wait_replicated(result.append.end_offset()).await {
+                    ReplicaOutcome::Acked => {}
+                    ReplicaOutcome::SlaveNotAvailable => {
+                        result.status = PutStatus::SlaveNotAvailable
+                    }
+                    ReplicaOutcome::FlushSlaveTimeout => {
+                        result.status = PutStatus::FlushSlaveTimeout
+                    }
+                }
+            }
+        }
+        Ok(result)
     }
 
     pub fn commit_log(&self) -> &CommitLogReader {
@@ -391,6 +445,16 @@ impl StoreHandle {
             limits,
             filter,
         )
+    }
+
+    /// Java's isSuggestPullingFromSlave: the pull read further behind the commit log's end
+    /// than accessMessageInMemoryMaxRatio % of physical memory (10 points less on a slave),
+    /// so its bytes are likely no longer in the page cache.
+    pub fn suggest_pulling_from_slave(&self, max_phy_offset_pulling: i64) -> bool {
+        let ratio = self.inner.config.access_message_in_memory_max_ratio as i64
+            - if self.is_slave() { 10 } else { 0 };
+        let memory = physical_memory() as i64 / 100 * ratio.max(0);
+        self.inner.log.max_offset() - max_phy_offset_pulling > memory
     }
 
     /// The stored record at a commit-log offset.
@@ -576,4 +640,24 @@ impl StoreHandle {
             Err(e) => Err(StoreError::Unavailable(e.to_string())),
         }
     }
+}
+
+/// The machine's physical memory in bytes (Java's StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE);
+/// a very large value when it cannot be read, so nothing counts as "in disk".
+fn physical_memory() -> u64 {
+    static MEMORY: OnceLock<u64> = OnceLock::new();
+    *MEMORY.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let (pages, size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && size > 0 {
+            pages as u64 * size as u64
+        } else {
+            u64::MAX / 2
+        }
+    })
 }
