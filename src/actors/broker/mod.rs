@@ -317,6 +317,9 @@ impl BrokerBuilder {
             uniq_ids: Mutex::new(UniqIdGenerator::new(config.broker_ip1)),
             registry: registry.clone(),
             started: Instant::now(),
+            stats: Arc::default(),
+            send_latency: Default::default(),
+            config_overrides: Default::default(),
         });
         let processor = Arc::new(processor::processor(context.clone()));
         let mut servers = vec![RemotingServer::serve(

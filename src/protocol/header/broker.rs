@@ -727,6 +727,17 @@ impl ResetOffsetRequestHeader {
 }
 
 command_header! {
+    /// QUERY_CONSUME_QUEUE (321) request: `count` units of a consume queue from `index`.
+    pub struct QueryConsumeQueueRequestHeader {
+        pub topic: String = "topic",
+        pub queue_id: i32 = "queueId",
+        pub index: i64 = "index",
+        pub count: i32 = "count",
+        pub consumer_group: Option<String> = "consumerGroup",
+    }
+}
+
+command_header! {
     /// VIEW_BROKER_STATS_DATA (315) request: a statistic (`TOPIC_PUT_NUMS`, ...) and its key
     /// (`topic`, `topic@group`, or the cluster name for the broker-wide ones).
     pub struct ViewBrokerStatsDataRequestHeader {

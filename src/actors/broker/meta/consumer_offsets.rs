@@ -85,6 +85,12 @@ impl ConsumerOffsets {
             .collect()
     }
 
+    /// Forgets every offset of `group` (DELETE_SUBSCRIPTIONGROUP with removeOffset).
+    pub fn remove_group(&self, group: &str) {
+        let suffix = format!("@{group}");
+        self.table.retain(|k, _| !k.ends_with(&suffix));
+    }
+
     pub fn remove_topic(&self, topic: &str) {
         let prefix = format!("{topic}@");
         self.table.retain(|k, _| !k.starts_with(&prefix));

@@ -3,14 +3,18 @@
 //! becomes a response in one place ([`ServiceError::into_response`](crate::actors::error::ServiceError::into_response)).
 
 mod admin;
+mod broker_admin;
 mod client;
+mod group_admin;
 mod lock;
 mod offset;
+mod producer_admin;
 mod pull;
 mod query;
 mod send;
 mod transaction;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -21,6 +25,7 @@ use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::meta::consumer_filter::ConsumerFilters;
 use super::meta::consumer_offsets::ConsumerOffsets;
 use super::meta::queue_locks::QueueLockManager;
+use super::meta::stats::{BrokerStats, PutLatency};
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
@@ -52,6 +57,12 @@ pub struct BrokerContext {
     pub uniq_ids: Mutex<UniqIdGenerator>,
     pub registry: Arc<MetricsRegistry>,
     pub started: Instant,
+    /// BrokerStatsManager's counters (VIEW_BROKER_STATS_DATA, runtime TPS).
+    pub stats: Arc<BrokerStats>,
+    /// Store latencies in StoreStatsService's buckets.
+    pub send_latency: PutLatency,
+    /// Settings recorded by UPDATE_BROKER_CONFIG, shown by GET_BROKER_CONFIG.
+    pub config_overrides: Mutex<BTreeMap<String, String>>,
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
@@ -62,7 +73,7 @@ fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::Service
     crate::actors::error::ServiceError::refused(code, remark)
 }
 
-fn registry() -> [(i32, HandlerFn); 31] {
+fn registry() -> [(i32, HandlerFn); 42] {
     [
         (request::SEND_MESSAGE, send::send_message),
         (request::SEND_MESSAGE_V2, send::send_message),
@@ -126,6 +137,17 @@ fn registry() -> [(i32, HandlerFn); 31] {
             request::GET_CONSUMER_CONNECTION_LIST,
             client::get_consumer_connection_list,
         ),
+        (request::QUERY_TOPIC_CONSUME_BY_WHO, group_admin::query_topic_consume_by_who),
+        (request::DELETE_SUBSCRIPTIONGROUP, group_admin::delete_subscription_group),
+        (request::GET_BROKER_CONSUME_STATS, group_admin::get_broker_consume_stats),
+        (request::INVOKE_BROKER_TO_RESET_OFFSET, group_admin::invoke_broker_to_reset_offset),
+        (request::GET_CONSUMER_RUNNING_INFO, group_admin::get_consumer_running_info),
+        (request::CONSUME_MESSAGE_DIRECTLY, group_admin::consume_message_directly),
+        (request::GET_PRODUCER_CONNECTION_LIST, producer_admin::get_producer_connection_list),
+        (request::GET_ALL_PRODUCER_INFO, producer_admin::get_all_producer_info),
+        (request::UPDATE_BROKER_CONFIG, broker_admin::update_broker_config),
+        (request::VIEW_BROKER_STATS_DATA, broker_admin::view_broker_stats_data),
+        (request::QUERY_CONSUME_QUEUE, broker_admin::query_consume_queue),
         (request::LOCK_BATCH_MQ, lock::lock_batch_mq),
         (request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq),
     ]

@@ -21,6 +21,7 @@ use super::{BrokerContext, Reply};
 use crate::actors::broker::features::pull_hold::Park;
 use crate::actors::broker::meta::consumer_filter::{ConsumerFilters, SelectorFilter};
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
+use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, GROUP_GET_NUMS, GROUP_GET_SIZE};
 use crate::actors::broker::meta::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
@@ -253,6 +254,15 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -
                 &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
             )
             .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
+        let key = format!("{}@{}", h.topic, h.consumer_group);
+        cx.stats
+            .add(GROUP_GET_NUMS, &key, r.messages.len() as u64);
+        cx.stats.add(GROUP_GET_SIZE, &key, body.len() as u64);
+        cx.stats.add(
+            BROKER_GET_NUMS,
+            &cx.config.broker_cluster_name,
+            r.messages.len() as u64,
+        );
         resp.body = body.freeze();
     }
     resp

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::refuse;
+use crate::actors::broker::meta::stats::{BROKER_PUT_NUMS, SNDBCK_PUT_NUMS, TOPIC_PUT_NUMS, TOPIC_PUT_SIZE};
 use super::{BrokerContext, Reply};
 use crate::actors::broker::features::transaction;
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
@@ -274,6 +275,11 @@ pub(super) fn send_message(
         cx.registry
             .counter("rocketmq_throughput_in_total", &[("topic", &h.topic)])
             .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+        cx.send_latency.observe(started.elapsed());
+        cx.stats.add(TOPIC_PUT_NUMS, &h.topic, count);
+        cx.stats.add(TOPIC_PUT_SIZE, &h.topic, bytes as u64);
+        cx.stats
+            .add(BROKER_PUT_NUMS, &cx.config.broker_cluster_name, count);
 
         let code = match put.status {
             PutStatus::PutOk => response::SUCCESS,
@@ -416,6 +422,9 @@ pub(super) fn consumer_send_msg_back(
             .put(vec![msg], false)
             .await
             .map_err(put_refused)?;
+        // Java counts send-backs by the original topic and group.
+        cx.stats
+            .add(SNDBCK_PUT_NUMS, &format!("{}@{}", original.topic, h.group), 1);
         Ok(RemotingCommand::response(response::SUCCESS, None))
     }
     .boxed()
