@@ -16,7 +16,9 @@ use crate::protocol::body::broker::{BrokerStatsData, ConsumeStats};
 use crate::protocol::body::fastjson::from_json;
 use crate::protocol::body::kv::KvTable;
 use crate::protocol::code::request;
-use crate::protocol::header::broker::{GetConsumeStatsRequestHeader, ViewBrokerStatsDataRequestHeader};
+use crate::protocol::header::broker::{
+    GetConsumeStatsRequestHeader, ViewBrokerStatsDataRequestHeader,
+};
 use crate::protocol::header::namesrv::{
     AddWritePermOfBrokerResponseHeader, BrokerNameRequestHeader, KvConfigKeyRequestHeader,
     PutKvConfigRequestHeader, WipeWritePermOfBrokerResponseHeader,
@@ -83,7 +85,10 @@ pub struct KvKeyArgs {
 /// GET_BROKER_RUNTIME_INFO of one broker.
 pub async fn runtime_info(a: &Admin, addr: &str) -> Result<BTreeMap<String, String>, AdminError> {
     let r = a
-        .call(addr, RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO))
+        .call(
+            addr,
+            RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
+        )
         .await?;
     Ok(from_json::<KvTable>(&r.body)?.table)
 }
@@ -97,8 +102,19 @@ fn first_number(v: Option<&String>) -> f64 {
 
 pub async fn cluster_list(a: &Admin, x: ClusterListArgs) -> Result<Output, AdminError> {
     let info = a.cluster_info().await?;
-    let row = |c: &str, n: &str, id: &str, addr: &str, v: &str, i: &str, o: &str, w: &str, h: &str, s: &str| {
-        format!("{c:<16}  {n:<22}  {id:<4}  {addr:<22} {v:<16} {i:>19} {o:>19} {w:>10} {h:>5} {s:>6}\n")
+    let row = |c: &str,
+               n: &str,
+               id: &str,
+               addr: &str,
+               v: &str,
+               i: &str,
+               o: &str,
+               w: &str,
+               h: &str,
+               s: &str| {
+        format!(
+            "{c:<16}  {n:<22}  {id:<4}  {addr:<22} {v:<16} {i:>19} {o:>19} {w:>10} {h:>5} {s:>6}\n"
+        )
     };
     let mut text = row(
         "#Cluster Name",
@@ -114,7 +130,10 @@ pub async fn cluster_list(a: &Admin, x: ClusterListArgs) -> Result<Output, Admin
     );
     let mut rows = Vec::new();
     for (cluster, names) in &info.cluster_addr_table {
-        if x.cluster_name.as_deref().is_some_and(|c| c.trim() != cluster) {
+        if x.cluster_name
+            .as_deref()
+            .is_some_and(|c| c.trim() != cluster)
+        {
             continue;
         }
         for name in names {
@@ -265,7 +284,10 @@ pub async fn get_broker_config(a: &Admin, x: BrokerOrCluster) -> Result<Output, 
     Ok(Output::new(text, serde_json::Value::Object(all)))
 }
 
-pub async fn update_broker_config(a: &Admin, x: UpdateBrokerConfigArgs) -> Result<Output, AdminError> {
+pub async fn update_broker_config(
+    a: &Admin,
+    x: UpdateBrokerConfigArgs,
+) -> Result<Output, AdminError> {
     let target = Target::of(&x.broker_addr, &x.cluster_name)?;
     let body = format!("{}={}\n", x.key.trim(), x.value.trim());
     let mut text = String::new();
@@ -359,7 +381,13 @@ fn day_sum(s: &BrokerStatsData) -> i64 {
 pub async fn stats_all(a: &Admin, x: StatsAllArgs) -> Result<Output, AdminError> {
     let mut text = format!(
         "{:<64}  {:<64} {:>12} {:>11} {:>11} {:>14} {:>14}\n",
-        "#Topic", "#Consumer Group", "#Accumulation", "#InTPS", "#OutTPS", "#InMsg24Hour", "#OutMsg24Hour"
+        "#Topic",
+        "#Consumer Group",
+        "#Accumulation",
+        "#InTPS",
+        "#OutTPS",
+        "#InMsg24Hour",
+        "#OutMsg24Hour"
     );
     let mut rows = Vec::new();
     let topics = match &x.topic {
@@ -401,7 +429,9 @@ pub async fn stats_all(a: &Admin, x: StatsAllArgs) -> Result<Output, AdminError>
         for group in groups {
             let (mut out_tps, mut out_day, mut accumulation) = (0.0, 0i64, 0i64);
             for (_, addr) in &masters {
-                if let Some(s) = stats_data(a, addr, "GROUP_GET_NUMS", &format!("{topic}@{group}")).await {
+                if let Some(s) =
+                    stats_data(a, addr, "GROUP_GET_NUMS", &format!("{topic}@{group}")).await
+                {
                     out_tps += s.stats_minute.tps;
                     out_day += day_sum(&s);
                 }
@@ -411,7 +441,10 @@ pub async fn stats_all(a: &Admin, x: StatsAllArgs) -> Result<Output, AdminError>
                     ..Default::default()
                 };
                 if let Ok(r) = a
-                    .call(addr, RemotingCommand::request_with(request::GET_CONSUME_STATS, &header))
+                    .call(
+                        addr,
+                        RemotingCommand::request_with(request::GET_CONSUME_STATS, &header),
+                    )
                     .await
                 {
                     if let Ok(stats) = ConsumeStats::decode(&r.body) {
@@ -449,8 +482,11 @@ pub async fn update_kv_config(a: &Admin, x: KvArgs) -> Result<Output, AdminError
         value: x.value.trim().to_owned(),
     };
     for ns in a.namesrvs() {
-        a.call(ns, RemotingCommand::request_with(request::PUT_KV_CONFIG, &header))
-            .await?;
+        a.call(
+            ns,
+            RemotingCommand::request_with(request::PUT_KV_CONFIG, &header),
+        )
+        .await?;
     }
     Ok(Output::new(
         "create or update kv config to namespace success.\n".into(),
@@ -464,8 +500,11 @@ pub async fn delete_kv_config(a: &Admin, x: KvKeyArgs) -> Result<Output, AdminEr
         key: x.key.trim().to_owned(),
     };
     for ns in a.namesrvs() {
-        a.call(ns, RemotingCommand::request_with(request::DELETE_KV_CONFIG, &header))
-            .await?;
+        a.call(
+            ns,
+            RemotingCommand::request_with(request::DELETE_KV_CONFIG, &header),
+        )
+        .await?;
     }
     Ok(Output::new(
         "delete kv config from namespace success.\n".into(),

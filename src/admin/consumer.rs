@@ -161,7 +161,10 @@ async fn consume_stats_at(
         ..Default::default()
     };
     let r = a
-        .call(addr, RemotingCommand::request_with(request::GET_CONSUME_STATS, &header))
+        .call(
+            addr,
+            RemotingCommand::request_with(request::GET_CONSUME_STATS, &header),
+        )
         .await?;
     Ok(ConsumeStats::decode(&r.body)?)
 }
@@ -182,7 +185,11 @@ pub async fn consume_stats(a: &Admin, group: &str) -> Result<ConsumeStats, Admin
     Ok(all)
 }
 
-async fn connection_at(a: &Admin, addr: &str, group: &str) -> Result<ConsumerConnection, AdminError> {
+async fn connection_at(
+    a: &Admin,
+    addr: &str,
+    group: &str,
+) -> Result<ConsumerConnection, AdminError> {
     let header = GetConsumerConnectionListRequestHeader {
         consumer_group: group.to_owned(),
     };
@@ -245,12 +252,25 @@ pub async fn consumer_progress(a: &Admin, x: ConsumerProgressArgs) -> Result<Out
     let mut text = if show_ip {
         format!(
             "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20} {:<20}  {}\n",
-            "#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Client IP", "#Diff", "#LastTime"
+            "#Topic",
+            "#Broker Name",
+            "#QID",
+            "#Broker Offset",
+            "#Consumer Offset",
+            "#Client IP",
+            "#Diff",
+            "#LastTime"
         )
     } else {
         format!(
             "{:<64}  {:<32}  {:<4}  {:<20}  {:<20}  {:<20}  {}\n",
-            "#Topic", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset", "#Diff", "#LastTime"
+            "#Topic",
+            "#Broker Name",
+            "#QID",
+            "#Broker Offset",
+            "#Consumer Offset",
+            "#Diff",
+            "#LastTime"
         )
     };
     let mut rows = Vec::new();
@@ -323,7 +343,12 @@ async fn all_groups_progress(a: &Admin) -> Result<Output, AdminError> {
         let count = cc.as_ref().map_or(0, |c| c.connection_set.len());
         let (version, kind, model) = match &cc {
             Some(c) if count > 0 => {
-                let min = c.connection_set.iter().map(|c| c.version).min().unwrap_or(0);
+                let min = c
+                    .connection_set
+                    .iter()
+                    .map(|c| c.version)
+                    .min()
+                    .unwrap_or(0);
                 let kind = if c.consume_type == "CONSUME_ACTIVELY" {
                     "PULL"
                 } else {
@@ -359,7 +384,10 @@ async fn all_groups_progress(a: &Admin) -> Result<Output, AdminError> {
     Ok(Output::new(text, json!({ "groups": rows })))
 }
 
-pub async fn consumer_connection(a: &Admin, x: ConsumerConnectionArgs) -> Result<Output, AdminError> {
+pub async fn consumer_connection(
+    a: &Admin,
+    x: ConsumerConnectionArgs,
+) -> Result<Output, AdminError> {
     let group = x.group.trim();
     let cc = consumer_connection_info(a, group, x.broker_addr.as_deref().map(str::trim)).await?;
     let mut text = format!(
@@ -392,7 +420,10 @@ pub async fn consumer_connection(a: &Admin, x: ConsumerConnectionArgs) -> Result
     Ok(Output::new(text, json))
 }
 
-pub async fn producer_connection(a: &Admin, x: ProducerConnectionArgs) -> Result<Output, AdminError> {
+pub async fn producer_connection(
+    a: &Admin,
+    x: ProducerConnectionArgs,
+) -> Result<Output, AdminError> {
     let group = x.group.trim();
     let header = GetProducerConnectionListRequestHeader {
         producer_group: group.to_owned(),
@@ -485,7 +516,10 @@ pub async fn update_sub_group(a: &Admin, x: UpdateSubGroupArgs) -> Result<Output
     text.push('\n');
     let config: serde_json::Value =
         serde_json::from_slice(&to_json(&g)).unwrap_or(serde_json::Value::Null);
-    Ok(Output::new(text, json!({"brokers": masters, "subscriptionGroupConfig": config})))
+    Ok(Output::new(
+        text,
+        json!({"brokers": masters, "subscriptionGroupConfig": config}),
+    ))
 }
 
 pub async fn delete_sub_group(a: &Admin, x: DeleteSubGroupArgs) -> Result<Output, AdminError> {
@@ -506,7 +540,10 @@ pub async fn delete_sub_group(a: &Admin, x: DeleteSubGroupArgs) -> Result<Output
         .await?;
         match target {
             Target::Broker(_) => {
-                let _ = writeln!(text, "delete subscription group [{group}] from broker [{addr}] success.");
+                let _ = writeln!(
+                    text,
+                    "delete subscription group [{group}] from broker [{addr}] success."
+                );
             }
             Target::Cluster(c) => {
                 let _ = writeln!(
@@ -519,7 +556,10 @@ pub async fn delete_sub_group(a: &Admin, x: DeleteSubGroupArgs) -> Result<Output
     if let Target::Cluster(cluster) = target {
         // The group's retry and dead-letter topics go too; like RocketMQ's tool, failing
         // to delete them does not fail the command.
-        for topic in [retry_topic(group), format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")] {
+        for topic in [
+            retry_topic(group),
+            format!("{DLQ_GROUP_TOPIC_PREFIX}{group}"),
+        ] {
             for addr in &masters {
                 let cmd = RemotingCommand::request_with(
                     request::DELETE_TOPIC_IN_BROKER,
@@ -537,7 +577,10 @@ pub async fn delete_sub_group(a: &Admin, x: DeleteSubGroupArgs) -> Result<Output
             };
             for ns in a.namesrvs() {
                 if let Err(e) = a
-                    .call(ns, RemotingCommand::request_with(request::DELETE_TOPIC_IN_NAMESRV, &header))
+                    .call(
+                        ns,
+                        RemotingCommand::request_with(request::DELETE_TOPIC_IN_NAMESRV, &header),
+                    )
                     .await
                 {
                     let _ = writeln!(text, "delete topic [{topic}] from NameServer failed: {e}");
@@ -545,7 +588,10 @@ pub async fn delete_sub_group(a: &Admin, x: DeleteSubGroupArgs) -> Result<Output
             }
         }
     }
-    Ok(Output::new(text, json!({"group": group, "brokers": masters})))
+    Ok(Output::new(
+        text,
+        json!({"group": group, "brokers": masters}),
+    ))
 }
 
 /// One queue of RocketMQ's old reset path.
@@ -565,7 +611,13 @@ enum ResetOutcome {
     Old(Vec<Rollback>),
 }
 
-async fn reset(a: &Admin, group: &str, topic: &str, timestamp: i64, force: bool) -> Result<ResetOutcome, AdminError> {
+async fn reset(
+    a: &Admin,
+    group: &str,
+    topic: &str,
+    timestamp: i64,
+    force: bool,
+) -> Result<ResetOutcome, AdminError> {
     let masters = a.topic_masters(topic).await?;
     let header = ResetOffsetRequestHeader {
         group: group.to_owned(),
@@ -580,7 +632,9 @@ async fn reset(a: &Admin, group: &str, topic: &str, timestamp: i64, force: bool)
         match a.call(addr, cmd).await {
             Ok(r) => table.extend(ResetOffsetBody::decode(&r.body)?.offset_table),
             Err(AdminError::Refused { code, .. }) if code == response::CONSUMER_NOT_ONLINE => {
-                return Ok(ResetOutcome::Old(reset_old(a, group, topic, timestamp, force).await?));
+                return Ok(ResetOutcome::Old(
+                    reset_old(a, group, topic, timestamp, force).await?,
+                ));
             }
             Err(e) => return Err(e),
         }
@@ -591,21 +645,34 @@ async fn reset(a: &Admin, group: &str, topic: &str, timestamp: i64, force: bool)
 /// RocketMQ's `resetOffsetByTimestampOld`: per queue, the offset at `timestamp` (the end for
 /// -1), applied when forced or when it moves the group back, committed with
 /// UPDATE_CONSUMER_OFFSET.
-async fn reset_old(a: &Admin, group: &str, topic: &str, timestamp: i64, force: bool) -> Result<Vec<Rollback>, AdminError> {
+async fn reset_old(
+    a: &Admin,
+    group: &str,
+    topic: &str,
+    timestamp: i64,
+    force: bool,
+) -> Result<Vec<Rollback>, AdminError> {
     let mut out = Vec::new();
     for (broker_name, addr) in a.topic_masters(topic).await? {
         let stats = consume_stats_at(a, &addr, group, Some(topic)).await?;
-        for (mq, o) in stats.offset_table.iter().filter(|(mq, _)| mq.broker_name == broker_name) {
+        for (mq, o) in stats
+            .offset_table
+            .iter()
+            .filter(|(mq, _)| mq.broker_name == broker_name)
+        {
             let timestamp_offset = if timestamp == -1 {
                 let h = GetMaxOffsetRequestHeader {
                     topic: topic.to_owned(),
                     queue_id: mq.queue_id,
                     committed: None,
                 };
-                a.call(&addr, RemotingCommand::request_with(request::GET_MAX_OFFSET, &h))
-                    .await?
-                    .decode_header::<GetMaxOffsetResponseHeader>()?
-                    .offset
+                a.call(
+                    &addr,
+                    RemotingCommand::request_with(request::GET_MAX_OFFSET, &h),
+                )
+                .await?
+                .decode_header::<GetMaxOffsetResponseHeader>()?
+                .offset
             } else {
                 let h = SearchOffsetRequestHeader {
                     topic: topic.to_owned(),
@@ -613,10 +680,13 @@ async fn reset_old(a: &Admin, group: &str, topic: &str, timestamp: i64, force: b
                     timestamp,
                     boundary_type: None,
                 };
-                a.call(&addr, RemotingCommand::request_with(request::SEARCH_OFFSET_BY_TIMESTAMP, &h))
-                    .await?
-                    .decode_header::<SearchOffsetResponseHeader>()?
-                    .offset
+                a.call(
+                    &addr,
+                    RemotingCommand::request_with(request::SEARCH_OFFSET_BY_TIMESTAMP, &h),
+                )
+                .await?
+                .decode_header::<SearchOffsetResponseHeader>()?
+                .offset
             };
             let rollback_offset = if force || timestamp_offset < o.consumer_offset {
                 timestamp_offset
@@ -629,8 +699,11 @@ async fn reset_old(a: &Admin, group: &str, topic: &str, timestamp: i64, force: b
                 queue_id: mq.queue_id,
                 commit_offset: rollback_offset,
             };
-            a.call(&addr, RemotingCommand::request_with(request::UPDATE_CONSUMER_OFFSET, &h))
-                .await?;
+            a.call(
+                &addr,
+                RemotingCommand::request_with(request::UPDATE_CONSUMER_OFFSET, &h),
+            )
+            .await?;
             out.push(Rollback {
                 broker_name: mq.broker_name.clone(),
                 queue_id: mq.queue_id,
@@ -647,7 +720,11 @@ async fn reset_old(a: &Admin, group: &str, topic: &str, timestamp: i64, force: b
 fn print_outcome(text: &mut String, outcome: &ResetOutcome) -> serde_json::Value {
     match outcome {
         ResetOutcome::Invoked(table) => {
-            let _ = writeln!(text, "{:<40}  {:<40}  {:<40}", "#brokerName", "#queueId", "#offset");
+            let _ = writeln!(
+                text,
+                "{:<40}  {:<40}  {:<40}",
+                "#brokerName", "#queueId", "#offset"
+            );
             let mut rows = Vec::new();
             for (mq, offset) in table {
                 let _ = writeln!(
@@ -657,7 +734,9 @@ fn print_outcome(text: &mut String, outcome: &ResetOutcome) -> serde_json::Value
                     mq.queue_id,
                     offset
                 );
-                rows.push(json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}));
+                rows.push(
+                    json!({"brokerName": mq.broker_name, "queueId": mq.queue_id, "offset": offset}),
+                );
             }
             json!({ "path": "broker", "offsets": rows })
         }
@@ -665,7 +744,12 @@ fn print_outcome(text: &mut String, outcome: &ResetOutcome) -> serde_json::Value
             let _ = writeln!(
                 text,
                 "{:<20}  {:<20}  {:<20}  {:<20}  {:<20}  {:<20}",
-                "#brokerName", "#queueId", "#brokerOffset", "#consumerOffset", "#timestampOffset", "#rollbackOffset"
+                "#brokerName",
+                "#queueId",
+                "#brokerOffset",
+                "#consumerOffset",
+                "#timestampOffset",
+                "#rollbackOffset"
             );
             let mut out = Vec::new();
             for r in rows {

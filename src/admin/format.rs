@@ -60,8 +60,9 @@ pub fn parse_timestamp(s: &str) -> Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d#%H:%M:%S:%3f")
-        .map_err(|_| format!("bad timestamp {s:?}: expected now, epoch milliseconds or yyyy-MM-dd#HH:mm:ss:SSS"))?;
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d#%H:%M:%S:%3f").map_err(|_| {
+        format!("bad timestamp {s:?}: expected now, epoch milliseconds or yyyy-MM-dd#HH:mm:ss:SSS")
+    })?;
     match Local.from_local_datetime(&naive) {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.timestamp_millis()),
         LocalResult::None => Err(format!("{s} does not exist in the local time zone")),

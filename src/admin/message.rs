@@ -121,7 +121,11 @@ pub struct SendMessageArgs {
 
 /// Java's `HashMap.toString` of the properties: `{K=v, K2=v2}`.
 fn properties_string(m: &MessageExt) -> String {
-    let parts: Vec<String> = m.properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let parts: Vec<String> = m
+        .properties
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     format!("{{{}}}", parts.join(", "))
 }
 
@@ -157,7 +161,10 @@ fn print_detail(text: &mut String, m: &MessageExt, offset_id: bool) {
     }
     line("Topic:", m.topic.clone());
     line("Tags:", format!("[{}]", m.tags().unwrap_or("null")));
-    line("Keys:", format!("[{}]", m.property("KEYS").unwrap_or("null")));
+    line(
+        "Keys:",
+        format!("[{}]", m.property("KEYS").unwrap_or("null")),
+    );
     line("Queue ID:", m.queue_id.to_string());
     line("Queue Offset:", m.queue_offset.to_string());
     line("CommitLog Offset:", m.commit_log_offset.to_string());
@@ -172,8 +179,8 @@ fn print_detail(text: &mut String, m: &MessageExt, offset_id: bool) {
 }
 
 async fn view(a: &Admin, offset_msg_id: &str) -> Result<MessageExt, AdminError> {
-    let (addr, offset) = decode_offset_msg_id(offset_msg_id)
-        .map_err(|e| AdminError::Usage(e.to_string()))?;
+    let (addr, offset) =
+        decode_offset_msg_id(offset_msg_id).map_err(|e| AdminError::Usage(e.to_string()))?;
     let header = ViewMessageRequestHeader {
         offset,
         ..Default::default()
@@ -202,7 +209,12 @@ pub async fn query_by_id(a: &Admin, x: MsgIdArgs) -> Result<Output, AdminError> 
 }
 
 /// QUERY_MESSAGE on every master of `topic`; `unique` asks for the UNIQ_KEY index only.
-async fn query(a: &Admin, topic: &str, key: &str, unique: bool) -> Result<Vec<MessageExt>, AdminError> {
+async fn query(
+    a: &Admin,
+    topic: &str,
+    key: &str,
+    unique: bool,
+) -> Result<Vec<MessageExt>, AdminError> {
     let mut found = Vec::new();
     for (_, addr) in a.topic_masters(topic).await? {
         let header = QueryMessageRequestHeader {
@@ -235,7 +247,13 @@ pub async fn query_by_key(a: &Admin, x: MsgKeyArgs) -> Result<Output, AdminError
     let found = query(a, x.topic.trim(), x.key.trim(), false).await?;
     let mut text = format!("{:<50} {:>4} {:>40}\n", "#Message ID", "#QID", "#Offset");
     for m in &found {
-        let _ = writeln!(text, "{:<50} {:>4} {:>40}", m.msg_id(), m.queue_id, m.queue_offset);
+        let _ = writeln!(
+            text,
+            "{:<50} {:>4} {:>40}",
+            m.msg_id(),
+            m.queue_id,
+            m.queue_offset
+        );
     }
     let json: Vec<_> = found.iter().map(message_json).collect();
     Ok(Output::new(text, json!({ "messages": json })))
@@ -268,7 +286,14 @@ enum Pulled {
     OffsetIllegal,
 }
 
-async fn pull(a: &Admin, addr: &str, mq: &MessageQueue, offset: i64, sub: &str, max: i32) -> Result<Pulled, AdminError> {
+async fn pull(
+    a: &Admin,
+    addr: &str,
+    mq: &MessageQueue,
+    offset: i64,
+    sub: &str,
+    max: i32,
+) -> Result<Pulled, AdminError> {
     let header = PullMessageRequestHeader {
         consumer_group: TOOLS_CONSUMER_GROUP.into(),
         topic: mq.topic.clone(),
@@ -286,7 +311,10 @@ async fn pull(a: &Admin, addr: &str, mq: &MessageQueue, offset: i64, sub: &str, 
     };
     let r = a
         .client
-        .invoke(addr, RemotingCommand::request_with(request::PULL_MESSAGE, &header))
+        .invoke(
+            addr,
+            RemotingCommand::request_with(request::PULL_MESSAGE, &header),
+        )
         .await
         .map_err(|e| AdminError::Unreachable {
             addr: addr.to_owned(),
@@ -318,7 +346,9 @@ async fn master_of(a: &Admin, topic: &str, broker_name: &str) -> Result<String, 
         .into_iter()
         .find(|(name, _)| name == broker_name)
         .map(|(_, addr)| addr)
-        .ok_or_else(|| AdminError::NotFound(format!("broker {broker_name} does not serve topic {topic}")))
+        .ok_or_else(|| {
+            AdminError::NotFound(format!("broker {broker_name} does not serve topic {topic}"))
+        })
 }
 
 pub async fn query_by_offset(a: &Admin, x: MsgOffsetArgs) -> Result<Output, AdminError> {
@@ -329,7 +359,10 @@ pub async fn query_by_offset(a: &Admin, x: MsgOffsetArgs) -> Result<Output, Admi
         Pulled::Found(msgs, _) if !msgs.is_empty() => {
             let mut text = String::new();
             print_detail(&mut text, &msgs[0], true);
-            Ok(Output::new(text, json!({ "messages": [message_json(&msgs[0])] })))
+            Ok(Output::new(
+                text,
+                json!({ "messages": [message_json(&msgs[0])] }),
+            ))
         }
         _ => Err(AdminError::NotFound(format!(
             "Message not found: {mq:?} offset {}",
@@ -366,7 +399,12 @@ fn message_summary(m: &MessageExt) -> String {
     )
 }
 
-async fn offset_header(a: &Admin, addr: &str, cmd: RemotingCommand, min: bool) -> Result<i64, AdminError> {
+async fn offset_header(
+    a: &Admin,
+    addr: &str,
+    cmd: RemotingCommand,
+    min: bool,
+) -> Result<i64, AdminError> {
     let r = a.call(addr, cmd).await?;
     Ok(if min {
         r.decode_header::<GetMinOffsetResponseHeader>()?.offset
@@ -384,7 +422,10 @@ async fn search(a: &Admin, addr: &str, mq: &MessageQueue, ts: &str) -> Result<i6
         boundary_type: None,
     };
     let r = a
-        .call(addr, RemotingCommand::request_with(request::SEARCH_OFFSET_BY_TIMESTAMP, &h))
+        .call(
+            addr,
+            RemotingCommand::request_with(request::SEARCH_OFFSET_BY_TIMESTAMP, &h),
+        )
         .await?;
     Ok(r.decode_header::<SearchOffsetResponseHeader>()?.offset)
 }
@@ -466,18 +507,30 @@ pub async fn print_msg(a: &Admin, x: PrintMsgArgs) -> Result<Output, AdminError>
                         offset = next;
                     }
                     Pulled::NoMatchedMsg(next) => {
-                        let _ = writeln!(text, "{} no matched msg. status=NO_MATCHED_MSG, offset={offset}", mq_string(&mq));
+                        let _ = writeln!(
+                            text,
+                            "{} no matched msg. status=NO_MATCHED_MSG, offset={offset}",
+                            mq_string(&mq)
+                        );
                         if next <= offset {
                             break;
                         }
                         offset = next;
                     }
                     Pulled::NoNewMsg => {
-                        let _ = writeln!(text, "{} print msg finished. status=NO_NEW_MSG, offset={offset}", mq_string(&mq));
+                        let _ = writeln!(
+                            text,
+                            "{} print msg finished. status=NO_NEW_MSG, offset={offset}",
+                            mq_string(&mq)
+                        );
                         break;
                     }
                     Pulled::OffsetIllegal => {
-                        let _ = writeln!(text, "{} print msg finished. status=OFFSET_ILLEGAL, offset={offset}", mq_string(&mq));
+                        let _ = writeln!(
+                            text,
+                            "{} print msg finished. status=OFFSET_ILLEGAL, offset={offset}",
+                            mq_string(&mq)
+                        );
                         break;
                     }
                 }
@@ -512,11 +565,7 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
                 .await
         }
         (None, None) => producer.send(&msg).await,
-        _ => {
-            return Err(AdminError::Usage(
-                "-b broker and -i qid go together".into(),
-            ))
-        }
+        _ => return Err(AdminError::Usage("-b broker and -i qid go together".into())),
     };
     producer.shutdown().await;
     let r = sent.map_err(|e| match e {
@@ -529,7 +578,10 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
         SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
         SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
     };
-    let mut text = format!("{:<32}  {:<4}  {:<20}    {}\n", "#Broker Name", "#QID", "#Send Result", "#MsgId");
+    let mut text = format!(
+        "{:<32}  {:<4}  {:<20}    {}\n",
+        "#Broker Name", "#QID", "#Send Result", "#MsgId"
+    );
     let _ = writeln!(
         text,
         "{:<32}  {:<4}  {:<20}    {}",

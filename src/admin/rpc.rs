@@ -48,7 +48,11 @@ impl Admin {
     }
 
     /// Sends `cmd` to `addr` and insists on SUCCESS.
-    pub async fn call(&self, addr: &str, cmd: RemotingCommand) -> Result<RemotingCommand, AdminError> {
+    pub async fn call(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+    ) -> Result<RemotingCommand, AdminError> {
         let code = cmd.code;
         let r = self
             .client

@@ -18,8 +18,12 @@ use crate::protocol::header::broker::{
     CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicStatsInfoRequestHeader,
     QueryTopicConsumeByWhoRequestHeader,
 };
-use crate::protocol::header::namesrv::{DeleteTopicFromNamesrvRequestHeader, PutKvConfigRequestHeader};
-use crate::protocol::topic::{AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
+use crate::protocol::header::namesrv::{
+    DeleteTopicFromNamesrvRequestHeader, PutKvConfigRequestHeader,
+};
+use crate::protocol::topic::{
+    AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
+};
 use crate::protocol::RemotingCommand;
 
 /// The name-server namespace of ordered topics' `brokerName:queueNums;…` settings.
@@ -173,7 +177,9 @@ pub async fn update_topic(a: &Admin, x: UpdateTopicArgs) -> Result<Output, Admin
     };
     let masters = a.masters(&target).await?;
     if masters.is_empty() {
-        return Err(AdminError::NotFound("no master broker in the cluster".into()));
+        return Err(AdminError::NotFound(
+            "no master broker in the cluster".into(),
+        ));
     }
     let mut text = String::new();
     for addr in &masters {
@@ -197,10 +203,16 @@ pub async fn update_topic(a: &Admin, x: UpdateTopicArgs) -> Result<Output, Admin
                 value: conf.clone(),
             };
             for ns in a.namesrvs() {
-                a.call(ns, RemotingCommand::request_with(request::PUT_KV_CONFIG, &header))
-                    .await?;
+                a.call(
+                    ns,
+                    RemotingCommand::request_with(request::PUT_KV_CONFIG, &header),
+                )
+                .await?;
             }
-            let _ = write!(text, "set cluster orderConf. isOrder=true, orderConf=[{conf}]");
+            let _ = write!(
+                text,
+                "set cluster orderConf. isOrder=true, orderConf=[{conf}]"
+            );
         }
     }
     text.push_str(&topic_config_string(&config));
@@ -332,7 +344,11 @@ pub async fn topic_route(a: &Admin, x: TopicRouteArgs) -> Result<Output, AdminEr
     brokers.sort_by(|x, y| x.broker_name.cmp(&y.broker_name));
     let (mut reads, mut writes) = (0, 0);
     for b in &brokers {
-        let Some(q) = route.queue_datas.iter().find(|q| q.broker_name == b.broker_name) else {
+        let Some(q) = route
+            .queue_datas
+            .iter()
+            .find(|q| q.broker_name == b.broker_name)
+        else {
             continue;
         };
         reads += q.read_queue_nums;

@@ -81,7 +81,13 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
 mod tests {
     #[test]
     fn system_topics_are_those_java_names_and_the_rmq_sys_prefix() {
-        for t in ["TBW102", "SCHEDULE_TOPIC_XXXX", "RMQ_SYS_TRACE_TOPIC", "rmq_sys_wheel_timer", "OFFSET_MOVED_EVENT"] {
+        for t in [
+            "TBW102",
+            "SCHEDULE_TOPIC_XXXX",
+            "RMQ_SYS_TRACE_TOPIC",
+            "rmq_sys_wheel_timer",
+            "OFFSET_MOVED_EVENT",
+        ] {
             assert!(super::is_system_topic(t), "{t}");
         }
         for t in ["TopicTest", "%RETRY%g", "RMQ_SYS", "rmq_systopic"] {

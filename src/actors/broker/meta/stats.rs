@@ -62,7 +62,11 @@ impl Ring {
     }
 
     fn sample(&mut self, now: i64, value: u64, times: u64) {
-        if self.samples.back().is_none_or(|&(t, _, _)| now - t >= self.step) {
+        if self
+            .samples
+            .back()
+            .is_none_or(|&(t, _, _)| now - t >= self.step)
+        {
             self.samples.push_back((now, value, times));
             while self.samples.len() > self.keep {
                 self.samples.pop_front();
@@ -163,7 +167,12 @@ impl BrokerStats {
             Some(i) => i.value().clone(),
             None if self.items.len() >= MAX_ITEMS => {
                 if !self.full_logged.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(limit = MAX_ITEMS, stat = name, key, "broker statistics full; new keys are not tracked");
+                    tracing::warn!(
+                        limit = MAX_ITEMS,
+                        stat = name,
+                        key,
+                        "broker statistics full; new keys are not tracked"
+                    );
                 }
                 return;
             }
@@ -225,11 +234,23 @@ impl BrokerStats {
 
 /// Labels of the put-latency buckets, as StoreStatsService prints them.
 const PUT_LATENCY_LABELS: [&str; 13] = [
-    "[<=0ms]", "[0~10ms]", "[10~50ms]", "[50~100ms]", "[100~200ms]", "[200~500ms]",
-    "[500ms~1s]", "[1~2s]", "[2~3s]", "[3~4s]", "[4~5s]", "[5~10s]", "[10s~]",
+    "[<=0ms]",
+    "[0~10ms]",
+    "[10~50ms]",
+    "[50~100ms]",
+    "[100~200ms]",
+    "[200~500ms]",
+    "[500ms~1s]",
+    "[1~2s]",
+    "[2~3s]",
+    "[3~4s]",
+    "[4~5s]",
+    "[5~10s]",
+    "[10s~]",
 ];
 /// Exclusive upper bounds (ms) of the buckets after the first; the last bucket is open.
-const PUT_LATENCY_BOUNDS_MS: [u64; 11] = [10, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000, 10_000];
+const PUT_LATENCY_BOUNDS_MS: [u64; 11] =
+    [10, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000, 10_000];
 
 /// How long stores took, in StoreStatsService's buckets (`putMessageDistributeTime` and
 /// `putMessageEntireTimeMax` of GET_BROKER_RUNTIME_INFO), counted since start.
@@ -277,8 +298,14 @@ mod tests {
             l.observe(std::time::Duration::from_millis(ms));
         }
         let d = l.distribution();
-        assert!(d.starts_with("[<=0ms]:1 [0~10ms]:1 [10~50ms]:1 [50~100ms]:0"), "{d}");
-        assert!(d.contains("[500ms~1s]:1 ") && d.ends_with("[10s~]:1 "), "{d}");
+        assert!(
+            d.starts_with("[<=0ms]:1 [0~10ms]:1 [10~50ms]:1 [50~100ms]:0"),
+            "{d}"
+        );
+        assert!(
+            d.contains("[500ms~1s]:1 ") && d.ends_with("[10s~]:1 "),
+            "{d}"
+        );
         assert_eq!(l.max_millis(), 20_000);
     }
 

@@ -9,9 +9,9 @@ use futures_util::FutureExt;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
+use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
 use crate::actors::broker::meta::subscription_group::PutGroup;
 use crate::actors::broker::meta::topic_config::{validate_topic, DeleteTopic, PutTopic};
-use crate::protocol::topic::is_system_topic;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::broker::{
     ConsumeStats, MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicOffset,
@@ -20,9 +20,9 @@ use crate::protocol::body::broker::{
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::body::kv::KvTable;
 use crate::protocol::body::register::TopicConfig;
-use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
+use crate::protocol::topic::is_system_topic;
 use crate::protocol::RemotingCommand;
 
 /// What UPDATE_AND_CREATE_TOPIC and DELETE_TOPIC_IN_BROKER check first, as Java's

@@ -15,8 +15,8 @@ use futures_util::FutureExt;
 
 use super::{refuse, BrokerContext, Reply};
 use crate::actors::remoting::ConnectionInfo;
-use crate::protocol::code::response;
 use crate::protocol::body::fastjson::{to_json, Escape, JsonWriter};
+use crate::protocol::code::response;
 use crate::protocol::header::broker::{
     QueryConsumeQueueRequestHeader, ViewBrokerStatsDataRequestHeader,
 };
@@ -105,17 +105,23 @@ pub(super) fn query_consume_queue(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let h: QueryConsumeQueueRequestHeader = req.decode_header()?;
-        let cq = cx.store.consume_queue(&h.topic, h.queue_id).ok_or_else(|| {
-            refuse(
-                response::SYSTEM_ERROR,
-                format!("{}@{} is not exist!", h.queue_id, h.topic),
-            )
-        })?;
+        let cq = cx
+            .store
+            .consume_queue(&h.topic, h.queue_id)
+            .ok_or_else(|| {
+                refuse(
+                    response::SYSTEM_ERROR,
+                    format!("{}@{} is not exist!", h.queue_id, h.topic),
+                )
+            })?;
         let (min, max) = cx.store.queue_offsets(&h.topic, h.queue_id);
         if h.index < min || h.index >= max {
             return Err(refuse(
                 response::SYSTEM_ERROR,
-                format!("Index {} of {}@{} is not exist!", h.index, h.queue_id, h.topic),
+                format!(
+                    "Index {} of {}@{} is not exist!",
+                    h.index, h.queue_id, h.topic
+                ),
             ));
         }
         let mut w = JsonWriter::new(Escape::Fastjson);

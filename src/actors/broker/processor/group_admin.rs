@@ -124,14 +124,15 @@ pub(super) fn get_broker_consume_stats(
                     continue;
                 }
                 // An online group that no longer subscribes to the topic is skipped.
-                if online
-                    .as_ref()
-                    .is_some_and(|g| !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic))
-                {
+                if online.as_ref().is_some_and(|g| {
+                    !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic)
+                }) {
                     continue;
                 }
                 let mut stats = ConsumeStats {
-                    consume_tps: cx.stats.minute_tps(GROUP_GET_NUMS, &format!("{topic}@{group}")),
+                    consume_tps: cx
+                        .stats
+                        .minute_tps(GROUP_GET_NUMS, &format!("{topic}@{group}")),
                     ..Default::default()
                 };
                 for q in 0..config.write_queue_nums {
@@ -299,8 +300,18 @@ async fn call_consumer(
             timeout: CALL_CONSUMER_TIMEOUT,
         })
         .await
-        .map_err(|e| refuse(response::SYSTEM_ERROR, format!("invoke consumer <{group}> <{client_id}> Exception: {e}")))?
-        .map_err(|e| refuse(response::SYSTEM_ERROR, format!("invoke consumer <{group}> <{client_id}> Exception: {e}")))?;
+        .map_err(|e| {
+            refuse(
+                response::SYSTEM_ERROR,
+                format!("invoke consumer <{group}> <{client_id}> Exception: {e}"),
+            )
+        })?
+        .map_err(|e| {
+            refuse(
+                response::SYSTEM_ERROR,
+                format!("invoke consumer <{group}> <{client_id}> Exception: {e}"),
+            )
+        })?;
     answer.ok_or_else(|| {
         refuse(
             response::SYSTEM_ERROR,
@@ -317,7 +328,14 @@ pub(super) fn get_consumer_running_info(
 ) -> BoxFuture<'static, Reply> {
     async move {
         let h: GetConsumerRunningInfoRequestHeader = req.decode_header()?;
-        call_consumer(&cx, request::GET_CONSUMER_RUNNING_INFO, req, &h.consumer_group, &h.client_id).await
+        call_consumer(
+            &cx,
+            request::GET_CONSUMER_RUNNING_INFO,
+            req,
+            &h.consumer_group,
+            &h.client_id,
+        )
+        .await
     }
     .boxed()
 }
@@ -331,7 +349,14 @@ pub(super) fn consume_message_directly(
     async move {
         let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
         let client_id = h.client_id.clone().unwrap_or_default();
-        call_consumer(&cx, request::CONSUME_MESSAGE_DIRECTLY, req, &h.consumer_group, &client_id).await
+        call_consumer(
+            &cx,
+            request::CONSUME_MESSAGE_DIRECTLY,
+            req,
+            &h.consumer_group,
+            &client_id,
+        )
+        .await
     }
     .boxed()
 }

@@ -137,17 +137,50 @@ fn registry() -> [(i32, HandlerFn); 42] {
             request::GET_CONSUMER_CONNECTION_LIST,
             client::get_consumer_connection_list,
         ),
-        (request::QUERY_TOPIC_CONSUME_BY_WHO, group_admin::query_topic_consume_by_who),
-        (request::DELETE_SUBSCRIPTIONGROUP, group_admin::delete_subscription_group),
-        (request::GET_BROKER_CONSUME_STATS, group_admin::get_broker_consume_stats),
-        (request::INVOKE_BROKER_TO_RESET_OFFSET, group_admin::invoke_broker_to_reset_offset),
-        (request::GET_CONSUMER_RUNNING_INFO, group_admin::get_consumer_running_info),
-        (request::CONSUME_MESSAGE_DIRECTLY, group_admin::consume_message_directly),
-        (request::GET_PRODUCER_CONNECTION_LIST, producer_admin::get_producer_connection_list),
-        (request::GET_ALL_PRODUCER_INFO, producer_admin::get_all_producer_info),
-        (request::UPDATE_BROKER_CONFIG, broker_admin::update_broker_config),
-        (request::VIEW_BROKER_STATS_DATA, broker_admin::view_broker_stats_data),
-        (request::QUERY_CONSUME_QUEUE, broker_admin::query_consume_queue),
+        (
+            request::QUERY_TOPIC_CONSUME_BY_WHO,
+            group_admin::query_topic_consume_by_who,
+        ),
+        (
+            request::DELETE_SUBSCRIPTIONGROUP,
+            group_admin::delete_subscription_group,
+        ),
+        (
+            request::GET_BROKER_CONSUME_STATS,
+            group_admin::get_broker_consume_stats,
+        ),
+        (
+            request::INVOKE_BROKER_TO_RESET_OFFSET,
+            group_admin::invoke_broker_to_reset_offset,
+        ),
+        (
+            request::GET_CONSUMER_RUNNING_INFO,
+            group_admin::get_consumer_running_info,
+        ),
+        (
+            request::CONSUME_MESSAGE_DIRECTLY,
+            group_admin::consume_message_directly,
+        ),
+        (
+            request::GET_PRODUCER_CONNECTION_LIST,
+            producer_admin::get_producer_connection_list,
+        ),
+        (
+            request::GET_ALL_PRODUCER_INFO,
+            producer_admin::get_all_producer_info,
+        ),
+        (
+            request::UPDATE_BROKER_CONFIG,
+            broker_admin::update_broker_config,
+        ),
+        (
+            request::VIEW_BROKER_STATS_DATA,
+            broker_admin::view_broker_stats_data,
+        ),
+        (
+            request::QUERY_CONSUME_QUEUE,
+            broker_admin::query_consume_queue,
+        ),
         (request::LOCK_BATCH_MQ, lock::lock_batch_mq),
         (request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq),
     ]

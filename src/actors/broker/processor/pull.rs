@@ -20,8 +20,8 @@ use super::refuse;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::features::pull_hold::Park;
 use crate::actors::broker::meta::consumer_filter::{ConsumerFilters, SelectorFilter};
-use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, GROUP_GET_NUMS, GROUP_GET_SIZE};
+use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
 use crate::actors::error::ServiceError;
 use crate::actors::remoting::ConnectionInfo;
@@ -255,8 +255,7 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -
             )
             .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
         let key = format!("{}@{}", h.topic, h.consumer_group);
-        cx.stats
-            .add(GROUP_GET_NUMS, &key, r.messages.len() as u64);
+        cx.stats.add(GROUP_GET_NUMS, &key, r.messages.len() as u64);
         cx.stats.add(GROUP_GET_SIZE, &key, body.len() as u64);
         cx.stats.add(
             BROKER_GET_NUMS,

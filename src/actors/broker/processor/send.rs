@@ -11,9 +11,11 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::refuse;
-use crate::actors::broker::meta::stats::{BROKER_PUT_NUMS, SNDBCK_PUT_NUMS, TOPIC_PUT_NUMS, TOPIC_PUT_SIZE};
 use super::{BrokerContext, Reply};
 use crate::actors::broker::features::transaction;
+use crate::actors::broker::meta::stats::{
+    BROKER_PUT_NUMS, SNDBCK_PUT_NUMS, TOPIC_PUT_NUMS, TOPIC_PUT_SIZE,
+};
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,

@@ -318,8 +318,14 @@ mod tests {
             ..Default::default()
         };
         let text = String::from_utf8(stats.encode().to_vec()).unwrap();
-        assert!(text.contains(r#""statsMinute":{"avgpt":0.0,"sum":60,"tps":1.0}"#), "{text}");
-        assert_eq!(fastjson::from_json::<BrokerStatsData>(text.as_bytes()).unwrap(), stats);
+        assert!(
+            text.contains(r#""statsMinute":{"avgpt":0.0,"sum":60,"tps":1.0}"#),
+            "{text}"
+        );
+        assert_eq!(
+            fastjson::from_json::<BrokerStatsData>(text.as_bytes()).unwrap(),
+            stats
+        );
     }
 
     #[test]
