@@ -405,7 +405,7 @@ pub async fn consumer_connection(
         );
     }
     text.push_str("\nBelow is subscription:\n");
-    let _ = writeln!(text, "{:<20} {}", "#Topic", "#SubExpression");
+    let _ = writeln!(text, "{:<20} #SubExpression", "#Topic");
     for sd in cc.subscription_table.values() {
         let topic = if sd.topic.is_empty() { "" } else { &sd.topic };
         let _ = writeln!(text, "{topic:<20} {}", sd.sub_string);
@@ -428,18 +428,20 @@ pub async fn producer_connection(
     let header = GetProducerConnectionListRequestHeader {
         producer_group: group.to_owned(),
     };
-    let mut set = Vec::new();
-    for (_, addr) in a.topic_masters(x.topic.trim()).await? {
-        let r = a
-            .call(
-                &addr,
-                RemotingCommand::request_with(request::GET_PRODUCER_CONNECTION_LIST, &header),
-            )
-            .await?;
-        let pc: ProducerConnection = from_json(&r.body)?;
-        set.extend(pc.connection_set);
-        break;
-    }
+    // Like RocketMQ's admin, one broker of the topic answers for the group.
+    let (_, addr) = a
+        .topic_masters(x.topic.trim())
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AdminError::NoRoute(x.topic.trim().to_owned()))?;
+    let r = a
+        .call(
+            &addr,
+            RemotingCommand::request_with(request::GET_PRODUCER_CONNECTION_LIST, &header),
+        )
+        .await?;
+    let set = from_json::<ProducerConnection>(&r.body)?.connection_set;
     let mut text = String::new();
     for (i, c) in set.iter().enumerate() {
         let _ = writeln!(

@@ -301,7 +301,7 @@ async fn pull(
         queue_offset: offset,
         max_msg_nums: max,
         // FLAG_SUBSCRIPTION only: no commit, no suspend.
-        sys_flag: 0x2,
+        sys_flag: 0x4,
         commit_offset: 0,
         suspend_timeout_millis: 0,
         subscription: Some(sub.to_owned()),
@@ -560,6 +560,8 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
     producer.start();
     let sent = match (&x.broker, x.qid) {
         (Some(b), Some(q)) => {
+            // The producer finds the broker's address in the routes it has fetched.
+            a.route(topic).await?;
             producer
                 .send_to_queue(&msg, &MessageQueue::new(topic, b.trim(), q))
                 .await
