@@ -3,10 +3,11 @@
 //! their sums and rates over the last minute, hour and day, as VIEW_BROKER_STATS_DATA
 //! reports them and GET_BROKER_RUNTIME_INFO's `putTps`/`getTransferedTps` read them.
 //!
-//! The send and pull handlers add to the counters without a lock. Each item keeps a few
-//! samples of its value, taken lazily when it changes or is read: every 10 s for the
-//! minute window, every minute for the hour, every 10 minutes for the day (at most 213
-//! samples, ~3.4 KiB an item). The number of items is capped at [`MAX_ITEMS`]; past it new
+//! The send and pull handlers add to an item under its own short lock. Each item keeps its
+//! running total at the end of each 10 s bucket for the minute window, each minute for the
+//! hour and each 10 minutes for the day; buckets with no adds are not stored (at most 216
+//! a key, ~5 KiB). A window's sum is the total now minus the total at its start, to the
+//! ring's step. The number of items is capped at [`MAX_ITEMS`]; past it new
 //! keys are not tracked (their requests answer "not exist" as for a key never seen), so
 //! many topics or groups cannot grow the broker's memory without bound. A deleted topic's
 //! items go with it.
@@ -45,101 +46,99 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// Samples of one granularity: (time ms, value, times), oldest first.
+/// One granularity: per step-aligned bucket (oldest first), the value and call count at
+/// the end of that bucket; only buckets that saw an add exist.
 struct Ring {
     step: i64,
     keep: usize,
-    samples: VecDeque<(i64, u64, u64)>,
+    buckets: VecDeque<(i64, u64, u64)>,
 }
 
 impl Ring {
     fn new(step: i64, window: i64) -> Self {
         Ring {
             step,
-            keep: (window / step) as usize + 1,
-            samples: VecDeque::new(),
+            // Every bucket inside the window, plus the newest one before it (the base).
+            keep: (window / step) as usize + 2,
+            buckets: VecDeque::new(),
         }
     }
 
-    fn sample(&mut self, now: i64, value: u64, times: u64) {
-        if self
-            .samples
-            .back()
-            .is_none_or(|&(t, _, _)| now - t >= self.step)
-        {
-            self.samples.push_back((now, value, times));
-            while self.samples.len() > self.keep {
-                self.samples.pop_front();
+    fn record(&mut self, now: i64, value: u64, times: u64) {
+        let start = now - now.rem_euclid(self.step);
+        match self.buckets.back_mut() {
+            Some(b) if b.0 == start => {
+                b.1 = value;
+                b.2 = times;
+            }
+            _ => {
+                self.buckets.push_back((start, value, times));
+                while self.buckets.len() > self.keep {
+                    self.buckets.pop_front();
+                }
             }
         }
     }
 
-    /// The newest sample at or before `t`, else the oldest one.
-    fn base(&self, t: i64) -> Option<(i64, u64, u64)> {
-        self.samples
+    /// Value and count at `t`, to the ring's step (0 before the first add).
+    fn at(&self, t: i64) -> (u64, u64) {
+        self.buckets
             .iter()
             .rev()
-            .find(|&&(at, _, _)| at <= t)
-            .or_else(|| self.samples.front())
-            .copied()
+            .find(|b| b.0 + self.step <= t)
+            .map_or((0, 0), |b| (b.1, b.2))
     }
 }
 
+struct Counts {
+    value: u64,
+    times: u64,
+    rings: [Ring; 3],
+}
+
 struct StatsItem {
-    value: AtomicU64,
-    times: AtomicU64,
-    rings: Mutex<[Ring; 3]>,
+    created: i64,
+    counts: Mutex<Counts>,
 }
 
 impl StatsItem {
     fn new(now: i64) -> Self {
-        let mut rings = [
-            Ring::new(10_000, MINUTE),
-            Ring::new(MINUTE, HOUR),
-            Ring::new(10 * MINUTE, DAY),
-        ];
-        for r in &mut rings {
-            r.sample(now, 0, 0);
-        }
         StatsItem {
-            value: AtomicU64::new(0),
-            times: AtomicU64::new(0),
-            rings: Mutex::new(rings),
+            created: now,
+            counts: Mutex::new(Counts {
+                value: 0,
+                times: 0,
+                rings: [
+                    Ring::new(10_000, MINUTE),
+                    Ring::new(MINUTE, HOUR),
+                    Ring::new(10 * MINUTE, DAY),
+                ],
+            }),
         }
     }
 
-    fn sample(&self, now: i64) {
-        let (v, n) = (
-            self.value.load(Ordering::Relaxed),
-            self.times.load(Ordering::Relaxed),
-        );
-        if let Ok(mut rings) = self.rings.lock() {
-            for r in rings.iter_mut() {
-                r.sample(now, v, n);
+    fn add(&self, now: i64, value: u64) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.value += value;
+            c.times += 1;
+            let (v, n) = (c.value, c.times);
+            for r in c.rings.iter_mut() {
+                r.record(now, v, n);
             }
         }
     }
 
     fn window(&self, now: i64, ring: usize, window: i64) -> BrokerStatsItem {
-        self.sample(now);
-        let (v, n) = (
-            self.value.load(Ordering::Relaxed),
-            self.times.load(Ordering::Relaxed),
-        );
-        let base = self
-            .rings
-            .lock()
-            .ok()
-            .and_then(|r| r[ring].base(now - window));
-        let Some((at, bv, bn)) = base else {
+        let Ok(c) = self.counts.lock() else {
             return BrokerStatsItem::default();
         };
-        let sum = v.saturating_sub(bv);
-        let calls = n.saturating_sub(bn);
-        let elapsed = (now - at).max(1000) as f64 / 1000.0;
+        let (base_v, base_n) = c.rings[ring].at(now - window);
+        let sum = c.value.saturating_sub(base_v);
+        let calls = c.times.saturating_sub(base_n);
+        let span = window.min(now - self.created).max(1000) as f64 / 1000.0;
         BrokerStatsItem {
             sum: sum as i64,
-            tps: sum as f64 / elapsed,
+            tps: sum as f64 / span,
             avgpt: if calls == 0 {
                 0.0
             } else {
@@ -183,9 +182,7 @@ impl BrokerStats {
                 .value()
                 .clone(),
         };
-        item.sample(now);
-        item.value.fetch_add(value, Ordering::Relaxed);
-        item.times.fetch_add(1, Ordering::Relaxed);
+        item.add(now, value);
     }
 
     /// The minute, hour and day figures of `name` for `key`, if it was ever counted.
@@ -359,7 +356,7 @@ mod tests {
             s.add_at(T0 + i * 10_000, TOPIC_PUT_NUMS, "T", 1);
         }
         let item = s.item(TOPIC_PUT_NUMS, "T").unwrap();
-        let rings = item.rings.lock().unwrap();
-        assert!(rings.iter().map(|r| r.samples.len()).sum::<usize>() <= 7 + 61 + 145);
+        let c = item.counts.lock().unwrap();
+        assert!(c.rings.iter().map(|r| r.buckets.len()).sum::<usize>() <= 8 + 62 + 146);
     }
 }
