@@ -1,6 +1,6 @@
 //! The text conventions RocketMQ's tools print with: local-time timestamps in the two
 //! layouts `UtilAll` uses, strings cut to a column's width, client version ordinals as
-//! `MQVersion` names, and the `[now|millis|yyyy-MM-dd#HH:mm:ss:SSS]` timestamps the offset
+//! `MQVersion` names (from `protocol`), and the `[now|millis|yyyy-MM-dd#HH:mm:ss:SSS]` timestamps the offset
 //! sub-commands accept.
 
 use chrono::{Local, LocalResult, NaiveDateTime, TimeZone};
@@ -33,22 +33,7 @@ pub fn front(s: &str, n: usize) -> &str {
     }
 }
 
-/// The `MQVersion.Version` name of a version ordinal. From V4_0_0_SNAPSHOT (212) on, every
-/// release `x.y.z` has a SNAPSHOT ordinal followed by the release's, y and z run 0–9.
-pub fn version_desc(ordinal: i32) -> String {
-    const V4_SNAPSHOT: i32 = 212;
-    if ordinal < V4_SNAPSHOT {
-        return format!("V3({ordinal})");
-    }
-    let step = (ordinal - V4_SNAPSHOT) / 2;
-    let (major, minor, patch) = (4 + step / 100, step / 10 % 10, step % 10);
-    let snapshot = if (ordinal - V4_SNAPSHOT) % 2 == 0 {
-        "_SNAPSHOT"
-    } else {
-        ""
-    };
-    format!("V{major}_{minor}_{patch}{snapshot}")
-}
+pub use crate::protocol::command::version_name as version_desc;
 
 /// A timestamp as the offset sub-commands take it: `now` (-1: the queue's end), epoch
 /// milliseconds, or `yyyy-MM-dd#HH:mm:ss:SSS` in local time.

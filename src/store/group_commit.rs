@@ -25,6 +25,8 @@ pub struct FlushProgress {
     pub appended_store_timestamp: AtomicI64,
     /// fsync rounds done, for metrics and tests.
     pub rounds: AtomicI64,
+    /// Commit-log offset known to be on disk (`rocketmq_storage_flush_behind_bytes`).
+    pub flushed_offset: AtomicI64,
 }
 
 /// One fsync of the commit log; returns the offset now durable.
@@ -40,6 +42,7 @@ pub fn flush_round(
         .flushed_store_timestamp
         .fetch_max(ts, Ordering::AcqRel);
     progress.rounds.fetch_add(1, Ordering::Relaxed);
+    progress.flushed_offset.fetch_max(flushed, Ordering::AcqRel);
     Ok(flushed)
 }
 

@@ -16,6 +16,7 @@
 //!
 //! Plug-ins: [`BrokerBuilder::plug`] hands every dispatched record to a custom actor.
 
+pub mod broker_metrics;
 pub mod capacity;
 pub mod config;
 pub mod features;
@@ -321,6 +322,7 @@ impl BrokerBuilder {
             send_latency: Default::default(),
             config_overrides: Default::default(),
         });
+        broker_metrics::register(&context);
         let processor = Arc::new(processor::processor(context.clone()));
         let mut servers = vec![RemotingServer::serve(
             listener,

@@ -74,6 +74,7 @@ pub(super) fn delete_topic(
         cx.topic_manager.ask(DeleteTopic(h.topic.clone())).await??;
         cx.offsets.remove_topic(&h.topic);
         cx.stats.remove_topic(&h.topic);
+        cx.registry.forget_series("topic", &h.topic);
         cx.store.remove_topic(&h.topic);
         Ok(RemotingCommand::success())
     }

@@ -186,6 +186,11 @@ fn registry() -> [(i32, HandlerFn); 42] {
     ]
 }
 
+/// Store time of the message at `offset` of a queue (0 when there is none).
+pub fn store_time_at(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64) -> i64 {
+    admin::last_store_time(cx, topic, queue_id, offset)
+}
+
 /// The BrokerContext's request processor: its handler table.
 pub type BrokerProcessor = Handlers<BrokerContext>;
 

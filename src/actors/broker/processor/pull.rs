@@ -254,6 +254,14 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -
                 &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
             )
             .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
+        cx.offsets
+            .commit_pull(&h.consumer_group, &h.topic, h.queue_id, r.next_begin_offset);
+        cx.registry
+            .counter(
+                "rocketmq_throughput_out_total",
+                &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
+            )
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
         let key = format!("{}@{}", h.topic, h.consumer_group);
         cx.stats.add(GROUP_GET_NUMS, &key, r.messages.len() as u64);
         cx.stats.add(GROUP_GET_SIZE, &key, body.len() as u64);
