@@ -74,3 +74,12 @@ fn sql92_filter_corpus_parses_without_panics() {
         "the sql92_filter corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn admin_bodies_corpus_decodes_without_panics() {
+    let n = replay("admin_bodies", ferrocket::fuzzing::admin_bodies);
+    assert!(
+        n >= 4,
+        "the admin_bodies corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

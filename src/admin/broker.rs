@@ -14,7 +14,7 @@ use super::topic::consumer_groups_of;
 use super::{AdminError, BrokerNameArg, BrokerOrCluster, Output};
 use crate::protocol::body::broker::{BrokerStatsData, ConsumeStats};
 use crate::protocol::body::fastjson::from_json;
-use crate::protocol::body::kv::KvTable;
+use crate::protocol::body::kv::{parse_properties, KvTable};
 use crate::protocol::code::request;
 use crate::protocol::header::broker::{
     GetConsumeStatsRequestHeader, ViewBrokerStatsDataRequestHeader,
@@ -224,17 +224,9 @@ async fn broker_config(a: &Admin, addr: &str) -> Result<BTreeMap<String, String>
     let r = a
         .call(addr, RemotingCommand::request(request::GET_BROKER_CONFIG))
         .await?;
-    Ok(parse_properties(&String::from_utf8_lossy(&r.body)))
-}
-
-/// `java.util.Properties` text as RocketMQ writes it: `key=value` lines, `#` comments.
-pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
+    Ok(parse_properties(&String::from_utf8_lossy(&r.body))
+        .into_iter()
+        .collect())
 }
 
 fn print_config(text: &mut String, config: &BTreeMap<String, String>) {

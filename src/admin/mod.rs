@@ -14,6 +14,8 @@ mod message;
 pub mod rpc;
 mod topic;
 
+pub use format::parse_timestamp;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::{ClientConfig, ClientError, ClientInstance};

@@ -346,7 +346,7 @@ pub(super) fn get_broker_config(
             s.disk_max_used_space_ratio,
         );
         // Values recorded by UPDATE_BROKER_CONFIG replace or join the started ones.
-        let mut lines: BTreeMap<String, String> = super::broker_admin::parse_properties(&text)
+        let mut lines: BTreeMap<String, String> = crate::protocol::body::kv::parse_properties(&text)
             .into_iter()
             .collect();
         if let Ok(overrides) = cx.config_overrides.lock() {

@@ -16,6 +16,7 @@ use futures_util::FutureExt;
 use super::{refuse, BrokerContext, Reply};
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::fastjson::{to_json, Escape, JsonWriter};
+use crate::protocol::body::kv::parse_properties;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::{
     QueryConsumeQueueRequestHeader, ViewBrokerStatsDataRequestHeader,
@@ -32,20 +33,6 @@ pub const CONFIG_BLACK_LIST: [&str; 7] = [
     "storePathIndex",
     "storeCheckpoint",
 ];
-
-/// `java.util.Properties` text: `key=value` lines (`:` also separates), `#`/`!` comments.
-pub fn parse_properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .map(|l| {
-            let split = l.find(['=', ':']).unwrap_or(l.len());
-            let (k, v) = l.split_at(split);
-            let v = v.get(1..).unwrap_or("");
-            (k.trim().to_owned(), v.trim().to_owned())
-        })
-        .collect()
-}
 
 /// UPDATE_BROKER_CONFIG (25).
 pub(super) fn update_broker_config(
@@ -161,22 +148,4 @@ pub(super) fn query_consume_queue(
         Ok(RemotingCommand::success().with_body(w.finish()))
     }
     .boxed()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_properties;
-
-    #[test]
-    fn properties_split_on_the_first_separator_and_skip_comments() {
-        let p = parse_properties("# c\n a = b=c \n!x\nk:v\nflag\n");
-        assert_eq!(
-            p,
-            vec![
-                ("a".into(), "b=c".into()),
-                ("k".into(), "v".into()),
-                ("flag".into(), String::new())
-            ]
-        );
-    }
 }
