@@ -74,8 +74,9 @@ pub fn stored_record(data: &[u8]) {
     // DELAY rewrites them (the producer's property string is client input); the same record
     // as a half message: rewritten, committed, checked back, and its body read as an op.
     if let Ok(m) = decode_record(data) {
-        use crate::actors::broker::features::schedule::{from_schedule_topic, to_schedule_topic};
-        use crate::actors::broker::features::transaction;
+        use crate::actors::broker::features::transaction::check_request;
+        use crate::store::schedule::{from_schedule_topic, to_schedule_topic};
+        use crate::store::transaction;
         let _ = from_schedule_topic(&m);
         let msg = crate::protocol::message::MessageToStore::from_stored(&m);
         for levels in [0, 1, 18] {
@@ -88,7 +89,7 @@ pub fn stored_record(data: &[u8]) {
         transaction::to_half_topic(&mut half);
         assert_eq!(half.queue_id, 0);
         let _ = transaction::committed_message(&m);
-        let _ = transaction::check_request(&m, "broker-a");
+        let _ = check_request(&m, "broker-a");
         let _ = transaction::op_offsets(&m.body);
         // The timer rewrite on the same client input, and a due record's delivery.
         use crate::store::timer::{from_timer_topic, to_timer_topic, TimerRules, TIMER_TOPIC};

@@ -13,7 +13,8 @@
 //!   SQL92 message selectors (`protocol/filter/`).
 //! - [`store`]: the storage engine, plain Rust with no actors, in RocketMQ's on-disk
 //!   layout: mapped files, the commit log, consume queues, the index, checkpoint and
-//!   recovery, group commit (`store/group_commit.rs`), the timer store.
+//!   recovery, group commit (`store/group_commit.rs`), the timer store (`store/timer/`), and
+//!   the delay-level and transaction rewrites (`store/schedule.rs`, `store/transaction.rs`).
 //! - [`actors`]: thin actix shells around protocol and store: the runtime (supervision,
 //!   bounded mailboxes, metrics and its HTTP endpoint), the remoting server, the name
 //!   server (`actors/namesrv/`) and the broker (`actors/broker/`, grouped by role:
@@ -47,9 +48,9 @@
 //! | the one commit-log writer, queue offsets | `actors/broker/store/commit_log_writer.rs` over `store/commit_log.rs` |
 //! | consume queue, index file (`ConsumeQueue`, `IndexService`) | `store/consume_queue.rs`, `store/index.rs`; their actors in `actors/broker/store/` |
 //! | the stored record layout, `MessageDecoder` | `protocol/message/record.rs` |
-//! | delay levels (`ScheduleMessageService`), timer wheel | `actors/broker/features/schedule.rs`, `store/timer.rs` + `actors/broker/features/timer.rs` |
-//! | transactions (half messages, check-back) | `actors/broker/features/transaction.rs`, `actors/broker/processor/transaction.rs` |
-//! | add a request code | the constant in `protocol/code.rs`, a handler function in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one line in that directory's `mod.rs` `registry()` (a fixed-size array: its length counts the lines) |
+//! | delay levels (`ScheduleMessageService`), timer wheel | `store/schedule.rs` (rewrites) + `actors/broker/features/schedule.rs` (ScheduleService); `store/timer/` (rewrite, wheel, timer log, checkpoint, `TimerStore`) + `actors/broker/features/timer.rs` |
+//! | transactions (half messages, check-back) | `store/transaction.rs` (rewrites), `actors/broker/features/transaction.rs` (TransactionChecker), `actors/broker/processor/transaction.rs` (END_TRANSACTION) |
+//! | add a request code | the constant in `protocol/code.rs`, a plain `async fn` handler in the family's file under `actors/broker/processor/` (or `actors/namesrv/processor/`), and one `.on(code, handler)` line in that directory's `mod.rs` `registry()`; `actors/dispatch.rs` adapts it and refuses a code registered twice at start |
 //! | SQL92 filtering (`ConsumerFilterManager`, `ExpressionMessageFilter`) | `protocol/filter/` (the language), `actors/broker/meta/consumer_filter.rs`, `actors/broker/processor/pull.rs` |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |

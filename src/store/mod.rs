@@ -17,6 +17,8 @@ pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message_store;
 pub mod poison;
+pub mod schedule;
 pub mod timer;
+pub mod transaction;
 
 pub use error::{StoreError, StoreResult};

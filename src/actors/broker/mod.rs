@@ -61,6 +61,8 @@ pub enum BrokerError {
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Handlers(#[from] crate::actors::dispatch::DuplicateCode),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -323,7 +325,7 @@ impl BrokerBuilder {
             config_overrides: Default::default(),
         });
         broker_metrics::register(&context);
-        let processor = Arc::new(processor::processor(context.clone()));
+        let processor = Arc::new(processor::processor(context.clone())?);
         let mut servers = vec![RemotingServer::serve(
             listener,
             config.server.clone(),

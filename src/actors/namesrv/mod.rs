@@ -33,6 +33,8 @@ pub enum NamesrvError {
     Config(String),
     #[error("cannot read the KV config: {0}")]
     KvConfig(std::io::Error),
+    #[error(transparent)]
+    Handlers(#[from] crate::actors::dispatch::DuplicateCode),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -76,7 +78,7 @@ impl Namesrv {
             routes: routes.clone(),
             kv: kv.clone(),
             config: config.clone(),
-        }));
+        }))?;
         let server = RemotingServer::bind(
             config.listen_addr,
             config.server.clone(),

@@ -64,10 +64,55 @@ where
 }
 
 /// Copies `input`, wrapping every bare integer found in object-key position in quotes;
-/// borrows `input` unchanged when there is none. Only the structure is tracked (which
-/// container is open, whether a key is due), so string contents, escaped quotes included,
-/// are never altered. Malformed input is passed through for serde_json to reject.
+/// borrows `input` unchanged when there is none. String contents, escaped quotes included,
+/// are never altered; malformed input is passed through for serde_json to reject.
 fn quote_integer_keys(input: &[u8]) -> Cow<'_, [u8]> {
+    rewrite_keys(
+        input,
+        16,
+        |input, at| match input.get(at) {
+            Some(b'-' | b'0'..=b'9') => {
+                let end = integer_end(input, at);
+                let digits = input.get(at..end).unwrap_or_default();
+                if digits.iter().any(u8::is_ascii_digit) {
+                    KeyEdit::Replace(end)
+                } else {
+                    KeyEdit::Skip(end)
+                }
+            }
+            _ => KeyEdit::Keep,
+        },
+        |buf, digits| {
+            buf.push(b'"');
+            buf.extend_from_slice(digits);
+            buf.push(b'"');
+        },
+    )
+}
+
+/// What [`rewrite_keys`] does with a value that starts in object-key position.
+pub(crate) enum KeyEdit {
+    /// Not one to rewrite: scanned as any other value.
+    Keep,
+    /// Passed over unchanged up to this index.
+    Skip(usize),
+    /// Replaced, up to this index, by what the writer appends for it.
+    Replace(usize),
+    /// Scanning ends here; the rest is copied unchanged.
+    Stop,
+}
+
+/// Copies `input`, letting `edit` decide about each value that starts where an object key
+/// is due and `write` append the replacement of each one it replaces; borrows `input`
+/// unchanged when nothing is replaced (`reserve` is the room to add on the first copy).
+/// Only the structure is tracked (which container is open, whether a key is due), so string
+/// contents are never altered.
+pub(crate) fn rewrite_keys(
+    input: &[u8],
+    reserve: usize,
+    mut edit: impl FnMut(&[u8], usize) -> KeyEdit,
+    mut write: impl FnMut(&mut Vec<u8>, &[u8]),
+) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     // `input[..copied]` has already been appended to `out`.
     let mut copied = 0;
@@ -77,6 +122,26 @@ fn quote_integer_keys(input: &[u8]) -> Cow<'_, [u8]> {
     let mut key_due = false;
     let mut i = 0;
     while let Some(&byte) = input.get(i) {
+        if key_due {
+            match edit(input, i) {
+                KeyEdit::Keep => {}
+                KeyEdit::Skip(end) => {
+                    i = end;
+                    key_due = false;
+                    continue;
+                }
+                KeyEdit::Replace(end) => {
+                    let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len() + reserve));
+                    buf.extend_from_slice(input.get(copied..i).unwrap_or_default());
+                    write(buf, input.get(i..end).unwrap_or_default());
+                    copied = end;
+                    i = end;
+                    key_due = false;
+                    continue;
+                }
+                KeyEdit::Stop => break,
+            }
+        }
         match byte {
             b'"' => {
                 i = string_end(input, i);
@@ -97,22 +162,6 @@ fn quote_integer_keys(input: &[u8]) -> Cow<'_, [u8]> {
             }
             b',' => key_due = open_objects.last() == Some(&true),
             b' ' | b'\t' | b'\n' | b'\r' => {}
-            b'-' | b'0'..=b'9' if key_due => {
-                let end = integer_end(input, i);
-                if let (Some(before), Some(digits)) = (input.get(copied..i), input.get(i..end)) {
-                    if digits.iter().any(u8::is_ascii_digit) {
-                        let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len() + 16));
-                        buf.extend_from_slice(before);
-                        buf.push(b'"');
-                        buf.extend_from_slice(digits);
-                        buf.push(b'"');
-                        copied = end;
-                    }
-                }
-                i = end;
-                key_due = false;
-                continue;
-            }
             _ => key_due = false,
         }
         i += 1;

@@ -156,17 +156,18 @@ fn month_window<Tz: TimeZone>(zone: &Tz, now_millis: i64) -> Option<(i64, i64)> 
     Some((start.timestamp_millis(), next.timestamp_millis()))
 }
 
+/// Addresses for the tests here and the record's.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
 
-    fn v4(a: [u8; 4], port: u16) -> SocketAddr {
+    pub(crate) fn v4(a: [u8; 4], port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)
     }
 
-    fn v6(s: &str, port: u16) -> SocketAddr {
+    pub(crate) fn v6(s: &str, port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V6(s.parse().unwrap()), port)
     }
 

@@ -818,14 +818,7 @@ mod tests {
     use super::*;
     use crate::protocol::message::batch::{decode_batch, tests::hand_built_batch};
     use crate::protocol::message::id::decode_offset_msg_id;
-
-    fn v4(a: [u8; 4], port: u16) -> SocketAddr {
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port)
-    }
-
-    fn v6(s: &str, port: u16) -> SocketAddr {
-        SocketAddr::new(IpAddr::V6(s.parse().unwrap()), port)
-    }
+    use crate::protocol::message::id::tests::{v4, v6};
 
     fn sample(born: SocketAddr, store: SocketAddr) -> MessageToStore {
         MessageToStore {

@@ -1,7 +1,8 @@
 //! Delay levels, as RocketMQ 4.x's ScheduleMessageService does them.
 //!
 //! A put with `DELAY` = n (1..=levels; larger is capped at the last level) that is not a
-//! prepared or rolled-back transaction is rewritten by [`to_schedule_topic`]: stored in
+//! prepared or rolled-back transaction is rewritten by
+//! [`to_schedule_topic`](crate::store::schedule::to_schedule_topic): stored in
 //! `SCHEDULE_TOPIC_XXXX` queue n − 1 with `REAL_TOPIC` and `REAL_QID` recording where it
 //! belongs. Its consume-queue unit carries the delivery time in place of the tag hash
 //! (see `cq_tags_code`). The ScheduleService actor walks each level's queue on a short
@@ -25,58 +26,12 @@ use crate::actors::runtime::{guarded, Supervision};
 use crate::clock::now_millis;
 use crate::json_file;
 use crate::protocol::body::broker::DelayOffsetWrapper;
-use crate::protocol::flag::sysflag;
-use crate::protocol::message::{decode_record_shared, property, MessageToStore, StoredMessage};
+use crate::protocol::message::{decode_record_shared, MessageToStore};
 use crate::protocol::topic::SCHEDULE_TOPIC;
-use crate::store::StoreResult;
+use crate::store::{schedule, StoreResult};
 
 /// Most messages one level delivers per tick before yielding to the next level.
 const BATCH_PER_TICK: usize = 2_000;
-
-/// Rewrites a message with a delay level to the schedule topic, as Java's
-/// `CommitLog.asyncPutMessage` does; `levels` is the number of configured delay levels.
-/// Returns whether it was rewritten.
-pub fn to_schedule_topic(msg: &mut MessageToStore, levels: usize) -> bool {
-    let tran = sysflag::transaction_value(msg.sys_flag);
-    if tran != sysflag::TRANSACTION_NOT_TYPE && tran != sysflag::TRANSACTION_COMMIT_TYPE {
-        return false;
-    }
-    let Some(level) = property(&msg.properties, "DELAY").and_then(|d| d.trim().parse::<i32>().ok())
-    else {
-        return false;
-    };
-    if level <= 0 || levels == 0 || msg.topic == SCHEDULE_TOPIC {
-        return false;
-    }
-    let level = level.min(levels as i32);
-    let (real_topic, real_qid) = (std::mem::take(&mut msg.topic), msg.queue_id.to_string());
-    msg.edit_properties(
-        &[],
-        &[
-            ("DELAY", &level.to_string()),
-            ("REAL_TOPIC", &real_topic),
-            ("REAL_QID", &real_qid),
-        ],
-    );
-    msg.topic = SCHEDULE_TOPIC.to_owned();
-    msg.queue_id = level - 1;
-    true
-}
-
-/// The message a due scheduled record becomes: its real topic and queue, `DELAY` removed
-/// (Java's `messageTimeup`). `None` when the record lacks `REAL_TOPIC`.
-pub fn from_schedule_topic(m: &StoredMessage) -> Option<MessageToStore> {
-    let topic = m.property("REAL_TOPIC")?.to_owned();
-    let queue_id = m
-        .property("REAL_QID")
-        .and_then(|q| q.parse().ok())
-        .unwrap_or(0);
-    let mut msg = MessageToStore::from_stored(m);
-    msg.topic = topic;
-    msg.queue_id = queue_id;
-    msg.edit_properties(&["DELAY"], &[]);
-    Some(msg)
-}
 
 /// Loads `config/delayOffset.json` (written by us, or by a 4.9 or 5.x broker).
 pub fn load_offsets(root: &Path) -> StoreResult<(BTreeMap<i32, i64>, PathBuf)> {
@@ -130,7 +85,7 @@ pub async fn deliver_level(store: &StoreHandle, level: i32, mut offset: i64, del
             .message_at(unit.phys_offset)
             .map(|raw| decode_record_shared(&raw));
         match record {
-            Some(Ok(m)) => match from_schedule_topic(&m) {
+            Some(Ok(m)) => match schedule::from_schedule_topic(&m) {
                 Some(msg) => {
                     let len = msg.encoded_len();
                     if !batch.msgs.is_empty()
@@ -328,65 +283,6 @@ impl Handler<DelayOffsets> for ScheduleService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::message::encode_properties;
-    use std::net::SocketAddr;
-
-    fn msg(props: &str, sys_flag: i32) -> MessageToStore {
-        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
-        MessageToStore {
-            topic: "TopicTest".into(),
-            queue_id: 3,
-            flag: 0,
-            body: bytes::Bytes::from_static(b"x"),
-            properties: props.into(),
-            sys_flag,
-            born_timestamp: 1,
-            born_host: host,
-            store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-        }
-    }
-
-    #[test]
-    fn a_delayed_put_moves_to_its_levels_queue_with_the_real_destination() {
-        let mut m = msg(&encode_properties([("DELAY", "2"), ("TAGS", "a")]), 0);
-        assert!(to_schedule_topic(&mut m, 18));
-        assert_eq!((m.topic.as_str(), m.queue_id), (SCHEDULE_TOPIC, 1));
-        assert_eq!(property(&m.properties, "REAL_TOPIC"), Some("TopicTest"));
-        assert_eq!(property(&m.properties, "REAL_QID"), Some("3"));
-        assert_eq!(property(&m.properties, "TAGS"), Some("a"));
-    }
-
-    #[test]
-    fn levels_past_the_last_are_capped_and_zero_prepared_or_rollback_stay_put() {
-        let mut m = msg(&encode_properties([("DELAY", "40")]), 0);
-        assert!(to_schedule_topic(&mut m, 18));
-        assert_eq!(m.queue_id, 17);
-        assert_eq!(property(&m.properties, "DELAY"), Some("18"));
-        for (props, flag) in [
-            (encode_properties([("DELAY", "0")]), 0),
-            (encode_properties([("DELAY", "x")]), 0),
-            (String::new(), 0),
-            (
-                encode_properties([("DELAY", "3")]),
-                sysflag::TRANSACTION_PREPARED_TYPE,
-            ),
-            (
-                encode_properties([("DELAY", "3")]),
-                sysflag::TRANSACTION_ROLLBACK_TYPE,
-            ),
-        ] {
-            let mut m = msg(&props, flag);
-            assert!(!to_schedule_topic(&mut m, 18), "{props:?} {flag}");
-            assert_eq!(m.topic, "TopicTest");
-        }
-        let mut committed = msg(
-            &encode_properties([("DELAY", "1")]),
-            sysflag::TRANSACTION_COMMIT_TYPE,
-        );
-        assert!(to_schedule_topic(&mut committed, 18));
-    }
 
     #[test]
     fn offsets_round_trip_through_delay_offset_json() {

@@ -8,9 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-
 use super::{refuse, BrokerContext, Reply};
 use crate::actors::broker::meta::clients::GroupChannels;
 use crate::actors::broker::meta::stats::GROUP_GET_NUMS;
@@ -37,46 +34,40 @@ const V3_1_8_SNAPSHOT: i32 = 62;
 const CALL_CONSUMER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// QUERY_TOPIC_CONSUME_BY_WHO (300): groups online on `topic` and groups with offsets on it.
-pub(super) fn query_topic_consume_by_who(
+pub(super) async fn query_topic_consume_by_who(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: QueryTopicConsumeByWhoRequestHeader = req.decode_header()?;
-        let mut groups: BTreeSet<String> = cx
-            .consumers
-            .iter()
-            .filter(|g| g.value().subscriptions.contains_key(&h.topic))
-            .map(|g| g.key().clone())
-            .collect();
-        groups.extend(cx.offsets.groups_of(&h.topic));
-        let body = GroupList {
-            group_list: groups.into_iter().collect(),
-        };
-        Ok(RemotingCommand::success().with_body(to_json(&body)))
-    }
-    .boxed()
+) -> Reply {
+    let h: QueryTopicConsumeByWhoRequestHeader = req.decode_header()?;
+    let mut groups: BTreeSet<String> = cx
+        .consumers
+        .iter()
+        .filter(|g| g.value().subscriptions.contains_key(&h.topic))
+        .map(|g| g.key().clone())
+        .collect();
+    groups.extend(cx.offsets.groups_of(&h.topic));
+    let body = GroupList {
+        group_list: groups.into_iter().collect(),
+    };
+    Ok(RemotingCommand::success().with_body(to_json(&body)))
 }
 
 /// DELETE_SUBSCRIPTIONGROUP (207): the group's config, and its offsets when asked.
-pub(super) fn delete_subscription_group(
+pub(super) async fn delete_subscription_group(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: DeleteSubscriptionGroupRequestHeader = req.decode_header()?;
-        tracing::info!(group = %h.group_name, client = %conn.peer, "deleteSubscriptionGroup");
-        cx.group_manager
-            .ask(DeleteGroup(h.group_name.clone()))
-            .await??;
-        if h.cleans_offsets() {
-            cx.offsets.remove_group(&h.group_name);
-        }
-        Ok(RemotingCommand::success())
+) -> Reply {
+    let h: DeleteSubscriptionGroupRequestHeader = req.decode_header()?;
+    tracing::info!(group = %h.group_name, client = %conn.peer, "deleteSubscriptionGroup");
+    cx.group_manager
+        .ask(DeleteGroup(h.group_name.clone()))
+        .await??;
+    if h.cleans_offsets() {
+        cx.offsets.remove_group(&h.group_name);
     }
-    .boxed()
+    Ok(RemotingCommand::success())
 }
 
 /// One queue's progress as GET_CONSUME_STATS and GET_BROKER_CONSUME_STATS report it.
@@ -98,66 +89,63 @@ fn offset_wrapper(cx: &BrokerContext, group: &str, topic: &str, queue_id: i32) -
 
 /// GET_BROKER_CONSUME_STATS (317): every group's progress on every topic it has offsets
 /// for (`ConsumeStatsList`); `isOrder` keeps ordered topics only.
-pub(super) fn get_broker_consume_stats(
+pub(super) async fn get_broker_consume_stats(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let order_only = req.ext("isOrder").is_some_and(|v| v == "true");
-        let mut total_diff = 0i64;
-        let mut w = JsonWriter::new(Escape::Fastjson);
+) -> Reply {
+    let order_only = req.ext("isOrder").is_some_and(|v| v == "true");
+    let mut total_diff = 0i64;
+    let mut w = JsonWriter::new(Escape::Fastjson);
+    w.begin_object();
+    w.key("brokerAddr").string(&cx.store_host.to_string());
+    w.key("consumeStatsList").begin_array();
+    let groups = cx.groups.snapshot();
+    for group in groups.subscription_group_table.keys() {
+        let online = cx.consumers.get(group).map(|g| g.value().clone());
+        let mut list = Vec::new();
+        let mut topics = cx.offsets.topics_of(group);
+        topics.sort();
+        for topic in topics {
+            let Some(config) = cx.topics.get(&topic) else {
+                continue;
+            };
+            if order_only && !config.order {
+                continue;
+            }
+            // An online group that no longer subscribes to the topic is skipped.
+            if online.as_ref().is_some_and(|g| {
+                !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic)
+            }) {
+                continue;
+            }
+            let mut stats = ConsumeStats {
+                consume_tps: cx
+                    .stats
+                    .minute_tps(GROUP_GET_NUMS, &format!("{topic}@{group}")),
+                ..Default::default()
+            };
+            for q in 0..config.write_queue_nums {
+                stats.offset_table.insert(
+                    MessageQueue::new(topic.clone(), cx.config.broker_name.clone(), q),
+                    offset_wrapper(&cx, group, &topic, q),
+                );
+            }
+            total_diff += stats.total_diff();
+            list.push(stats);
+        }
         w.begin_object();
-        w.key("brokerAddr").string(&cx.store_host.to_string());
-        w.key("consumeStatsList").begin_array();
-        let groups = cx.groups.snapshot();
-        for group in groups.subscription_group_table.keys() {
-            let online = cx.consumers.get(group).map(|g| g.value().clone());
-            let mut list = Vec::new();
-            let mut topics = cx.offsets.topics_of(group);
-            topics.sort();
-            for topic in topics {
-                let Some(config) = cx.topics.get(&topic) else {
-                    continue;
-                };
-                if order_only && !config.order {
-                    continue;
-                }
-                // An online group that no longer subscribes to the topic is skipped.
-                if online.as_ref().is_some_and(|g| {
-                    !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic)
-                }) {
-                    continue;
-                }
-                let mut stats = ConsumeStats {
-                    consume_tps: cx
-                        .stats
-                        .minute_tps(GROUP_GET_NUMS, &format!("{topic}@{group}")),
-                    ..Default::default()
-                };
-                for q in 0..config.write_queue_nums {
-                    stats.offset_table.insert(
-                        MessageQueue::new(topic.clone(), cx.config.broker_name.clone(), q),
-                        offset_wrapper(&cx, group, &topic, q),
-                    );
-                }
-                total_diff += stats.total_diff();
-                list.push(stats);
-            }
-            w.begin_object();
-            w.key(group).begin_array();
-            for s in &list {
-                w.raw(&s.encode());
-            }
-            w.end_array();
-            w.end_object();
+        w.key(group).begin_array();
+        for s in &list {
+            w.raw(&s.encode());
         }
         w.end_array();
-        w.key("totalDiff").number(total_diff);
         w.end_object();
-        Ok(RemotingCommand::success().with_body(w.finish()))
     }
-    .boxed()
+    w.end_array();
+    w.key("totalDiff").number(total_diff);
+    w.end_object();
+    Ok(RemotingCommand::success().with_body(w.finish()))
 }
 
 /// INVOKE_BROKER_TO_RESET_OFFSET (222): computes each queue's new offset (the offset at
@@ -167,99 +155,96 @@ pub(super) fn get_broker_consume_stats(
 /// tools fall back to rewriting the committed offsets themselves. Unlike Java, the broker
 /// also commits the new offsets, so a consumer that ignores 220 still resumes from them
 /// once it restarts.
-pub(super) fn invoke_broker_to_reset_offset(
+pub(super) async fn invoke_broker_to_reset_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: ResetOffsetRequestHeader = req.decode_header()?;
-        tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, client = %conn.peer, "resetOffset");
-        let config = cx.topics.get(&h.topic).ok_or_else(|| {
+) -> Reply {
+    let h: ResetOffsetRequestHeader = req.decode_header()?;
+    tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, client = %conn.peer, "resetOffset");
+    let config = cx.topics.get(&h.topic).ok_or_else(|| {
+        refuse(
+            response::SYSTEM_ERROR,
+            format!(
+                "[reset-offset] reset offset failed, no topic in this broker. topic={}",
+                h.topic
+            ),
+        )
+    })?;
+    let force = h.is_force.unwrap_or(false);
+    let mut table = BTreeMap::new();
+    for q in 0..config.write_queue_nums {
+        let consumer_offset = cx.offsets.query(&h.group, &h.topic, q).ok_or_else(|| {
             refuse(
                 response::SYSTEM_ERROR,
-                format!(
-                    "[reset-offset] reset offset failed, no topic in this broker. topic={}",
-                    h.topic
-                ),
+                format!("THe consumer group <{}> not exist", h.group),
             )
         })?;
-        let force = h.is_force.unwrap_or(false);
-        let mut table = BTreeMap::new();
-        for q in 0..config.write_queue_nums {
-            let consumer_offset = cx.offsets.query(&h.group, &h.topic, q).ok_or_else(|| {
-                refuse(
-                    response::SYSTEM_ERROR,
-                    format!("THe consumer group <{}> not exist", h.group),
-                )
-            })?;
-            let at = if h.timestamp == -1 {
-                cx.store.queue_offsets(&h.topic, q).1
-            } else {
-                cx.store.offset_by_time(&h.topic, q, h.timestamp, false)
-            }
-            .max(0);
-            let offset = if force || at < consumer_offset {
-                at
-            } else {
-                consumer_offset
-            };
-            table.insert(
-                MessageQueue::new(h.topic.clone(), cx.config.broker_name.clone(), q),
-                offset,
-            );
+        let at = if h.timestamp == -1 {
+            cx.store.queue_offsets(&h.topic, q).1
+        } else {
+            cx.store.offset_by_time(&h.topic, q, h.timestamp, false)
         }
-        let channels = cx
-            .clients
-            .ask(GroupChannels::Consumer(h.group.clone()))
-            .await?;
-        if channels.is_empty() {
-            return Err(refuse(
-                response::CONSUMER_NOT_ONLINE,
-                format!(
-                    "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
-                    h.group, h.topic, h.timestamp
-                ),
-            ));
-        }
-        if let Some(old) = channels.iter().find(|c| c.version < V3_0_7_SNAPSHOT) {
-            return Err(refuse(
-                response::SYSTEM_ERROR,
-                format!(
-                    "the client does not support this feature. version={}",
-                    old.version
-                ),
-            ));
-        }
-        let body = ResetOffsetBody {
-            offset_table: table,
+        .max(0);
+        let offset = if force || at < consumer_offset {
+            at
+        } else {
+            consumer_offset
         };
-        for (mq, offset) in &body.offset_table {
-            cx.offsets.commit(&h.group, &h.topic, mq.queue_id, *offset);
-        }
-        let push = ResetOffsetRequestHeader {
-            group: h.group.clone(),
-            topic: h.topic.clone(),
-            timestamp: h.timestamp,
-            is_force: None,
-            queue_id: None,
-            offset: None,
-        };
-        let encoded = body.encode();
-        for c in &channels {
-            let mut cmd = RemotingCommand::request_with(request::RESET_CONSUMER_CLIENT_OFFSET, &push)
-                .with_body(encoded.clone());
-            cmd.mark_oneway();
-            if let Err(e) = c.conn.addr.try_send(Invoke {
-                command: cmd,
-                timeout: CALL_CONSUMER_TIMEOUT,
-            }) {
-                tracing::warn!(group = %h.group, client = %c.client_id, error = %e, "[reset-offset] could not reach the consumer");
-            }
-        }
-        Ok(RemotingCommand::success().with_body(encoded))
+        table.insert(
+            MessageQueue::new(h.topic.clone(), cx.config.broker_name.clone(), q),
+            offset,
+        );
     }
-    .boxed()
+    let channels = cx
+        .clients
+        .ask(GroupChannels::Consumer(h.group.clone()))
+        .await?;
+    if channels.is_empty() {
+        return Err(refuse(
+            response::CONSUMER_NOT_ONLINE,
+            format!(
+                "Consumer not online, so can not reset offset, Group: {} Topic: {} Timestamp: {}",
+                h.group, h.topic, h.timestamp
+            ),
+        ));
+    }
+    if let Some(old) = channels.iter().find(|c| c.version < V3_0_7_SNAPSHOT) {
+        return Err(refuse(
+            response::SYSTEM_ERROR,
+            format!(
+                "the client does not support this feature. version={}",
+                old.version
+            ),
+        ));
+    }
+    let body = ResetOffsetBody {
+        offset_table: table,
+    };
+    for (mq, offset) in &body.offset_table {
+        cx.offsets.commit(&h.group, &h.topic, mq.queue_id, *offset);
+    }
+    let push = ResetOffsetRequestHeader {
+        group: h.group.clone(),
+        topic: h.topic.clone(),
+        timestamp: h.timestamp,
+        is_force: None,
+        queue_id: None,
+        offset: None,
+    };
+    let encoded = body.encode();
+    for c in &channels {
+        let mut cmd = RemotingCommand::request_with(request::RESET_CONSUMER_CLIENT_OFFSET, &push)
+            .with_body(encoded.clone());
+        cmd.mark_oneway();
+        if let Err(e) = c.conn.addr.try_send(Invoke {
+            command: cmd,
+            timeout: CALL_CONSUMER_TIMEOUT,
+        }) {
+            tracing::warn!(group = %h.group, client = %c.client_id, error = %e, "[reset-offset] could not reach the consumer");
+        }
+    }
+    Ok(RemotingCommand::success().with_body(encoded))
 }
 
 /// Forwards `req` (its ext fields and body) to `client_id` of `group` and answers with the
@@ -321,42 +306,36 @@ async fn call_consumer(
 }
 
 /// GET_CONSUMER_RUNNING_INFO (307), forwarded to the consumer.
-pub(super) fn get_consumer_running_info(
+pub(super) async fn get_consumer_running_info(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: GetConsumerRunningInfoRequestHeader = req.decode_header()?;
-        call_consumer(
-            &cx,
-            request::GET_CONSUMER_RUNNING_INFO,
-            req,
-            &h.consumer_group,
-            &h.client_id,
-        )
-        .await
-    }
-    .boxed()
+) -> Reply {
+    let h: GetConsumerRunningInfoRequestHeader = req.decode_header()?;
+    call_consumer(
+        &cx,
+        request::GET_CONSUMER_RUNNING_INFO,
+        req,
+        &h.consumer_group,
+        &h.client_id,
+    )
+    .await
 }
 
 /// CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer.
-pub(super) fn consume_message_directly(
+pub(super) async fn consume_message_directly(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
-        let client_id = h.client_id.clone().unwrap_or_default();
-        call_consumer(
-            &cx,
-            request::CONSUME_MESSAGE_DIRECTLY,
-            req,
-            &h.consumer_group,
-            &client_id,
-        )
-        .await
-    }
-    .boxed()
+) -> Reply {
+    let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
+    let client_id = h.client_id.clone().unwrap_or_default();
+    call_consumer(
+        &cx,
+        request::CONSUME_MESSAGE_DIRECTLY,
+        req,
+        &h.consumer_group,
+        &client_id,
+    )
+    .await
 }

@@ -4,9 +4,6 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-
 use super::{BrokerContext, Reply};
 use crate::actors::broker::meta::queue_locks::{TryLockBatch, UnlockBatch};
 use crate::actors::error::ServiceError;
@@ -18,45 +15,39 @@ use crate::protocol::body::fastjson::{from_json, JsonBody};
 use crate::protocol::code::response;
 use crate::protocol::RemotingCommand;
 
-pub(super) fn lock_batch_mq(
+pub(super) async fn lock_batch_mq(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let body: LockBatchRequestBody = from_json(&req.body)?;
-        require_names(&body.consumer_group, &body.client_id)?;
-        let lock_ok_mq_set = cx
-            .queue_locks
-            .ask(TryLockBatch {
-                group: body.consumer_group,
-                client_id: body.client_id,
-                queues: body.mq_set.into_iter().collect(),
-            })
-            .await??;
-        Ok(RemotingCommand::success().with_body(LockBatchResponseBody { lock_ok_mq_set }.encode()))
-    }
-    .boxed()
+) -> Reply {
+    let body: LockBatchRequestBody = from_json(&req.body)?;
+    require_names(&body.consumer_group, &body.client_id)?;
+    let lock_ok_mq_set = cx
+        .queue_locks
+        .ask(TryLockBatch {
+            group: body.consumer_group,
+            client_id: body.client_id,
+            queues: body.mq_set.into_iter().collect(),
+        })
+        .await??;
+    Ok(RemotingCommand::success().with_body(LockBatchResponseBody { lock_ok_mq_set }.encode()))
 }
 
-pub(super) fn unlock_batch_mq(
+pub(super) async fn unlock_batch_mq(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let body: UnlockBatchRequestBody = from_json(&req.body)?;
-        require_names(&body.consumer_group, &body.client_id)?;
-        cx.queue_locks
-            .ask(UnlockBatch {
-                group: body.consumer_group,
-                client_id: body.client_id,
-                queues: body.mq_set.into_iter().collect(),
-            })
-            .await??;
-        Ok(RemotingCommand::success())
-    }
-    .boxed()
+) -> Reply {
+    let body: UnlockBatchRequestBody = from_json(&req.body)?;
+    require_names(&body.consumer_group, &body.client_id)?;
+    cx.queue_locks
+        .ask(UnlockBatch {
+            group: body.consumer_group,
+            client_id: body.client_id,
+            queues: body.mq_set.into_iter().collect(),
+        })
+        .await??;
+    Ok(RemotingCommand::success())
 }
 
 /// Java fails a body without a group or client id with a NullPointerException (SYSTEM_ERROR);

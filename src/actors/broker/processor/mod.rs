@@ -29,7 +29,7 @@ use super::meta::stats::{BrokerStats, PutLatency};
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
-use crate::actors::dispatch::{DispatchContext, Handlers};
+use crate::actors::dispatch::{DispatchContext, DuplicateCode, Handlers, Registry};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
@@ -66,124 +66,58 @@ pub struct BrokerContext {
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
-type HandlerFn = crate::actors::dispatch::HandlerFn<BrokerContext>;
 
 /// A refusal with a RocketMQ response code and remark, for the handlers.
 fn refuse(code: i32, remark: impl Into<String>) -> crate::actors::error::ServiceError {
     crate::actors::error::ServiceError::refused(code, remark)
 }
 
-fn registry() -> [(i32, HandlerFn); 42] {
-    [
-        (request::SEND_MESSAGE, send::send_message),
-        (request::SEND_MESSAGE_V2, send::send_message),
-        (request::SEND_BATCH_MESSAGE, send::send_message),
-        (
-            request::CONSUMER_SEND_MSG_BACK,
-            send::consumer_send_msg_back,
-        ),
-        (request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset),
-        (request::END_TRANSACTION, transaction::end_transaction),
-        (request::PULL_MESSAGE, pull::pull_message),
-        (
-            request::QUERY_CONSUMER_OFFSET,
-            offset::query_consumer_offset,
-        ),
-        (
-            request::UPDATE_CONSUMER_OFFSET,
-            offset::update_consumer_offset,
-        ),
-        (request::GET_MAX_OFFSET, offset::get_max_offset),
-        (request::GET_MIN_OFFSET, offset::get_min_offset),
-        (
-            request::GET_EARLIEST_MSG_STORETIME,
-            offset::get_earliest_msg_storetime,
-        ),
-        (
-            request::SEARCH_OFFSET_BY_TIMESTAMP,
-            offset::search_offset_by_timestamp,
-        ),
-        (request::QUERY_MESSAGE, query::query_message),
-        (request::VIEW_MESSAGE_BY_ID, query::view_message_by_id),
-        (request::HEART_BEAT, client::heart_beat),
-        (request::UNREGISTER_CLIENT, client::unregister_client),
-        (request::CHECK_CLIENT_CONFIG, client::check_client_config),
-        (
-            request::GET_CONSUMER_LIST_BY_GROUP,
-            client::get_consumer_list_by_group,
-        ),
-        (
-            request::UPDATE_AND_CREATE_TOPIC,
-            admin::update_and_create_topic,
-        ),
-        (request::DELETE_TOPIC_IN_BROKER, admin::delete_topic),
-        (request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config),
-        (
-            request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-            admin::update_and_create_subscription_group,
-        ),
-        (
-            request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-            admin::get_all_subscription_group_config,
-        ),
-        (
-            request::GET_BROKER_RUNTIME_INFO,
-            admin::get_broker_runtime_info,
-        ),
-        (request::GET_TOPIC_STATS_INFO, admin::get_topic_stats_info),
-        (request::GET_CONSUME_STATS, admin::get_consume_stats),
-        (request::GET_BROKER_CONFIG, admin::get_broker_config),
-        (
-            request::GET_CONSUMER_CONNECTION_LIST,
-            client::get_consumer_connection_list,
-        ),
-        (
-            request::QUERY_TOPIC_CONSUME_BY_WHO,
-            group_admin::query_topic_consume_by_who,
-        ),
-        (
-            request::DELETE_SUBSCRIPTIONGROUP,
-            group_admin::delete_subscription_group,
-        ),
-        (
-            request::GET_BROKER_CONSUME_STATS,
-            group_admin::get_broker_consume_stats,
-        ),
-        (
-            request::INVOKE_BROKER_TO_RESET_OFFSET,
-            group_admin::invoke_broker_to_reset_offset,
-        ),
-        (
-            request::GET_CONSUMER_RUNNING_INFO,
-            group_admin::get_consumer_running_info,
-        ),
-        (
-            request::CONSUME_MESSAGE_DIRECTLY,
-            group_admin::consume_message_directly,
-        ),
-        (
-            request::GET_PRODUCER_CONNECTION_LIST,
-            producer_admin::get_producer_connection_list,
-        ),
-        (
-            request::GET_ALL_PRODUCER_INFO,
-            producer_admin::get_all_producer_info,
-        ),
-        (
-            request::UPDATE_BROKER_CONFIG,
-            broker_admin::update_broker_config,
-        ),
-        (
-            request::VIEW_BROKER_STATS_DATA,
-            broker_admin::view_broker_stats_data,
-        ),
-        (
-            request::QUERY_CONSUME_QUEUE,
-            broker_admin::query_consume_queue,
-        ),
-        (request::LOCK_BATCH_MQ, lock::lock_batch_mq),
-        (request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq),
-    ]
+/// Every request code this server answers, one line each.
+#[rustfmt::skip]
+fn registry() -> Registry<BrokerContext> {
+    Registry::new()
+        .on(request::SEND_MESSAGE, send::send_message)
+        .on(request::SEND_MESSAGE_V2, send::send_message)
+        .on(request::SEND_BATCH_MESSAGE, send::send_message)
+        .on(request::CONSUMER_SEND_MSG_BACK, send::consumer_send_msg_back)
+        .on(request::GET_ALL_DELAY_OFFSET, admin::get_all_delay_offset)
+        .on(request::END_TRANSACTION, transaction::end_transaction)
+        .on(request::PULL_MESSAGE, pull::pull_message)
+        .on(request::QUERY_CONSUMER_OFFSET, offset::query_consumer_offset)
+        .on(request::UPDATE_CONSUMER_OFFSET, offset::update_consumer_offset)
+        .on(request::GET_MAX_OFFSET, offset::get_max_offset)
+        .on(request::GET_MIN_OFFSET, offset::get_min_offset)
+        .on(request::GET_EARLIEST_MSG_STORETIME, offset::get_earliest_msg_storetime)
+        .on(request::SEARCH_OFFSET_BY_TIMESTAMP, offset::search_offset_by_timestamp)
+        .on(request::QUERY_MESSAGE, query::query_message)
+        .on(request::VIEW_MESSAGE_BY_ID, query::view_message_by_id)
+        .on(request::HEART_BEAT, client::heart_beat)
+        .on(request::UNREGISTER_CLIENT, client::unregister_client)
+        .on(request::CHECK_CLIENT_CONFIG, client::check_client_config)
+        .on(request::GET_CONSUMER_LIST_BY_GROUP, client::get_consumer_list_by_group)
+        .on(request::UPDATE_AND_CREATE_TOPIC, admin::update_and_create_topic)
+        .on(request::DELETE_TOPIC_IN_BROKER, admin::delete_topic)
+        .on(request::GET_ALL_TOPIC_CONFIG, admin::get_all_topic_config)
+        .on(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, admin::update_and_create_subscription_group)
+        .on(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, admin::get_all_subscription_group_config)
+        .on(request::GET_BROKER_RUNTIME_INFO, admin::get_broker_runtime_info)
+        .on(request::GET_TOPIC_STATS_INFO, admin::get_topic_stats_info)
+        .on(request::GET_CONSUME_STATS, admin::get_consume_stats)
+        .on(request::GET_BROKER_CONFIG, admin::get_broker_config)
+        .on(request::GET_CONSUMER_CONNECTION_LIST, client::get_consumer_connection_list)
+        .on(request::QUERY_TOPIC_CONSUME_BY_WHO, group_admin::query_topic_consume_by_who)
+        .on(request::DELETE_SUBSCRIPTIONGROUP, group_admin::delete_subscription_group)
+        .on(request::GET_BROKER_CONSUME_STATS, group_admin::get_broker_consume_stats)
+        .on(request::INVOKE_BROKER_TO_RESET_OFFSET, group_admin::invoke_broker_to_reset_offset)
+        .on(request::GET_CONSUMER_RUNNING_INFO, group_admin::get_consumer_running_info)
+        .on(request::CONSUME_MESSAGE_DIRECTLY, group_admin::consume_message_directly)
+        .on(request::GET_PRODUCER_CONNECTION_LIST, producer_admin::get_producer_connection_list)
+        .on(request::GET_ALL_PRODUCER_INFO, producer_admin::get_all_producer_info)
+        .on(request::UPDATE_BROKER_CONFIG, broker_admin::update_broker_config)
+        .on(request::VIEW_BROKER_STATS_DATA, broker_admin::view_broker_stats_data)
+        .on(request::QUERY_CONSUME_QUEUE, broker_admin::query_consume_queue)
+        .on(request::LOCK_BATCH_MQ, lock::lock_batch_mq)
+        .on(request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq)
 }
 
 /// Store time of the message at `offset` of a queue (0 when there is none).
@@ -194,14 +128,22 @@ pub fn store_time_at(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64
 /// The BrokerContext's request processor: its handler table.
 pub type BrokerProcessor = Handlers<BrokerContext>;
 
-/// Builds the processor over `context`.
-pub fn processor(context: Arc<BrokerContext>) -> BrokerProcessor {
-    Handlers::new(context, registry())
+/// Builds the processor over `context`; a code registered twice is refused here, at start.
+pub fn processor(context: Arc<BrokerContext>) -> Result<BrokerProcessor, DuplicateCode> {
+    registry().build(context)
 }
 
 impl DispatchContext for BrokerContext {
     fn connection_closed(&self, conn: &ConnectionInfo) {
         // Cleanup must not be lost to a full mailbox; it is bounded by the connection count.
         self.clients.tell_past_capacity(ConnectionClosed(conn.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_request_code_is_registered_twice() {
+        assert_eq!(super::registry().check(), Ok(()));
     }
 }

@@ -3,110 +3,92 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-
 use super::{BrokerContext, Reply};
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
 use crate::protocol::RemotingCommand;
 
-pub(super) fn query_consumer_offset(
+pub(super) async fn query_consumer_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: QueryConsumerOffsetRequestHeader = req.decode_header()?;
-        if let Some(offset) = cx.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
-            return Ok(RemotingCommand::success()
-                .with_header(&QueryConsumerOffsetResponseHeader { offset }));
-        }
-        // A group that never committed starts at 0 while the queue still begins at 0
-        // (RocketMQ also checks that offset 0 is in memory; the whole store is mapped).
-        let min = cx.store.queue_offsets(&h.topic, h.queue_id).0;
-        if h.set_zero_if_not_found != Some(false) && min <= 0 {
-            return Ok(RemotingCommand::success()
-                .with_header(&QueryConsumerOffsetResponseHeader { offset: 0 }));
-        }
-        Ok(RemotingCommand::response(
-            response::QUERY_NOT_FOUND,
-            Some("Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into()),
-        ))
+) -> Reply {
+    let h: QueryConsumerOffsetRequestHeader = req.decode_header()?;
+    if let Some(offset) = cx.offsets.query(&h.consumer_group, &h.topic, h.queue_id) {
+        return Ok(
+            RemotingCommand::success().with_header(&QueryConsumerOffsetResponseHeader { offset })
+        );
     }
-    .boxed()
+    // A group that never committed starts at 0 while the queue still begins at 0
+    // (RocketMQ also checks that offset 0 is in memory; the whole store is mapped).
+    let min = cx.store.queue_offsets(&h.topic, h.queue_id).0;
+    if h.set_zero_if_not_found != Some(false) && min <= 0 {
+        return Ok(RemotingCommand::success()
+            .with_header(&QueryConsumerOffsetResponseHeader { offset: 0 }));
+    }
+    Ok(RemotingCommand::response(
+        response::QUERY_NOT_FOUND,
+        Some("Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first".into()),
+    ))
 }
 
-pub(super) fn update_consumer_offset(
+pub(super) async fn update_consumer_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
-        cx.offsets
-            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-        Ok(RemotingCommand::success())
-    }
-    .boxed()
+) -> Reply {
+    let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
+    cx.offsets
+        .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    Ok(RemotingCommand::success())
 }
 
-pub(super) fn get_max_offset(
+pub(super) async fn get_max_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: GetMaxOffsetRequestHeader = req.decode_header()?;
-        let offset = cx.store.queue_offsets(&h.topic, h.queue_id).1;
-        Ok(RemotingCommand::success().with_header(&GetMaxOffsetResponseHeader { offset }))
-    }
-    .boxed()
+) -> Reply {
+    let h: GetMaxOffsetRequestHeader = req.decode_header()?;
+    let offset = cx.store.queue_offsets(&h.topic, h.queue_id).1;
+    Ok(RemotingCommand::success().with_header(&GetMaxOffsetResponseHeader { offset }))
 }
 
-pub(super) fn get_min_offset(
+pub(super) async fn get_min_offset(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: GetMinOffsetRequestHeader = req.decode_header()?;
-        let offset = cx.store.queue_offsets(&h.topic, h.queue_id).0;
-        Ok(RemotingCommand::success().with_header(&GetMinOffsetResponseHeader { offset }))
-    }
-    .boxed()
+) -> Reply {
+    let h: GetMinOffsetRequestHeader = req.decode_header()?;
+    let offset = cx.store.queue_offsets(&h.topic, h.queue_id).0;
+    Ok(RemotingCommand::success().with_header(&GetMinOffsetResponseHeader { offset }))
 }
 
-pub(super) fn get_earliest_msg_storetime(
+pub(super) async fn get_earliest_msg_storetime(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: GetEarliestMsgStoretimeRequestHeader = req.decode_header()?;
-        let timestamp = cx
-            .store
-            .earliest_store_time(&h.topic, h.queue_id)
-            .unwrap_or(-1);
-        Ok(RemotingCommand::success()
-            .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
-    }
-    .boxed()
+) -> Reply {
+    let h: GetEarliestMsgStoretimeRequestHeader = req.decode_header()?;
+    let timestamp = cx
+        .store
+        .earliest_store_time(&h.topic, h.queue_id)
+        .unwrap_or(-1);
+    Ok(
+        RemotingCommand::success()
+            .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }),
+    )
 }
 
-pub(super) fn search_offset_by_timestamp(
+pub(super) async fn search_offset_by_timestamp(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: SearchOffsetRequestHeader = req.decode_header()?;
-        let upper = h.boundary_type == Some(BoundaryType::Upper);
-        let offset = cx
-            .store
-            .offset_by_time(&h.topic, h.queue_id, h.timestamp, upper);
-        Ok(RemotingCommand::success().with_header(&SearchOffsetResponseHeader { offset }))
-    }
-    .boxed()
+) -> Reply {
+    let h: SearchOffsetRequestHeader = req.decode_header()?;
+    let upper = h.boundary_type == Some(BoundaryType::Upper);
+    let offset = cx
+        .store
+        .offset_by_time(&h.topic, h.queue_id, h.timestamp, upper);
+    Ok(RemotingCommand::success().with_header(&SearchOffsetResponseHeader { offset }))
 }

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 use tokio::sync::oneshot;
 
 use super::refuse;
@@ -275,71 +273,96 @@ fn read(cx: &BrokerContext, h: &PullMessageRequestHeader, filter: &PullFilter) -
     resp
 }
 
-pub(super) fn pull_message(
+pub(super) async fn pull_message(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: PullMessageRequestHeader = req.decode_header()?;
-        if cx.config.broker_permission & PERM_READ == 0 {
-            return Err(refuse(response::NO_PERMISSION, format!("the broker[{}] pulling message is forbidden", cx.store_host.ip())));
-        }
-        let group = match cx.groups.get(&h.consumer_group) {
-            Some(g) => g,
-            None if cx.config.auto_create_subscription_group => cx
-                .group_manager
-                .ask(EnsureGroup(h.consumer_group.clone()))
-                .await??,
-            None => {
-                return Err(refuse(
-                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
-                    format!("subscription group [{}] does not exist, {FAQ}", h.consumer_group),
-                ))
-            }
-        };
-        if !group.consume_enable {
-            return Err(refuse(response::NO_PERMISSION, format!("subscription group no permission, {}", h.consumer_group)));
-        }
-        let topic = cx
-            .topics
-            .get(&h.topic)
-            .ok_or_else(|| refuse(response::TOPIC_NOT_EXIST, format!("topic[{}] not exist, apply first please! {FAQ}", h.topic)))?;
-        if topic.perm & PERM_READ == 0 {
-            return Err(refuse(response::NO_PERMISSION, format!("the topic[{}] pulling message is forbidden", h.topic)));
-        }
-        if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
-            return Err(refuse(
-                response::INVALID_PARAMETER,
-                format!(
-                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
-                    h.queue_id, h.topic, topic.read_queue_nums, conn.peer
-                ),
-            ));
-        }
-        let filter = filter_for(&cx, &h)?;
-        if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
-            cx.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-        }
-
-        let first = read(&cx, &h, &filter);
-        let hold = Duration::from_millis(h.suspend_timeout_millis.max(0) as u64)
-            .min(Duration::from_millis(cx.config.broker_suspend_max_time_millis));
-        if first.code != response::PULL_NOT_FOUND || h.sys_flag & pull_sysflag::SUSPEND == 0 || hold.is_zero() {
-            return Ok(first);
-        }
-        let (tx, rx) = oneshot::channel();
-        let park = Park { topic: h.topic.as_str().into(), queue_id: h.queue_id, offset: h.queue_offset, wake: tx };
-        if cx.pull_hold.tell(park).is_err() {
-            return Ok(first); // PullHold is full: answer now, the client pulls again
-        }
-        // A message may have landed between the read and the park.
-        if cx.store.queue_offsets(&h.topic, h.queue_id).1 <= h.queue_offset {
-            let _ = tokio::time::timeout(hold, rx).await;
-        }
-        Ok(read(&cx, &h, &filter))
+) -> Reply {
+    let h: PullMessageRequestHeader = req.decode_header()?;
+    if cx.config.broker_permission & PERM_READ == 0 {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                cx.store_host.ip()
+            ),
+        ));
     }
-    .boxed()
+    let group = match cx.groups.get(&h.consumer_group) {
+        Some(g) => g,
+        None if cx.config.auto_create_subscription_group => {
+            cx.group_manager
+                .ask(EnsureGroup(h.consumer_group.clone()))
+                .await??
+        }
+        None => {
+            return Err(refuse(
+                response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{}] does not exist, {FAQ}",
+                    h.consumer_group
+                ),
+            ))
+        }
+    };
+    if !group.consume_enable {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!("subscription group no permission, {}", h.consumer_group),
+        ));
+    }
+    let topic = cx.topics.get(&h.topic).ok_or_else(|| {
+        refuse(
+            response::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist, apply first please! {FAQ}", h.topic),
+        )
+    })?;
+    if topic.perm & PERM_READ == 0 {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        ));
+    }
+    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+        return Err(refuse(
+            response::INVALID_PARAMETER,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                h.queue_id, h.topic, topic.read_queue_nums, conn.peer
+            ),
+        ));
+    }
+    let filter = filter_for(&cx, &h)?;
+    if h.sys_flag & FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+        cx.offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
+
+    let first = read(&cx, &h, &filter);
+    let hold = Duration::from_millis(h.suspend_timeout_millis.max(0) as u64).min(
+        Duration::from_millis(cx.config.broker_suspend_max_time_millis),
+    );
+    if first.code != response::PULL_NOT_FOUND
+        || h.sys_flag & pull_sysflag::SUSPEND == 0
+        || hold.is_zero()
+    {
+        return Ok(first);
+    }
+    let (tx, rx) = oneshot::channel();
+    let park = Park {
+        topic: h.topic.as_str().into(),
+        queue_id: h.queue_id,
+        offset: h.queue_offset,
+        wake: tx,
+    };
+    if cx.pull_hold.tell(park).is_err() {
+        return Ok(first); // PullHold is full: answer now, the client pulls again
+    }
+    // A message may have landed between the read and the park.
+    if cx.store.queue_offsets(&h.topic, h.queue_id).1 <= h.queue_offset {
+        let _ = tokio::time::timeout(hold, rx).await;
+    }
+    Ok(read(&cx, &h, &filter))
 }
 
 #[cfg(test)]

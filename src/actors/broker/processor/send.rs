@@ -7,12 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
-use crate::actors::broker::features::transaction;
 use crate::actors::broker::meta::stats::{
     BROKER_PUT_NUMS, SNDBCK_PUT_NUMS, TOPIC_PUT_NUMS, TOPIC_PUT_SIZE,
 };
@@ -38,6 +35,7 @@ use crate::protocol::message::{
 };
 use crate::protocol::RemotingCommand;
 use crate::store::timer::TimerRefusal;
+use crate::store::transaction;
 
 /// Version from which a send to a retry topic carries maxReconsumeTimes (V3_4_9).
 const V3_4_9: i32 = 121;
@@ -123,182 +121,176 @@ fn with_properties(raw: &str, extra: &[(&str, &str)]) -> String {
     s
 }
 
-pub(super) fn send_message(
+pub(super) async fn send_message(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let mut h: SendMessageRequestHeader = if req.code == request::SEND_MESSAGE {
-            req.decode_header()?
-        } else {
-            req.decode_header::<SendMessageRequestHeaderV2>()?.into_v1()
-        };
-        let batch = req.code == request::SEND_BATCH_MESSAGE || h.batch.unwrap_or(false);
-        let started = Instant::now();
+) -> Reply {
+    let mut h: SendMessageRequestHeader = if req.code == request::SEND_MESSAGE {
+        req.decode_header()?
+    } else {
+        req.decode_header::<SendMessageRequestHeaderV2>()?.into_v1()
+    };
+    let batch = req.code == request::SEND_BATCH_MESSAGE || h.batch.unwrap_or(false);
+    let started = Instant::now();
 
-        broker_writable(&cx)?;
-        validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
-        if send_forbidden(&h.topic) {
+    broker_writable(&cx)?;
+    validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
+    if send_forbidden(&h.topic) {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", h.topic),
+        ));
+    }
+    let topic = ensure_topic(&cx, &h).await?;
+    topic_writable(topic.perm, &h.topic)?;
+    let queues = topic.read_queue_nums.max(topic.write_queue_nums);
+    if h.queue_id >= queues {
+        return Err(refuse(
+            response::INVALID_PARAMETER,
+            format!(
+                "request queueId[{}] is illegal, {} Producer: {}",
+                h.queue_id, h.topic, conn.peer
+            ),
+        ));
+    }
+    if h.queue_id < 0 {
+        h.queue_id = (fastrand_u32() % topic.write_queue_nums.max(1) as u32) as i32;
+    }
+
+    // A retry message past its group's reconsume limit goes to the dead-letter queue.
+    if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+        if batch {
             return Err(refuse(
-                response::NO_PERMISSION,
-                format!("Sending message to topic[{}] is forbidden.", h.topic),
+                response::MESSAGE_ILLEGAL,
+                format!("batch request does not support retry group {}", h.topic),
             ));
         }
-        let topic = ensure_topic(&cx, &h).await?;
-        topic_writable(topic.perm, &h.topic)?;
-        let queues = topic.read_queue_nums.max(topic.write_queue_nums);
-        if h.queue_id >= queues {
+        let group_max = cx
+            .groups
+            .get(group)
+            .map(|g| g.retry_max_times)
+            .unwrap_or(16);
+        let max = if req.version >= V3_4_9 {
+            h.max_reconsume_times.unwrap_or(group_max)
+        } else {
+            group_max
+        };
+        if h.reconsume_times.unwrap_or(0) > max {
+            let dlq = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+            cx.topic_manager
+                .ask(EnsureTopic::Exact(topic_config::topic(&dlq, 1, PERM_WRITE)))
+                .await??
+                .ok_or_else(|| refuse(response::SYSTEM_ERROR, format!("topic[{dlq}] not exist")))?;
+            h.topic = dlq;
+            h.queue_id = 0;
+        }
+    }
+
+    let born_host = conn.peer;
+    let cluster = cx.config.broker_cluster_name.clone();
+    let make = |flag: i32, body: Bytes, props: &str, uniq: String| MessageToStore {
+        topic: h.topic.clone(),
+        queue_id: h.queue_id,
+        flag,
+        body,
+        properties: {
+            let mut extra: Vec<(&str, &str)> = vec![("CLUSTER", &cluster)];
+            if property(props, "UNIQ_KEY").is_none() {
+                extra.push(("UNIQ_KEY", &uniq));
+            }
+            with_properties(props, &extra)
+        },
+        sys_flag: h.sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host,
+        store_host: cx.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+    };
+    let next_uniq = || {
+        let now = crate::clock::now_millis();
+        cx.uniq_ids
+            .lock()
+            .map(|mut g| g.next(now))
+            .unwrap_or_default()
+    };
+    let msgs: Vec<MessageToStore> = if batch {
+        let items = decode_batch(&req.body)
+            .map_err(|e| refuse(response::MESSAGE_ILLEGAL, e.to_string()))?;
+        if items.is_empty() {
             return Err(refuse(
-                response::INVALID_PARAMETER,
+                response::MESSAGE_ILLEGAL,
+                "the batch holds no message",
+            ));
+        }
+        items
+            .into_iter()
+            .map(|i| make(i.flag, i.body, &i.properties, next_uniq()))
+            .collect()
+    } else {
+        let props = h.properties.clone().unwrap_or_default();
+        vec![make(h.flag, req.body.clone(), &props, next_uniq())]
+    };
+    let mut msgs = msgs;
+    if msgs.iter().any(|m| transaction::is_half(&m.properties)) {
+        if batch {
+            return Err(refuse(
+                response::MESSAGE_ILLEGAL,
+                "batch messages cannot be transactional",
+            ));
+        }
+        if cx.config.reject_transaction_message {
+            return Err(refuse(
+                response::NO_PERMISSION,
                 format!(
-                    "request queueId[{}] is illegal, {} Producer: {}",
-                    h.queue_id, h.topic, conn.peer
+                    "the broker[{}] sending transaction message is forbidden",
+                    cx.store_host.ip()
                 ),
             ));
         }
-        if h.queue_id < 0 {
-            h.queue_id = (fastrand_u32() % topic.write_queue_nums.max(1) as u32) as i32;
-        }
-
-        // A retry message past its group's reconsume limit goes to the dead-letter queue.
-        if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
-            if batch {
-                return Err(refuse(
-                    response::MESSAGE_ILLEGAL,
-                    format!("batch request does not support retry group {}", h.topic),
-                ));
-            }
-            let group_max = cx
-                .groups
-                .get(group)
-                .map(|g| g.retry_max_times)
-                .unwrap_or(16);
-            let max = if req.version >= V3_4_9 {
-                h.max_reconsume_times.unwrap_or(group_max)
-            } else {
-                group_max
-            };
-            if h.reconsume_times.unwrap_or(0) > max {
-                let dlq = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
-                cx.topic_manager
-                    .ask(EnsureTopic::Exact(topic_config::topic(&dlq, 1, PERM_WRITE)))
-                    .await??
-                    .ok_or_else(|| {
-                        refuse(response::SYSTEM_ERROR, format!("topic[{dlq}] not exist"))
-                    })?;
-                h.topic = dlq;
-                h.queue_id = 0;
-            }
-        }
-
-        let born_host = conn.peer;
-        let cluster = cx.config.broker_cluster_name.clone();
-        let make = |flag: i32, body: Bytes, props: &str, uniq: String| MessageToStore {
-            topic: h.topic.clone(),
-            queue_id: h.queue_id,
-            flag,
-            body,
-            properties: {
-                let mut extra: Vec<(&str, &str)> = vec![("CLUSTER", &cluster)];
-                if property(props, "UNIQ_KEY").is_none() {
-                    extra.push(("UNIQ_KEY", &uniq));
-                }
-                with_properties(props, &extra)
-            },
-            sys_flag: h.sys_flag,
-            born_timestamp: h.born_timestamp,
-            born_host,
-            store_host: cx.store_host,
-            reconsume_times: h.reconsume_times.unwrap_or(0),
-            prepared_transaction_offset: 0,
-        };
-        let next_uniq = || {
-            let now = crate::clock::now_millis();
-            cx.uniq_ids
-                .lock()
-                .map(|mut g| g.next(now))
-                .unwrap_or_default()
-        };
-        let msgs: Vec<MessageToStore> = if batch {
-            let items = decode_batch(&req.body)
-                .map_err(|e| refuse(response::MESSAGE_ILLEGAL, e.to_string()))?;
-            if items.is_empty() {
-                return Err(refuse(
-                    response::MESSAGE_ILLEGAL,
-                    "the batch holds no message",
-                ));
-            }
-            items
-                .into_iter()
-                .map(|i| make(i.flag, i.body, &i.properties, next_uniq()))
-                .collect()
-        } else {
-            let props = h.properties.clone().unwrap_or_default();
-            vec![make(h.flag, req.body.clone(), &props, next_uniq())]
-        };
-        let mut msgs = msgs;
-        if msgs.iter().any(|m| transaction::is_half(&m.properties)) {
-            if batch {
-                return Err(refuse(
-                    response::MESSAGE_ILLEGAL,
-                    "batch messages cannot be transactional",
-                ));
-            }
-            if cx.config.reject_transaction_message {
-                return Err(refuse(
-                    response::NO_PERMISSION,
-                    format!(
-                        "the broker[{}] sending transaction message is forbidden",
-                        cx.store_host.ip()
-                    ),
-                ));
-            }
-            msgs.iter_mut().for_each(transaction::to_half_topic);
-        }
-        let wait = msgs
-            .first()
-            .and_then(|m| property(&m.properties, "WAIT"))
-            .is_none_or(|w| w != "false");
-        let deadline =
-            Some(started + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)));
-        let bytes: usize = msgs.iter().map(|m| m.body.len()).sum();
-        let count = msgs.len() as u64;
-
-        let put = cx
-            .store
-            .put_within(msgs, wait, deadline)
-            .await
-            .map_err(put_refused)?;
-
-        cx.registry
-            .counter("rocketmq_messages_in_total", &[("topic", &h.topic)])
-            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
-        cx.registry
-            .counter("rocketmq_throughput_in_total", &[("topic", &h.topic)])
-            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
-        cx.send_latency.observe(started.elapsed());
-        cx.stats.add(TOPIC_PUT_NUMS, &h.topic, count);
-        cx.stats.add(TOPIC_PUT_SIZE, &h.topic, bytes as u64);
-        cx.stats
-            .add(BROKER_PUT_NUMS, &cx.config.broker_cluster_name, count);
-
-        let code = match put.status {
-            PutStatus::PutOk => response::SUCCESS,
-            PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
-        };
-        let mut resp =
-            RemotingCommand::response(code, None).with_header(&SendMessageResponseHeader {
-                msg_id: put.append.msg_id(),
-                queue_id: h.queue_id,
-                queue_offset: put.append.queue_offset,
-                ..Default::default()
-            });
-        resp.put_ext("MSG_REGION", cx.config.region_id.clone());
-        resp.put_ext("TRACE_ON", cx.config.trace_on.to_string());
-        Ok(resp)
+        msgs.iter_mut().for_each(transaction::to_half_topic);
     }
-    .boxed()
+    let wait = msgs
+        .first()
+        .and_then(|m| property(&m.properties, "WAIT"))
+        .is_none_or(|w| w != "false");
+    let deadline =
+        Some(started + Duration::from_millis(cx.config.wait_time_mills_in_send_queue.max(1)));
+    let bytes: usize = msgs.iter().map(|m| m.body.len()).sum();
+    let count = msgs.len() as u64;
+
+    let put = cx
+        .store
+        .put_within(msgs, wait, deadline)
+        .await
+        .map_err(put_refused)?;
+
+    cx.registry
+        .counter("rocketmq_messages_in_total", &[("topic", &h.topic)])
+        .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    cx.registry
+        .counter("rocketmq_throughput_in_total", &[("topic", &h.topic)])
+        .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    cx.send_latency.observe(started.elapsed());
+    cx.stats.add(TOPIC_PUT_NUMS, &h.topic, count);
+    cx.stats.add(TOPIC_PUT_SIZE, &h.topic, bytes as u64);
+    cx.stats
+        .add(BROKER_PUT_NUMS, &cx.config.broker_cluster_name, count);
+
+    let code = match put.status {
+        PutStatus::PutOk => response::SUCCESS,
+        PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+    };
+    let mut resp = RemotingCommand::response(code, None).with_header(&SendMessageResponseHeader {
+        msg_id: put.append.msg_id(),
+        queue_id: h.queue_id,
+        queue_offset: put.append.queue_offset,
+        ..Default::default()
+    });
+    resp.put_ext("MSG_REGION", cx.config.region_id.clone());
+    resp.put_ext("TRACE_ON", cx.config.trace_on.to_string());
+    Ok(resp)
 }
 
 /// A cheap random number for picking a queue (no crate needed for this).
@@ -324,110 +316,112 @@ fn fastrand_u32() -> u32 {
 /// the group's maxReconsumeTimes or with a negative level, to `%DLQ%group`. The copy keeps
 /// the original's body and properties plus RETRY_TOPIC and ORIGIN_MESSAGE_ID, and counts
 /// one more reconsume (Java's `SendMessageProcessor.consumerSendMsgBack`).
-pub(super) fn consumer_send_msg_back(
+pub(super) async fn consumer_send_msg_back(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     _conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
-        let group = match cx.groups.get(&h.group) {
-            Some(g) => g,
-            None if cx.config.auto_create_subscription_group => cx
-                .group_manager
-                .ask(EnsureGroup(h.group.clone()))
-                .await??,
-            None => {
-                return Err(refuse(
-                    response::SUBSCRIPTION_GROUP_NOT_EXIST,
-                    format!("subscription group not exist, {} {FAQ}", h.group),
-                ))
-            }
-        };
-        broker_writable(&cx)?;
-        if group.retry_queue_nums <= 0 {
-            return Ok(RemotingCommand::response(response::SUCCESS, None));
+) -> Reply {
+    let h: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
+    let group = match cx.groups.get(&h.group) {
+        Some(g) => g,
+        None if cx.config.auto_create_subscription_group => {
+            cx.group_manager.ask(EnsureGroup(h.group.clone())).await??
         }
-        let original = cx
-            .store
-            .message_at(h.offset)
-            .and_then(|raw| decode_record_shared(&raw).ok())
-            .ok_or_else(|| {
-                refuse(
-                    response::SYSTEM_ERROR,
-                    format!("look message by offset failed, {}", h.offset),
-                )
-            })?;
-
-        let max_reconsume = if req.version >= V3_4_9 {
-            h.max_reconsume_times.unwrap_or(group.retry_max_times)
-        } else {
-            group.retry_max_times
-        };
-        let to_dlq = original.reconsume_times >= max_reconsume || h.delay_level < 0;
-        let (topic, queues, perm) = if to_dlq {
-            (format!("{DLQ_GROUP_TOPIC_PREFIX}{}", h.group), 1, PERM_WRITE | PERM_READ)
-        } else {
-            (
-                format!("{RETRY_GROUP_TOPIC_PREFIX}{}", h.group),
-                group.retry_queue_nums,
-                PERM_WRITE | PERM_READ,
-            )
-        };
-        let created = cx
-            .topic_manager
-            .ask(EnsureTopic::Exact(topic_config::topic(&topic, queues, perm)))
-            .await??
-            .ok_or_else(|| refuse(response::SYSTEM_ERROR, format!("topic[{topic}] not exist")))?;
-        topic_writable(created.perm, &topic)?;
-
-        let origin_id = original
-            .property(property::ORIGIN_MESSAGE_ID)
-            .map(str::to_owned)
-            .unwrap_or_else(|| original.msg_id());
-        let mut props: Vec<(String, String)> = decode_properties(&original.properties)
-            .into_iter()
-            .filter(|(k, _)| {
-                k != property::DELAY && k != property::ORIGIN_MESSAGE_ID && k != property::WAIT
-            })
-            .collect();
-        if original.property(property::RETRY_TOPIC).is_none() {
-            props.push((property::RETRY_TOPIC.into(), original.topic.clone()));
+        None => {
+            return Err(refuse(
+                response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group not exist, {} {FAQ}", h.group),
+            ))
         }
-        props.push((property::ORIGIN_MESSAGE_ID.into(), origin_id));
-        props.push((property::WAIT.into(), "false".into()));
-        if !to_dlq {
-            let level = if h.delay_level == 0 {
-                3 + original.reconsume_times
-            } else {
-                h.delay_level
-            };
-            props.push((property::DELAY.into(), level.to_string()));
-        }
-        let msg = MessageToStore {
-            queue_id: (fastrand_u32() % created.write_queue_nums.max(1) as u32) as i32,
-            topic,
-            flag: original.flag,
-            body: original.body.clone(),
-            properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            sys_flag: original.sys_flag,
-            born_timestamp: original.born_timestamp,
-            born_host: original.born_host,
-            store_host: cx.store_host,
-            reconsume_times: original.reconsume_times + 1,
-            prepared_transaction_offset: 0,
-        };
-        if to_dlq {
-            tracing::info!(group = %h.group, msg_id = %original.msg_id(), reconsume = original.reconsume_times, "message moved to the dead-letter queue");
-        }
-        cx.store
-            .put(vec![msg], false)
-            .await
-            .map_err(put_refused)?;
-        // Java counts send-backs by the original topic and group.
-        cx.stats
-            .add(SNDBCK_PUT_NUMS, &format!("{}@{}", original.topic, h.group), 1);
-        Ok(RemotingCommand::response(response::SUCCESS, None))
+    };
+    broker_writable(&cx)?;
+    if group.retry_queue_nums <= 0 {
+        return Ok(RemotingCommand::response(response::SUCCESS, None));
     }
-    .boxed()
+    let original = cx
+        .store
+        .message_at(h.offset)
+        .and_then(|raw| decode_record_shared(&raw).ok())
+        .ok_or_else(|| {
+            refuse(
+                response::SYSTEM_ERROR,
+                format!("look message by offset failed, {}", h.offset),
+            )
+        })?;
+
+    let max_reconsume = if req.version >= V3_4_9 {
+        h.max_reconsume_times.unwrap_or(group.retry_max_times)
+    } else {
+        group.retry_max_times
+    };
+    let to_dlq = original.reconsume_times >= max_reconsume || h.delay_level < 0;
+    let (topic, queues, perm) = if to_dlq {
+        (
+            format!("{DLQ_GROUP_TOPIC_PREFIX}{}", h.group),
+            1,
+            PERM_WRITE | PERM_READ,
+        )
+    } else {
+        (
+            format!("{RETRY_GROUP_TOPIC_PREFIX}{}", h.group),
+            group.retry_queue_nums,
+            PERM_WRITE | PERM_READ,
+        )
+    };
+    let created = cx
+        .topic_manager
+        .ask(EnsureTopic::Exact(topic_config::topic(
+            &topic, queues, perm,
+        )))
+        .await??
+        .ok_or_else(|| refuse(response::SYSTEM_ERROR, format!("topic[{topic}] not exist")))?;
+    topic_writable(created.perm, &topic)?;
+
+    let origin_id = original
+        .property(property::ORIGIN_MESSAGE_ID)
+        .map(str::to_owned)
+        .unwrap_or_else(|| original.msg_id());
+    let mut props: Vec<(String, String)> = decode_properties(&original.properties)
+        .into_iter()
+        .filter(|(k, _)| {
+            k != property::DELAY && k != property::ORIGIN_MESSAGE_ID && k != property::WAIT
+        })
+        .collect();
+    if original.property(property::RETRY_TOPIC).is_none() {
+        props.push((property::RETRY_TOPIC.into(), original.topic.clone()));
+    }
+    props.push((property::ORIGIN_MESSAGE_ID.into(), origin_id));
+    props.push((property::WAIT.into(), "false".into()));
+    if !to_dlq {
+        let level = if h.delay_level == 0 {
+            3 + original.reconsume_times
+        } else {
+            h.delay_level
+        };
+        props.push((property::DELAY.into(), level.to_string()));
+    }
+    let msg = MessageToStore {
+        queue_id: (fastrand_u32() % created.write_queue_nums.max(1) as u32) as i32,
+        topic,
+        flag: original.flag,
+        body: original.body.clone(),
+        properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        sys_flag: original.sys_flag,
+        born_timestamp: original.born_timestamp,
+        born_host: original.born_host,
+        store_host: cx.store_host,
+        reconsume_times: original.reconsume_times + 1,
+        prepared_transaction_offset: 0,
+    };
+    if to_dlq {
+        tracing::info!(group = %h.group, msg_id = %original.msg_id(), reconsume = original.reconsume_times, "message moved to the dead-letter queue");
+    }
+    cx.store.put(vec![msg], false).await.map_err(put_refused)?;
+    // Java counts send-backs by the original topic and group.
+    cx.stats.add(
+        SNDBCK_PUT_NUMS,
+        &format!("{}@{}", original.topic, h.group),
+        1,
+    );
+    Ok(RemotingCommand::response(response::SUCCESS, None))
 }

@@ -7,14 +7,10 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
-
 use super::refuse;
 use super::send::put_refused;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::config::BrokerRole;
-use crate::actors::broker::features::transaction::{committed_message, op_message};
 use crate::actors::broker::meta::topic_config::TRANS_HALF_TOPIC;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
@@ -22,75 +18,66 @@ use crate::protocol::flag::sysflag;
 use crate::protocol::header::broker::EndTransactionRequestHeader;
 use crate::protocol::message::decode_record_shared;
 use crate::protocol::RemotingCommand;
+use crate::store::transaction::{committed_message, op_message};
 
-pub(super) fn end_transaction(
+pub(super) async fn end_transaction(
     cx: Arc<BrokerContext>,
     req: RemotingCommand,
     conn: ConnectionInfo,
-) -> BoxFuture<'static, Reply> {
-    async move {
-        let h: EndTransactionRequestHeader = req.decode_header()?;
-        if cx.config.broker_role == BrokerRole::Slave {
-            return Err(refuse(
-                response::SLAVE_NOT_AVAILABLE,
-                "Message store is slave mode, so end transaction is forbidden. ",
-            ));
-        }
-        let commit = match h.commit_or_rollback {
-            sysflag::TRANSACTION_COMMIT_TYPE => true,
-            sysflag::TRANSACTION_ROLLBACK_TYPE => false,
-            other => {
-                // Unknown (0) waits for the check-back; Java answers nothing.
-                tracing::debug!(peer = %conn.peer, state = other, msg_id = h.msg_id, "transaction still pending");
-                return Ok(RemotingCommand::response(
-                    response::SUCCESS,
-                    Some("the transaction stays pending until it is checked".into()),
-                ));
-            }
-        };
-        if h.is_from_transaction_check() {
-            tracing::info!(peer = %conn.peer, commit, msg_id = h.msg_id, "transaction outcome from a check-back");
-        }
-        let half = cx
-            .store
-            .message_at(h.commit_log_offset)
-            .and_then(|raw| decode_record_shared(&raw).ok())
-            .filter(|m| m.topic == TRANS_HALF_TOPIC && m.physical_offset == h.commit_log_offset)
-            .ok_or_else(|| {
-                refuse(
-                    response::SYSTEM_ERROR,
-                    "Find prepared transaction message failed",
-                )
-            })?;
-        if half.property("PGROUP") != Some(h.producer_group.as_str()) {
-            return Err(refuse(response::SYSTEM_ERROR, "The producer group wrong"));
-        }
-        if half.queue_offset != h.tran_state_table_offset {
-            return Err(refuse(
-                response::SYSTEM_ERROR,
-                "The transaction state table offset wrong",
-            ));
-        }
-        if commit {
-            let msg = committed_message(&half).ok_or_else(|| {
-                refuse(
-                    response::SYSTEM_ERROR,
-                    "the half message has no REAL_TOPIC",
-                )
-            })?;
-            cx.store
-                .put(vec![msg], false)
-                .await
-                .map_err(put_refused)?;
-        }
-        cx.store
-            .put(
-                vec![op_message(half.queue_id, half.queue_offset, cx.store_host)],
-                false,
-            )
-            .await
-            .map_err(put_refused)?;
-        Ok(RemotingCommand::response(response::SUCCESS, None))
+) -> Reply {
+    let h: EndTransactionRequestHeader = req.decode_header()?;
+    if cx.config.broker_role == BrokerRole::Slave {
+        return Err(refuse(
+            response::SLAVE_NOT_AVAILABLE,
+            "Message store is slave mode, so end transaction is forbidden. ",
+        ));
     }
-    .boxed()
+    let commit = match h.commit_or_rollback {
+        sysflag::TRANSACTION_COMMIT_TYPE => true,
+        sysflag::TRANSACTION_ROLLBACK_TYPE => false,
+        other => {
+            // Unknown (0) waits for the check-back; Java answers nothing.
+            tracing::debug!(peer = %conn.peer, state = other, msg_id = h.msg_id, "transaction still pending");
+            return Ok(RemotingCommand::response(
+                response::SUCCESS,
+                Some("the transaction stays pending until it is checked".into()),
+            ));
+        }
+    };
+    if h.is_from_transaction_check() {
+        tracing::info!(peer = %conn.peer, commit, msg_id = h.msg_id, "transaction outcome from a check-back");
+    }
+    let half = cx
+        .store
+        .message_at(h.commit_log_offset)
+        .and_then(|raw| decode_record_shared(&raw).ok())
+        .filter(|m| m.topic == TRANS_HALF_TOPIC && m.physical_offset == h.commit_log_offset)
+        .ok_or_else(|| {
+            refuse(
+                response::SYSTEM_ERROR,
+                "Find prepared transaction message failed",
+            )
+        })?;
+    if half.property("PGROUP") != Some(h.producer_group.as_str()) {
+        return Err(refuse(response::SYSTEM_ERROR, "The producer group wrong"));
+    }
+    if half.queue_offset != h.tran_state_table_offset {
+        return Err(refuse(
+            response::SYSTEM_ERROR,
+            "The transaction state table offset wrong",
+        ));
+    }
+    if commit {
+        let msg = committed_message(&half)
+            .ok_or_else(|| refuse(response::SYSTEM_ERROR, "the half message has no REAL_TOPIC"))?;
+        cx.store.put(vec![msg], false).await.map_err(put_refused)?;
+    }
+    cx.store
+        .put(
+            vec![op_message(half.queue_id, half.queue_offset, cx.store_host)],
+            false,
+        )
+        .await
+        .map_err(put_refused)?;
+    Ok(RemotingCommand::response(response::SUCCESS, None))
 }

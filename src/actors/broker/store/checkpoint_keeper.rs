@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::index_service::{FlushIndex, IndexActor};
+use super::index_service::{FlushIndex, IndexService};
 use super::reput_dispatcher::{DispatchProgress, QueueReaders};
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, Mailbox, Supervision};
@@ -22,7 +22,7 @@ pub struct CheckpointKeeper {
     sup: Supervision,
     path: PathBuf,
     readers: QueueReaders,
-    index: Option<Mailbox<IndexActor>>,
+    index: Option<Mailbox<IndexService>>,
     flush: Arc<FlushProgress>,
     dispatch: Arc<DispatchProgress>,
     interval: Duration,
@@ -36,7 +36,7 @@ impl CheckpointKeeper {
         sup: Supervision,
         path: PathBuf,
         readers: QueueReaders,
-        index: Option<Mailbox<IndexActor>>,
+        index: Option<Mailbox<IndexService>>,
         flush: Arc<FlushProgress>,
         dispatch: Arc<DispatchProgress>,
         interval: Duration,

@@ -9,26 +9,26 @@
 use actix::prelude::*;
 
 use crate::actors::runtime::{guarded, Supervision};
-use crate::store::consume_queue::ConsumeQueue;
+use crate::store::consume_queue;
 use crate::store::{StoreError, StoreResult};
 
-pub struct ConsumeQueueActor {
+pub struct ConsumeQueue {
     sup: Supervision,
-    queue: ConsumeQueue,
+    queue: consume_queue::ConsumeQueue,
 }
 
-impl ConsumeQueueActor {
-    pub fn new(sup: Supervision, queue: ConsumeQueue) -> Self {
-        ConsumeQueueActor { sup, queue }
+impl ConsumeQueue {
+    pub fn new(sup: Supervision, queue: consume_queue::ConsumeQueue) -> Self {
+        ConsumeQueue { sup, queue }
     }
 }
 
-impl Actor for ConsumeQueueActor {
+impl Actor for ConsumeQueue {
     type Context = Context<Self>;
 }
 
-crate::supervised_actor!(ConsumeQueueActor);
-crate::admits!(ConsumeQueueActor: PutUnits, CorrectMinOffset);
+crate::supervised_actor!(ConsumeQueue);
+crate::admits!(ConsumeQueue: PutUnits, CorrectMinOffset);
 
 /// One unit to append.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +44,7 @@ pub struct Unit {
 #[rtype(result = "StoreResult<()>")]
 pub struct PutUnits(pub Vec<Unit>);
 
-impl Handler<PutUnits> for ConsumeQueueActor {
+impl Handler<PutUnits> for ConsumeQueue {
     type Result = StoreResult<()>;
 
     fn handle(&mut self, msg: PutUnits, ctx: &mut Context<Self>) -> Self::Result {
@@ -65,7 +65,7 @@ impl Handler<PutUnits> for ConsumeQueueActor {
 #[rtype(result = "StoreResult<()>")]
 pub struct CorrectMinOffset(pub i64);
 
-impl Handler<CorrectMinOffset> for ConsumeQueueActor {
+impl Handler<CorrectMinOffset> for ConsumeQueue {
     type Result = StoreResult<()>;
 
     fn handle(&mut self, msg: CorrectMinOffset, ctx: &mut Context<Self>) -> Self::Result {

@@ -15,7 +15,7 @@ use actix::prelude::*;
 use chrono::Timelike;
 
 use super::consume_queue::CorrectMinOffset;
-use super::index_service::{DeleteExpiredIndex, IndexActor};
+use super::index_service::{DeleteExpiredIndex, IndexService};
 use super::reput_dispatcher::{QueueActors, ReputDispatcher};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
@@ -30,7 +30,7 @@ pub struct FileCleaner {
     log: CommitLogReader,
     disk: Arc<DiskSpace>,
     dispatcher: Mailbox<ReputDispatcher>,
-    index: Option<Mailbox<IndexActor>>,
+    index: Option<Mailbox<IndexService>>,
     delete_hours: Vec<u32>,
     used_gauge: Arc<AtomicI64>,
     full_gauge: Arc<AtomicI64>,
@@ -43,7 +43,7 @@ impl FileCleaner {
         log: CommitLogReader,
         disk: Arc<DiskSpace>,
         dispatcher: Mailbox<ReputDispatcher>,
-        index: Option<Mailbox<IndexActor>>,
+        index: Option<Mailbox<IndexService>>,
         registry: &MetricsRegistry,
     ) -> Self {
         let delete_hours = config.delete_hours().unwrap_or_else(|_| vec![4]);

@@ -8,27 +8,27 @@ use actix::prelude::*;
 
 use crate::actors::runtime::{guarded, Supervision};
 use crate::protocol::message::DispatchInfo;
-use crate::store::index::{IndexService, QueryResult};
+use crate::store::index::{self, QueryResult};
 use crate::store::message_store::index_request;
 use crate::store::{StoreError, StoreResult};
 
-pub struct IndexActor {
+pub struct IndexService {
     sup: Supervision,
-    index: IndexService,
+    index: index::IndexService,
 }
 
-impl IndexActor {
-    pub fn new(sup: Supervision, index: IndexService) -> Self {
-        IndexActor { sup, index }
+impl IndexService {
+    pub fn new(sup: Supervision, index: index::IndexService) -> Self {
+        IndexService { sup, index }
     }
 }
 
-impl Actor for IndexActor {
+impl Actor for IndexService {
     type Context = Context<Self>;
 }
 
-crate::supervised_actor!(IndexActor);
-crate::admits!(IndexActor: BuildIndex, QueryIndex, FlushIndex, DeleteExpiredIndex);
+crate::supervised_actor!(IndexService);
+crate::admits!(IndexService: BuildIndex, QueryIndex, FlushIndex, DeleteExpiredIndex);
 
 fn restarting_error() -> StoreError {
     StoreError::Unavailable("the index service".into())
@@ -38,7 +38,7 @@ fn restarting_error() -> StoreError {
 #[rtype(result = "StoreResult<()>")]
 pub struct BuildIndex(pub Arc<Vec<DispatchInfo>>);
 
-impl Handler<BuildIndex> for IndexActor {
+impl Handler<BuildIndex> for IndexService {
     type Result = StoreResult<()>;
 
     fn handle(&mut self, msg: BuildIndex, ctx: &mut Context<Self>) -> Self::Result {
@@ -65,7 +65,7 @@ pub struct QueryIndex {
     pub end: i64,
 }
 
-impl Handler<QueryIndex> for IndexActor {
+impl Handler<QueryIndex> for IndexService {
     type Result = StoreResult<QueryResult>;
 
     fn handle(&mut self, q: QueryIndex, ctx: &mut Context<Self>) -> Self::Result {
@@ -83,7 +83,7 @@ impl Handler<QueryIndex> for IndexActor {
 #[rtype(result = "StoreResult<i64>")]
 pub struct FlushIndex;
 
-impl Handler<FlushIndex> for IndexActor {
+impl Handler<FlushIndex> for IndexService {
     type Result = StoreResult<i64>;
 
     fn handle(&mut self, _: FlushIndex, ctx: &mut Context<Self>) -> Self::Result {
@@ -101,7 +101,7 @@ impl Handler<FlushIndex> for IndexActor {
 #[rtype(result = "StoreResult<usize>")]
 pub struct DeleteExpiredIndex(pub i64);
 
-impl Handler<DeleteExpiredIndex> for IndexActor {
+impl Handler<DeleteExpiredIndex> for IndexService {
     type Result = StoreResult<usize>;
 
     fn handle(&mut self, msg: DeleteExpiredIndex, ctx: &mut Context<Self>) -> Self::Result {

@@ -46,10 +46,10 @@ use crate::store::timer::{to_timer_topic, TimerRefusal};
 use crate::store::{StoreError, StoreResult};
 use checkpoint_keeper::{CheckpointKeeper, WriteCheckpoint};
 use commit_log_writer::{CloseWriter, CommitLogWriter, PutMessages, PutResult, RemoveTopic};
-use consume_queue::ConsumeQueueActor;
+use consume_queue::ConsumeQueue;
 use file_cleaner::FileCleaner;
 use flush_service::{FlushService, WaitFlushed};
-use index_service::{IndexActor, QueryIndex};
+use index_service::{IndexService, QueryIndex};
 use reput_dispatcher::{
     DispatchBell, DispatchProgress, Dispatched, DispatcherParts, MessageArrived, QueueReaders,
     ReputDispatcher, SubscribeArrivals, SubscribeDispatch,
@@ -86,7 +86,7 @@ struct Inner {
     writer: Mailbox<CommitLogWriter>,
     flush: Mailbox<FlushService>,
     dispatcher: Mailbox<ReputDispatcher>,
-    index: Option<Mailbox<IndexActor>>,
+    index: Option<Mailbox<IndexService>>,
     checkpoint: Mailbox<CheckpointKeeper>,
     /// Held so the supervisor keeps restarting it: actix restarts only actors someone
     /// can still reach.
@@ -205,7 +205,7 @@ impl StoreHandle {
                 format!("{prefix}/IndexService"),
                 capacity::INDEX_SERVICE,
                 Some(&dispatch_arb.handle()),
-                move |sup| IndexActor::new(sup, idx),
+                move |sup| IndexService::new(sup, idx),
             )
         });
         // One consume-queue actor per queue: 100,000 queues must not mean 100,000 sets
@@ -220,7 +220,7 @@ impl StoreHandle {
                 path,
                 capacity::CONSUME_QUEUE,
                 Some(&dispatch_arb.handle()),
-                move |sup| ConsumeQueueActor::new(sup, cq),
+                move |sup| ConsumeQueue::new(sup, cq),
             );
             queues.insert((topic, queue_id), mb);
         }
@@ -339,7 +339,7 @@ impl StoreHandle {
             to_timer_topic(m, &rules, now)?;
             if property(&m.properties, "DELAY").is_some() {
                 let levels = self.inner.config.delay_level_millis().len();
-                super::features::schedule::to_schedule_topic(m, levels);
+                crate::store::schedule::to_schedule_topic(m, levels);
             }
         }
         let result = self

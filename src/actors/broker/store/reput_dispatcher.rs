@@ -25,15 +25,15 @@ use dashmap::DashMap;
 use futures_util::future::join_all;
 use tokio::sync::Notify;
 
-use super::consume_queue::{ConsumeQueueActor, PutUnits, Unit};
-use super::index_service::{BuildIndex, IndexActor};
+use super::consume_queue::{ConsumeQueue, PutUnits, Unit};
+use super::index_service::{BuildIndex, IndexService};
 use crate::actors::metrics::MetricsRegistry;
 use crate::actors::panic_guard::catch_panics;
 use crate::actors::runtime::{guarded, start_supervised, Mailbox, Supervision};
 use crate::protocol::message::DispatchInfo;
 use crate::store::commit_log::CommitLogReader;
 use crate::store::config::StoreConfig;
-use crate::store::consume_queue::{ConsumeQueue, ConsumeQueueReader};
+use crate::store::consume_queue::{self, ConsumeQueueReader};
 use crate::store::disk_space::DiskSpace;
 use crate::store::message_store::{cq_tags_code, goes_to_consume_queue};
 use crate::store::{StoreError, StoreResult};
@@ -99,9 +99,9 @@ pub struct ReputDispatcher {
     delays: Arc<Vec<i64>>,
     registry: Arc<MetricsRegistry>,
     prefix: String,
-    queues: HashMap<QueueKey, Mailbox<ConsumeQueueActor>>,
+    queues: HashMap<QueueKey, Mailbox<ConsumeQueue>>,
     readers: QueueReaders,
-    index: Option<Mailbox<IndexActor>>,
+    index: Option<Mailbox<IndexService>>,
     arrivals: Vec<Recipient<MessageArrived>>,
     plugins: Vec<Recipient<Dispatched>>,
     /// Notices refused by a full PullHold / plug-in mailbox.
@@ -124,9 +124,9 @@ pub struct DispatcherParts {
     pub config: Arc<StoreConfig>,
     pub registry: Arc<MetricsRegistry>,
     pub prefix: String,
-    pub queues: HashMap<QueueKey, Mailbox<ConsumeQueueActor>>,
+    pub queues: HashMap<QueueKey, Mailbox<ConsumeQueue>>,
     pub readers: QueueReaders,
-    pub index: Option<Mailbox<IndexActor>>,
+    pub index: Option<Mailbox<IndexService>>,
     pub wake: Arc<DispatchBell>,
     pub progress: Arc<DispatchProgress>,
     pub queue_arbiter: ArbiterHandle,
@@ -179,16 +179,12 @@ impl ReputDispatcher {
         }
     }
 
-    fn queue_actor(
-        &mut self,
-        topic: &str,
-        queue_id: i32,
-    ) -> StoreResult<Mailbox<ConsumeQueueActor>> {
+    fn queue_actor(&mut self, topic: &str, queue_id: i32) -> StoreResult<Mailbox<ConsumeQueue>> {
         let key = (topic.to_owned(), queue_id);
         if let Some(mb) = self.queues.get(&key) {
             return Ok(mb.clone());
         }
-        let mut cq = ConsumeQueue::load(
+        let mut cq = consume_queue::ConsumeQueue::load(
             &self.config.store_path_root_dir,
             topic,
             queue_id,
@@ -202,7 +198,7 @@ impl ReputDispatcher {
             path,
             super::capacity::CONSUME_QUEUE,
             Some(&self.queue_arbiter),
-            move |sup| ConsumeQueueActor::new(sup, cq),
+            move |sup| ConsumeQueue::new(sup, cq),
         );
         self.queues.insert(key, mb.clone());
         Ok(mb)
@@ -408,11 +404,11 @@ impl Handler<SubscribeDispatch> for ReputDispatcher {
 
 /// The consume-queue actors, for the cleaner.
 #[derive(Message)]
-#[rtype(result = "Vec<Mailbox<ConsumeQueueActor>>")]
+#[rtype(result = "Vec<Mailbox<ConsumeQueue>>")]
 pub struct QueueActors;
 
 impl Handler<QueueActors> for ReputDispatcher {
-    type Result = Vec<Mailbox<ConsumeQueueActor>>;
+    type Result = Vec<Mailbox<ConsumeQueue>>;
 
     fn handle(&mut self, _: QueueActors, _: &mut Context<Self>) -> Self::Result {
         self.queues.values().cloned().collect()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::config::NamesrvConfig;
 use super::kv_config::KvConfig;
 use super::route_info_manager::{with_routes, RouteInfoManager};
-use crate::actors::dispatch::{DispatchContext, Handlers};
+use crate::actors::dispatch::{DispatchContext, DuplicateCode, Handlers, Registry};
 use crate::actors::remoting::ConnectionInfo;
 use crate::actors::runtime::Mailbox;
 use crate::protocol::code::request;
@@ -25,43 +25,37 @@ pub struct NamesrvContext {
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
-type HandlerFn = crate::actors::dispatch::HandlerFn<NamesrvContext>;
 
-fn registry() -> [(i32, HandlerFn); 18] {
-    [
-        (request::REGISTER_BROKER, broker::register_broker),
-        (request::UNREGISTER_BROKER, broker::unregister_broker),
-        (request::QUERY_DATA_VERSION, broker::query_data_version),
-        (request::BROKER_HEARTBEAT, broker::broker_heartbeat),
-        (request::WIPE_WRITE_PERM_OF_BROKER, broker::wipe_write_perm),
-        (request::ADD_WRITE_PERM_OF_BROKER, broker::add_write_perm),
-        (request::GET_ROUTEINFO_BY_TOPIC, route::get_route_info),
-        (request::GET_BROKER_CLUSTER_INFO, route::get_cluster_info),
-        (
-            request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-            route::get_all_topics,
-        ),
-        (request::GET_TOPICS_BY_CLUSTER, route::get_topics_by_cluster),
-        (
-            request::GET_SYSTEM_TOPIC_LIST_FROM_NS,
-            route::get_system_topics,
-        ),
-        (request::DELETE_TOPIC_IN_NAMESRV, route::delete_topic),
-        (request::REGISTER_TOPIC_IN_NAMESRV, route::register_topic),
-        (request::PUT_KV_CONFIG, kv::put),
-        (request::GET_KV_CONFIG, kv::get),
-        (request::DELETE_KV_CONFIG, kv::delete),
-        (request::GET_KVLIST_BY_NAMESPACE, kv::list_namespace),
-        (request::GET_NAMESRV_CONFIG, kv::get_namesrv_config),
-    ]
+/// Every request code this server answers, one line each.
+#[rustfmt::skip]
+fn registry() -> Registry<NamesrvContext> {
+    Registry::new()
+        .on(request::REGISTER_BROKER, broker::register_broker)
+        .on(request::UNREGISTER_BROKER, broker::unregister_broker)
+        .on(request::QUERY_DATA_VERSION, broker::query_data_version)
+        .on(request::BROKER_HEARTBEAT, broker::broker_heartbeat)
+        .on(request::WIPE_WRITE_PERM_OF_BROKER, broker::wipe_write_perm)
+        .on(request::ADD_WRITE_PERM_OF_BROKER, broker::add_write_perm)
+        .on(request::GET_ROUTEINFO_BY_TOPIC, route::get_route_info)
+        .on(request::GET_BROKER_CLUSTER_INFO, route::get_cluster_info)
+        .on(request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER, route::get_all_topics)
+        .on(request::GET_TOPICS_BY_CLUSTER, route::get_topics_by_cluster)
+        .on(request::GET_SYSTEM_TOPIC_LIST_FROM_NS, route::get_system_topics)
+        .on(request::DELETE_TOPIC_IN_NAMESRV, route::delete_topic)
+        .on(request::REGISTER_TOPIC_IN_NAMESRV, route::register_topic)
+        .on(request::PUT_KV_CONFIG, kv::put)
+        .on(request::GET_KV_CONFIG, kv::get)
+        .on(request::DELETE_KV_CONFIG, kv::delete)
+        .on(request::GET_KVLIST_BY_NAMESPACE, kv::list_namespace)
+        .on(request::GET_NAMESRV_CONFIG, kv::get_namesrv_config)
 }
 
 /// The NamesrvContext's request processor: its handler table.
 pub type NamesrvProcessor = Handlers<NamesrvContext>;
 
-/// Builds the processor over `context`.
-pub fn processor(context: Arc<NamesrvContext>) -> NamesrvProcessor {
-    Handlers::new(context, registry())
+/// Builds the processor over `context`; a code registered twice is refused here, at start.
+pub fn processor(context: Arc<NamesrvContext>) -> Result<NamesrvProcessor, DuplicateCode> {
+    registry().build(context)
 }
 
 impl DispatchContext for NamesrvContext {
@@ -75,5 +69,13 @@ impl DispatchContext for NamesrvContext {
                 table.unregister_broker(&gone);
             }
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_request_code_is_registered_twice() {
+        assert_eq!(super::registry().check(), Ok(()));
     }
 }

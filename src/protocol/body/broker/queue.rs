@@ -17,7 +17,9 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::protocol::body::fastjson::{self, container_end, null_as_default, string_end, JsonBody};
+use crate::protocol::body::fastjson::{
+    self, container_end, null_as_default, rewrite_keys, JsonBody, KeyEdit,
+};
 use crate::protocol::error::ProtocolError;
 
 /// One queue of a topic on one broker. Ordered like Java's `MessageQueue.compareTo`: topic,
@@ -147,63 +149,22 @@ where
 }
 
 /// Copies `input`, replacing every object that stands in key position with a JSON string of
-/// its text; borrows `input` unchanged when there is none. Only the structure is tracked, so
-/// string contents are never altered; malformed input is passed through for serde_json to
-/// reject.
+/// its text; borrows `input` unchanged when there is none. String contents are never
+/// altered; malformed input is passed through for serde_json to reject.
 fn stringify_object_keys(input: &[u8]) -> Cow<'_, [u8]> {
-    let mut out: Option<Vec<u8>> = None;
-    // `input[..copied]` has already been appended to `out`.
-    let mut copied = 0;
-    // One entry per open container, `true` for an object; bounded by the input length.
-    let mut open_objects: Vec<bool> = Vec::new();
-    let mut key_due = false;
-    let mut i = 0;
-    while let Some(&byte) = input.get(i) {
-        match byte {
-            b'"' => {
-                i = string_end(input, i);
-                key_due = false;
-                continue;
-            }
-            b'{' if key_due => {
-                let Some(end) = container_end(input, i) else {
-                    break;
-                };
-                let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len() + 64));
-                buf.extend_from_slice(input.get(copied..i).unwrap_or_default());
-                buf.push(b'"');
-                escape_key_text(buf, input.get(i..end).unwrap_or_default());
-                buf.push(b'"');
-                copied = end;
-                i = end;
-                key_due = false;
-                continue;
-            }
-            b'{' => {
-                open_objects.push(true);
-                key_due = true;
-            }
-            b'[' => {
-                open_objects.push(false);
-                key_due = false;
-            }
-            b'}' | b']' => {
-                open_objects.pop();
-                key_due = false;
-            }
-            b',' => key_due = open_objects.last() == Some(&true),
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            _ => key_due = false,
-        }
-        i += 1;
-    }
-    match out {
-        Some(mut buf) => {
-            buf.extend_from_slice(input.get(copied..).unwrap_or_default());
-            Cow::Owned(buf)
-        }
-        None => Cow::Borrowed(input),
-    }
+    rewrite_keys(
+        input,
+        64,
+        |input, at| match input.get(at) {
+            Some(b'{') => container_end(input, at).map_or(KeyEdit::Stop, KeyEdit::Replace),
+            _ => KeyEdit::Keep,
+        },
+        |buf, object| {
+            buf.push(b'"');
+            escape_key_text(buf, object);
+            buf.push(b'"');
+        },
+    )
 }
 
 /// Appends `text` as the contents of a JSON string: quotes and backslashes escaped, control
