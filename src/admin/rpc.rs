@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::client::{ClientError, ClientInstance};
 use crate::protocol::body::kv::TopicList;
-use crate::protocol::body::route::{ClusterInfo, TopicRouteData};
+use crate::protocol::body::route::{BrokerData, ClusterInfo, TopicRouteData};
 use crate::protocol::code::{request, response};
 use crate::protocol::RemotingCommand;
 
@@ -121,8 +121,8 @@ impl Admin {
         }
     }
 
-    /// The master address of every broker group in `cluster`.
-    pub async fn cluster_masters(&self, cluster: &str) -> Result<Vec<String>, AdminError> {
+    /// The broker groups of `cluster`; an unknown cluster is [`AdminError::NotFound`].
+    async fn cluster_brokers(&self, cluster: &str) -> Result<Vec<BrokerData>, AdminError> {
         let info = self.cluster_info().await?;
         let names = info
             .cluster_addr_table
@@ -130,22 +130,27 @@ impl Admin {
             .ok_or_else(|| AdminError::NotFound(format!("cluster [{cluster}] not exist")))?;
         Ok(names
             .iter()
-            .filter_map(|n| info.broker_addr_table.get(n))
+            .filter_map(|n| info.broker_addr_table.get(n).cloned())
+            .collect())
+    }
+
+    /// The master address of every broker group in `cluster`.
+    pub async fn cluster_masters(&self, cluster: &str) -> Result<Vec<String>, AdminError> {
+        Ok(self
+            .cluster_brokers(cluster)
+            .await?
+            .into_iter()
             .filter_map(|b| b.broker_addrs.get(&0).cloned())
             .collect())
     }
 
     /// Every member (masters and slaves) of `cluster`.
     pub async fn cluster_members(&self, cluster: &str) -> Result<Vec<String>, AdminError> {
-        let info = self.cluster_info().await?;
-        let names = info
-            .cluster_addr_table
-            .get(cluster)
-            .ok_or_else(|| AdminError::NotFound(format!("cluster [{cluster}] not exist")))?;
-        Ok(names
-            .iter()
-            .filter_map(|n| info.broker_addr_table.get(n))
-            .flat_map(|b| b.broker_addrs.values().cloned())
+        Ok(self
+            .cluster_brokers(cluster)
+            .await?
+            .into_iter()
+            .flat_map(|b| b.broker_addrs.into_values())
             .collect())
     }
 
