@@ -148,11 +148,16 @@ impl StatsItem {
     }
 }
 
-/// The broker's statistics table.
+/// The broker's statistics table: one map per statistic (indexed like [`STAT_NAMES`]), so
+/// the send and pull paths look a key up without allocating.
 #[derive(Default)]
 pub struct BrokerStats {
-    items: DashMap<(&'static str, String), Arc<StatsItem>>,
+    items: [DashMap<String, Arc<StatsItem>>; STAT_NAMES.len()],
     full_logged: AtomicBool,
+}
+
+fn stat_index(name: &str) -> Option<usize> {
+    STAT_NAMES.iter().position(|n| *n == name)
 }
 
 impl BrokerStats {
@@ -162,9 +167,12 @@ impl BrokerStats {
     }
 
     fn add_at(&self, now: i64, name: &'static str, key: &str, value: u64) {
-        let item = match self.items.get(&(name, key.to_owned())) {
+        let Some(map) = stat_index(name).map(|i| &self.items[i]) else {
+            return;
+        };
+        let item = match map.get(key) {
             Some(i) => i.value().clone(),
-            None if self.items.len() >= MAX_ITEMS => {
+            None if self.len() >= MAX_ITEMS => {
                 if !self.full_logged.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         limit = MAX_ITEMS,
@@ -175,9 +183,8 @@ impl BrokerStats {
                 }
                 return;
             }
-            None => self
-                .items
-                .entry((name, key.to_owned()))
+            None => map
+                .entry(key.to_owned())
                 .or_insert_with(|| Arc::new(StatsItem::new(now)))
                 .value()
                 .clone(),
@@ -191,9 +198,8 @@ impl BrokerStats {
     }
 
     fn item(&self, name: &str, key: &str) -> Option<Arc<StatsItem>> {
-        let name = *STAT_NAMES.iter().find(|n| **n == name)?;
-        self.items
-            .get(&(name, key.to_owned()))
+        self.items[stat_index(name)?]
+            .get(key)
             .map(|e| e.value().clone())
     }
 
@@ -216,16 +222,17 @@ impl BrokerStats {
     /// Drops a deleted topic's items (`topic` and `topic@group` keys).
     pub fn remove_topic(&self, topic: &str) {
         let prefix = format!("{topic}@");
-        self.items
-            .retain(|(_, key), _| key != topic && !key.starts_with(&prefix));
+        for map in &self.items {
+            map.retain(|key, _| key != topic && !key.starts_with(&prefix));
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.iter().map(DashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.iter().all(DashMap::is_empty)
     }
 }
 
