@@ -36,10 +36,19 @@ pub enum AppError {
 
 /// Logs to stderr; `RUST_LOG` overrides the default `info` level.
 pub fn init_logging() {
+    init_logging_with("info");
+}
+
+/// Logs to stderr at `default_level` unless `RUST_LOG` says otherwise (e.g.
+/// `RUST_LOG=info,ferrocket::actors::remoting=debug`). Colour codes only go to a terminal:
+/// a log file or pipe gets plain text.
+pub fn init_logging_with(default_level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

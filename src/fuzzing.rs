@@ -200,6 +200,47 @@ pub fn broker_requests(data: &[u8]) {
     }
 }
 
+/// Admin requests and bodies (mqadmin's, the dashboard's, the exporter's): their headers,
+/// reset-offset and statistics bodies (what decodes must re-encode and decode the same),
+/// the Properties text of broker configs, and mqadmin's timestamps. Nothing may panic.
+pub fn admin_bodies(data: &[u8]) {
+    use crate::protocol::body::broker::{BrokerStatsData, ResetOffsetBody};
+    use crate::protocol::header::broker::*;
+    for cmd in crate::protocol::frame::decode_all(data, 1 << 20)
+        .into_iter()
+        .flatten()
+    {
+        let _ = cmd.decode_header::<ViewBrokerStatsDataRequestHeader>();
+        let _ = cmd.decode_header::<QueryConsumeQueueRequestHeader>();
+        let _ = cmd.decode_header::<ResetOffsetRequestHeader>();
+        let _ = cmd.decode_header::<GetConsumerRunningInfoRequestHeader>();
+        let _ = cmd.decode_header::<ConsumeMessageDirectlyResultRequestHeader>();
+        let _ = cmd.decode_header::<DeleteSubscriptionGroupRequestHeader>();
+        let _ = cmd.decode_header::<QueryTopicConsumeByWhoRequestHeader>();
+        let _ = cmd.decode_header::<GetProducerConnectionListRequestHeader>();
+    }
+    if let Ok(body) = ResetOffsetBody::decode(data) {
+        let again = ResetOffsetBody::decode(&body.encode());
+        assert_eq!(
+            again.ok(),
+            Some(body),
+            "a reset-offset body changed on re-encoding"
+        );
+    }
+    if let Ok(stats) = crate::protocol::body::fastjson::from_json::<BrokerStatsData>(data) {
+        let again = crate::protocol::body::fastjson::from_json::<BrokerStatsData>(&stats.encode());
+        assert!(
+            again.is_ok(),
+            "a stats body failed to decode after re-encoding"
+        );
+    }
+    let text = String::from_utf8_lossy(data);
+    for (k, _) in crate::protocol::body::kv::parse_properties(&text) {
+        assert!(!k.contains('\n'), "a property key spans lines");
+    }
+    let _ = crate::admin::parse_timestamp(&text);
+}
+
 /// SQL92 selectors: no text may panic the parser; whatever parses prints as text that
 /// parses to the same tree, and evaluates (against properties taken from the input too)
 /// without panicking.

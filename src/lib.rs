@@ -28,7 +28,7 @@
 //!
 //! Around them: [`app`] (what the binaries in `src/bin/` share: logging, config files,
 //! signals; `ferrocket` runs a name server and a broker in one process, `mqnamesrv` and
-//! `mqbroker` one each), [`bench`] (`mqbench`, the load generator), [`json_file`]
+//! `mqbroker` one each), [`admin`] (`mqadmin`, RocketMQ's admin sub-commands), [`bench`] (`mqbench`, the load generator), [`json_file`]
 //! (metadata files written whole with a `.bak`), [`clock`] and the fuzz entry points.
 //!
 //! Cargo features: `broker` (default) builds everything; `--no-default-features
@@ -58,6 +58,8 @@
 
 #[cfg(feature = "broker")]
 pub mod actors;
+#[cfg(feature = "broker")]
+pub mod admin;
 #[cfg(feature = "broker")]
 pub mod app;
 #[cfg(feature = "broker")]

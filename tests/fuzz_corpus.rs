@@ -83,3 +83,12 @@ fn ha_stream_corpus_decodes_without_panics() {
         "the ha_stream corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn admin_bodies_corpus_decodes_without_panics() {
+    let n = replay("admin_bodies", ferrocket::fuzzing::admin_bodies);
+    assert!(
+        n >= 4,
+        "the admin_bodies corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

@@ -113,11 +113,11 @@ impl<C: DispatchContext> Handlers<C> {
                 RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, Some(remark));
             return futures_util::future::ready(Some(answer)).boxed();
         };
-        let code = request.code;
+        let (code, peer) = (request.code, conn.peer);
         handler(self.context.clone(), request, conn)
             .map(move |reply| {
                 Some(reply.unwrap_or_else(|e| {
-                    tracing::debug!(code, error = %e, "request refused");
+                    tracing::debug!(code, %peer, error = %e, "request refused");
                     e.into_response()
                 }))
             })

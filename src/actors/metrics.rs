@@ -248,8 +248,23 @@ pub struct MetricsRegistry {
     /// scraped, so observing costs no allocation once a series exists.
     rpc_latency: DashMap<(&'static str, i32, i32), Arc<Histogram>>,
     help: DashMap<&'static str, (&'static str, &'static str)>,
+    /// Families computed when scraped (consumer lag and the like), appended after the rest.
+    collectors: Collectors,
     started_at: Instant,
 }
+
+#[derive(Default)]
+struct Collectors(RwLock<Vec<Collector>>);
+
+impl std::fmt::Debug for Collectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.read().map(|c| c.len()).unwrap_or(0);
+        write!(f, "{n} collectors")
+    }
+}
+
+/// Appends Prometheus text for families whose values are computed at scrape time.
+pub type Collector = Box<dyn Fn(&mut String) + Send + Sync>;
 
 impl Default for MetricsRegistry {
     fn default() -> Self {
@@ -260,6 +275,7 @@ impl Default for MetricsRegistry {
             gauges: DashMap::new(),
             rpc_latency: DashMap::new(),
             help: DashMap::new(),
+            collectors: Collectors::default(),
             started_at: Instant::now(),
         }
     }
@@ -373,6 +389,27 @@ impl MetricsRegistry {
     /// Declares HELP and TYPE text for a business metric family.
     pub fn describe(&self, name: &'static str, kind: &'static str, help: &'static str) {
         self.help.insert(name, (kind, help));
+    }
+
+    /// Adds a family computed at every scrape.
+    pub fn register_collector(&self, collector: Collector) {
+        if let Ok(mut c) = self.collectors.0.write() {
+            c.push(collector);
+        }
+    }
+
+    /// Drops every counter and gauge series carrying `label="value"` (a deleted topic's),
+    /// so the series count follows the topics that exist.
+    pub fn forget_series(&self, label: &str, value: &str) {
+        let mut needle = String::new();
+        write_labels(&mut needle, &[(label, value)]);
+        let matches = |key: &String| key.split(',').any(|part| part == needle);
+        for f in self.counters.iter() {
+            f.value().retain(|k, _| !matches(k));
+        }
+        for f in self.gauges.iter() {
+            f.value().retain(|k, _| !matches(k));
+        }
     }
 
     /// A monotonically increasing counter, e.g. `rocketmq_messages_in_total{topic="T"}`.
@@ -516,6 +553,11 @@ impl MetricsRegistry {
         }
         self.render_family(&mut out, &self.counters, "counter");
         self.render_family(&mut out, &self.gauges, "gauge");
+        if let Ok(collectors) = self.collectors.0.read() {
+            for c in collectors.iter() {
+                c(&mut out);
+            }
+        }
         family(
             &mut out,
             "rocketmq_process_uptime_seconds",
@@ -594,7 +636,8 @@ fn snapshot(m: &ActorMetrics) -> ActorSnapshot {
     }
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+/// Writes a family's `# HELP` and `# TYPE` lines.
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     if !help.is_empty() {
         let _ = writeln!(out, "# HELP {name} {help}");
     }
@@ -625,7 +668,8 @@ fn series<V: Default>(family: &Family<V>, name: &'static str, labels: &[(&str, &
     })
 }
 
-fn render_labels(labels: &[(&str, &str)]) -> String {
+/// `k="v",k2="v2"` with values escaped for Prometheus.
+pub fn render_labels(labels: &[(&str, &str)]) -> String {
     let mut s = String::new();
     write_labels(&mut s, labels);
     s

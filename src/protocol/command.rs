@@ -27,6 +27,24 @@ pub const FLAG_ONEWAY: i32 = 0x2;
 /// clients read it from heartbeat responses and enable SQL92 filtering only above 232.
 pub const CURRENT_VERSION: i32 = 409;
 
+/// The `MQVersion.Version` name of a version ordinal. From V4_0_0_SNAPSHOT (212) on, every
+/// release `x.y.z` has a SNAPSHOT ordinal followed by the release's; y and z run 0–9.
+/// Older (3.x) ordinals are named `V3(<ordinal>)`.
+pub fn version_name(ordinal: i32) -> String {
+    const V4_SNAPSHOT: i32 = 212;
+    if ordinal < V4_SNAPSHOT {
+        return format!("V3({ordinal})");
+    }
+    let step = (ordinal - V4_SNAPSHOT) / 2;
+    let (major, minor, patch) = (4 + step / 100, step / 10 % 10, step % 10);
+    let snapshot = if (ordinal - V4_SNAPSHOT) % 2 == 0 {
+        "_SNAPSHOT"
+    } else {
+        ""
+    };
+    format!("V{major}_{minor}_{patch}{snapshot}")
+}
+
 /// The highest version that still receives route data with unquoted integer map keys
 /// (`V4_9_4` = 401 and later get standard JSON, reference §3.2).
 pub const V4_9_4: i32 = 401;

@@ -53,4 +53,8 @@ pub mod perm {
     pub fn is_writeable(perm: i32) -> bool {
         perm & PERM_WRITE != 0
     }
+
+    pub fn is_inherited(perm: i32) -> bool {
+        perm & PERM_INHERIT != 0
+    }
 }

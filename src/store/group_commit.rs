@@ -28,6 +28,8 @@ pub struct FlushProgress {
     /// The commit log's end after each append (set by the writer): HA connections wait
     /// on it for bytes to stream.
     pub appended: AppendWatch,
+    /// Commit-log offset known to be on disk (`rocketmq_storage_flush_behind_bytes`).
+    pub flushed_offset: AtomicI64,
 }
 
 /// The commit log's written end, watched by whoever streams new bytes (HA connections).
@@ -63,6 +65,7 @@ pub fn flush_round(
         .flushed_store_timestamp
         .fetch_max(ts, Ordering::AcqRel);
     progress.rounds.fetch_add(1, Ordering::Relaxed);
+    progress.flushed_offset.fetch_max(flushed, Ordering::AcqRel);
     Ok(flushed)
 }
 

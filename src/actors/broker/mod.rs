@@ -20,6 +20,7 @@
 //! Built-in ones come from the config's `plugins` list, others from
 //! [`BrokerBuilder::plugin`].
 
+pub mod broker_metrics;
 pub mod capacity;
 pub mod config;
 pub mod features;
@@ -376,7 +377,11 @@ impl BrokerBuilder {
             plugins: plugins.clone(),
             registry: registry.clone(),
             started: Instant::now(),
+            stats: Arc::default(),
+            send_latency: Default::default(),
+            config_overrides: Default::default(),
         });
+        broker_metrics::register(&context);
         let processor = Arc::new(processor::with_plugins(context.clone(), started)?);
         let mut servers = vec![RemotingServer::serve(
             listener,

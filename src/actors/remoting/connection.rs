@@ -298,6 +298,11 @@ impl StreamHandler<Result<Bytes, ProtocolError>> for Connection {
         self.last_activity = Instant::now();
         let frame = match item {
             Ok(frame) => frame,
+            Err(ProtocolError::Io(e)) if peer_went_away(&e) => {
+                tracing::debug!(peer = %self.peer, error = %e, "peer closed the connection");
+                self.close(ctx);
+                return;
+            }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, error = %e, "bad frame; closing connection");
                 self.close(ctx);
@@ -320,6 +325,15 @@ impl StreamHandler<Result<Bytes, ProtocolError>> for Connection {
         // The peer closed its side; answers still in progress have nowhere to go.
         self.close(ctx);
     }
+}
+
+/// A client closing or resetting its socket is routine, not a protocol error.
+fn peer_went_away(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+    )
 }
 
 /// Asks the connection to close after flushing.

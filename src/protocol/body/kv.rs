@@ -1,6 +1,7 @@
 //! The small list bodies: `KVTable` (a namespace's key/value pairs, runtime info, and the
 //! REGISTER_BROKER answer carrying order-topic config) and `TopicList` (every topic-list
 //! query). Both are plain JSON in every client, so serde reads and writes them directly.
+//! Also the `java.util.Properties` text broker configs travel in (GET/UPDATE_BROKER_CONFIG).
 
 use std::collections::BTreeMap;
 
@@ -32,10 +33,37 @@ pub struct TopicList {
 
 impl fastjson::JsonBody for TopicList {}
 
+/// `java.util.Properties` text: `key=value` lines (`:` also separates), `#`/`!` comments.
+pub fn parse_properties(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .map(|l| {
+            let split = l.find(['=', ':']).unwrap_or(l.len());
+            let (k, v) = l.split_at(split);
+            let v = v.get(1..).unwrap_or("");
+            (k.trim().to_owned(), v.trim().to_owned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::body::fastjson::JsonBody;
+
+    #[test]
+    fn properties_split_on_the_first_separator_and_skip_comments() {
+        let p = parse_properties("# c\n a = b=c \n!x\nk:v\nflag\n");
+        assert_eq!(
+            p,
+            vec![
+                ("a".into(), "b=c".into()),
+                ("k".into(), "v".into()),
+                ("flag".into(), String::new())
+            ]
+        );
+    }
 
     const KV_TABLE: &str = r#"{"table":{"brokerActive":"true","brokerVersionDesc":"V5_3_3"}}"#;
     const TOPIC_LIST: &str = r#"{"topicList":["TopicTest","TBW102"]}"#;

@@ -727,6 +727,26 @@ impl ResetOffsetRequestHeader {
 }
 
 command_header! {
+    /// QUERY_CONSUME_QUEUE (321) request: `count` units of a consume queue from `index`.
+    pub struct QueryConsumeQueueRequestHeader {
+        pub topic: String = "topic",
+        pub queue_id: i32 = "queueId",
+        pub index: i64 = "index",
+        pub count: i32 = "count",
+        pub consumer_group: Option<String> = "consumerGroup",
+    }
+}
+
+command_header! {
+    /// VIEW_BROKER_STATS_DATA (315) request: a statistic (`TOPIC_PUT_NUMS`, ...) and its key
+    /// (`topic`, `topic@group`, or the cluster name for the broker-wide ones).
+    pub struct ViewBrokerStatsDataRequestHeader {
+        pub stats_name: String = "statsName",
+        pub stats_key: String = "statsKey",
+    }
+}
+
+command_header! {
     /// GET_CONSUMER_STATUS_FROM_CLIENT (221) and INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223)
     /// request.
     pub struct GetConsumerStatusRequestHeader {

@@ -236,7 +236,14 @@ impl Actor for ClientManager {
 }
 
 crate::supervised_actor!(ClientManager);
-crate::admits!(ClientManager: Heartbeat, Unregister, ConnectionClosed, ProducerChannel);
+crate::admits!(
+    ClientManager: Heartbeat,
+    Unregister,
+    ConnectionClosed,
+    ProducerChannel,
+    GroupChannels,
+    AllProducers
+);
 
 /// HEART_BEAT: answers the consumer groups whose membership or subscriptions changed.
 #[derive(Message)]
@@ -303,5 +310,51 @@ impl Handler<ProducerChannel> for ClientManager {
             .values()
             .max_by_key(|c| c.last_update)
             .map(|c| c.conn.clone())
+    }
+}
+
+/// Every live connection of a consumer group (`Consumer`) or a producer group, for the
+/// admin requests that list them or forward to them.
+#[derive(Message)]
+#[rtype(result = "Vec<ClientChannel>")]
+pub enum GroupChannels {
+    Consumer(String),
+    Producer(String),
+}
+
+impl Handler<GroupChannels> for ClientManager {
+    type Result = Vec<ClientChannel>;
+    fn handle(&mut self, m: GroupChannels, _: &mut Context<Self>) -> Self::Result {
+        let channels = match &m {
+            GroupChannels::Consumer(g) => self.consumers.get(g).map(|g| &g.channels),
+            GroupChannels::Producer(g) => self.producers.get(g),
+        };
+        let mut out: Vec<ClientChannel> = channels
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        out
+    }
+}
+
+/// Every producer group with its live connections (GET_ALL_PRODUCER_INFO).
+#[derive(Message)]
+#[rtype(result = "Vec<(String, Vec<ClientChannel>)>")]
+pub struct AllProducers;
+
+impl Handler<AllProducers> for ClientManager {
+    type Result = Vec<(String, Vec<ClientChannel>)>;
+    fn handle(&mut self, _: AllProducers, _: &mut Context<Self>) -> Self::Result {
+        self.producers
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(g, c)| {
+                let mut v: Vec<ClientChannel> = c.values().cloned().collect();
+                v.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+                (g.clone(), v)
+            })
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect()
     }
 }

@@ -22,10 +22,13 @@ fn key(topic: &str, group: &str) -> String {
     format!("{topic}@{group}")
 }
 
-/// The offset table.
+/// The offset table, and (in memory only) how far each group has pulled.
 #[derive(Debug, Default)]
 pub struct ConsumerOffsets {
     table: DashMap<String, BTreeMap<i32, i64>>,
+    /// `topic@group` → queue → next offset a pull will hand out (RocketMQ 5.x's pull
+    /// offset), for the ready and inflight metrics.
+    pulled: DashMap<String, BTreeMap<i32, i64>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -53,6 +56,36 @@ impl ConsumerOffsets {
             .entry(key(topic, group))
             .or_default()
             .insert(queue_id, offset);
+    }
+
+    /// Records that `group` has been handed the messages of a queue up to `next`.
+    pub fn commit_pull(&self, group: &str, topic: &str, queue_id: i32, next: i64) {
+        let k = key(topic, group);
+        if let Some(mut e) = self.pulled.get_mut(&k) {
+            e.insert(queue_id, next);
+            return;
+        }
+        self.pulled.entry(k).or_default().insert(queue_id, next);
+    }
+
+    /// How far `group` has pulled a queue, if it ever pulled it from this broker.
+    pub fn query_pull(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.pulled.get(&key(topic, group))?.get(&queue_id).copied()
+    }
+
+    /// Every `(topic, group)` with committed offsets.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .table
+            .iter()
+            .filter_map(|e| {
+                e.key()
+                    .rsplit_once('@')
+                    .map(|(t, g)| (t.to_owned(), g.to_owned()))
+            })
+            .collect();
+        v.sort();
+        v
     }
 
     pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
@@ -85,9 +118,17 @@ impl ConsumerOffsets {
             .collect()
     }
 
+    /// Forgets every offset of `group` (DELETE_SUBSCRIPTIONGROUP with removeOffset).
+    pub fn remove_group(&self, group: &str) {
+        let suffix = format!("@{group}");
+        self.table.retain(|k, _| !k.ends_with(&suffix));
+        self.pulled.retain(|k, _| !k.ends_with(&suffix));
+    }
+
     pub fn remove_topic(&self, topic: &str) {
         let prefix = format!("{topic}@");
         self.table.retain(|k, _| !k.starts_with(&prefix));
+        self.pulled.retain(|k, _| !k.starts_with(&prefix));
     }
 
     /// `{"offsetTable":{"T@g":{0:5,1:7}}}`, keys sorted, as fastjson writes it.

@@ -3,6 +3,7 @@
 //! the actor and are written by a coalescing writer off the event loop ([`CoalescedFile`]);
 //! requests read the [`GroupView`] snapshot without a hop.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,9 +85,18 @@ impl SubscriptionGroupManager {
     }
 
     fn put(&mut self, g: SubscriptionGroupConfig) -> StoreResult<()> {
+        self.update(|table| {
+            table.insert(g.group_name.clone(), g);
+        })
+    }
+
+    /// Applies `change` to the table, bumps its version, publishes and persists it.
+    fn update(
+        &mut self,
+        change: impl FnOnce(&mut BTreeMap<String, SubscriptionGroupConfig>),
+    ) -> StoreResult<()> {
         let mut next = (*self.view.table.load_full()).clone();
-        next.subscription_group_table
-            .insert(g.group_name.clone(), g);
+        change(&mut next.subscription_group_table);
         next.data_version = DataVersion {
             counter: next.data_version.counter + 1,
             timestamp: crate::clock::now_millis(),
@@ -104,7 +114,7 @@ impl Actor for SubscriptionGroupManager {
 }
 
 crate::supervised_actor!(SubscriptionGroupManager);
-crate::admits!(SubscriptionGroupManager: PutGroup, EnsureGroup);
+crate::admits!(SubscriptionGroupManager: PutGroup, EnsureGroup, DeleteGroup);
 
 fn restarting_error() -> StoreError {
     StoreError::Unavailable("the subscription group manager".into())
@@ -140,6 +150,27 @@ impl Handler<EnsureGroup> for SubscriptionGroupManager {
             tracing::info!(group = %m.0, "subscription group created");
             self.put(g.clone())?;
             Ok(g)
+        })
+        .unwrap_or_else(|| Err(restarting_error()))
+    }
+}
+
+/// DELETE_SUBSCRIPTIONGROUP: answers whether the group existed.
+#[derive(Message)]
+#[rtype(result = "StoreResult<bool>")]
+pub struct DeleteGroup(pub String);
+
+impl Handler<DeleteGroup> for SubscriptionGroupManager {
+    type Result = StoreResult<bool>;
+    fn handle(&mut self, m: DeleteGroup, ctx: &mut Context<Self>) -> Self::Result {
+        let metrics = self.sup.metrics.clone();
+        guarded(&metrics, ctx, |_| {
+            let mut existed = false;
+            self.update(|table| existed = table.remove(&m.0).is_some())?;
+            if existed {
+                tracing::info!(group = %m.0, "subscription group deleted");
+            }
+            Ok(existed)
         })
         .unwrap_or_else(|| Err(restarting_error()))
     }

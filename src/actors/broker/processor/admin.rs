@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
+use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS};
 use crate::actors::broker::meta::subscription_group::PutGroup;
-use crate::actors::broker::meta::topic_config::{
-    send_forbidden, validate_topic, DeleteTopic, PutTopic,
-};
+use crate::actors::broker::meta::topic_config::{validate_topic, DeleteTopic, PutTopic};
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::body::broker::{
     ConsumeStats, MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicOffset,
@@ -20,7 +19,22 @@ use crate::protocol::body::kv::KvTable;
 use crate::protocol::body::register::TopicConfig;
 use crate::protocol::code::response;
 use crate::protocol::header::broker::*;
+use crate::protocol::topic::is_system_topic;
 use crate::protocol::RemotingCommand;
+
+/// What UPDATE_AND_CREATE_TOPIC and DELETE_TOPIC_IN_BROKER check first, as Java's
+/// `TopicValidator`: a valid name (SYSTEM_ERROR otherwise, as 4.9.8 answers) that is not a
+/// system topic.
+fn check_admin_topic(topic: &str) -> Result<(), crate::actors::error::ServiceError> {
+    validate_topic(topic).map_err(|r| refuse(response::SYSTEM_ERROR, r))?;
+    if is_system_topic(topic) {
+        return Err(refuse(
+            response::SYSTEM_ERROR,
+            format!("The topic[{topic}] is conflict with system topic."),
+        ));
+    }
+    Ok(())
+}
 
 pub(super) async fn update_and_create_topic(
     cx: Arc<BrokerContext>,
@@ -28,13 +42,7 @@ pub(super) async fn update_and_create_topic(
     _: ConnectionInfo,
 ) -> Reply {
     let h: CreateTopicRequestHeader = req.decode_header()?;
-    validate_topic(&h.topic).map_err(|r| refuse(response::INVALID_PARAMETER, r))?;
-    if send_forbidden(&h.topic) {
-        return Err(refuse(
-            response::INVALID_PARAMETER,
-            format!("The topic[{}] is conflict with system topic.", h.topic),
-        ));
-    }
+    check_admin_topic(&h.topic)?;
     let topic = TopicConfig {
         topic_name: h.topic.clone(),
         read_queue_nums: h.read_queue_nums,
@@ -55,8 +63,11 @@ pub(super) async fn delete_topic(
     _: ConnectionInfo,
 ) -> Reply {
     let h: DeleteTopicRequestHeader = req.decode_header()?;
+    check_admin_topic(&h.topic)?;
     cx.topic_manager.ask(DeleteTopic(h.topic.clone())).await??;
     cx.offsets.remove_topic(&h.topic);
+    cx.stats.remove_topic(&h.topic);
+    cx.registry.forget_series("topic", &h.topic);
     cx.store.remove_topic(&h.topic);
     Ok(RemotingCommand::success())
 }
@@ -97,6 +108,17 @@ fn counter_total(cx: &BrokerContext, name: &'static str) -> u64 {
     cx.registry.sum_counter(name)
 }
 
+/// The rates RocketMQ's runtime info gives as "10 s, 1 min, 10 min"; here the last
+/// minute's, three times, as the statistics keep minute windows.
+fn tps_triplet(cx: &BrokerContext, name: &str) -> String {
+    let tps = cx.stats.minute_tps(name, &cx.config.broker_cluster_name);
+    format!("{tps:.2} {tps:.2} {tps:.2}")
+}
+
+/// GET_BROKER_RUNTIME_INFO (28): RocketMQ 4.9.8's key names (`prepareRuntimeInfo`, the
+/// store's and StoreStatsService's), which `clusterList`, `brokerStatus`, the dashboard and
+/// rocketmq-exporter parse. Thread-pool figures are 0: requests here are not queued on
+/// thread pools.
 pub(super) async fn get_broker_runtime_info(
     cx: Arc<BrokerContext>,
     _: RemotingCommand,
@@ -106,7 +128,12 @@ pub(super) async fn get_broker_runtime_info(
     let boot = crate::clock::now_millis() - cx.started.elapsed().as_millis() as i64;
     let put = counter_total(&cx, "rocketmq_messages_in_total");
     let get = counter_total(&cx, "rocketmq_messages_out_total");
-    let disk = cx.store.disk_space().used_percent().unwrap_or(0.0) as u32;
+    let disk = cx.store.disk_space().used_percent().unwrap_or(0.0);
+    let earliest = log
+        .read_record(log.min_offset())
+        .and_then(|r| crate::protocol::message::decode_record(&r).ok())
+        .map(|m| m.store_timestamp)
+        .unwrap_or(0);
     let mut t = BTreeMap::new();
     let mut put_kv = |k: &str, v: String| {
         t.insert(k.to_owned(), v);
@@ -120,10 +147,14 @@ pub(super) async fn get_broker_runtime_info(
     put_kv("brokerActive", "true".into());
     put_kv("msgPutTotalTodayNow", put.to_string());
     put_kv("msgGetTotalTodayNow", get.to_string());
-    put_kv("msgPutTotalTodayMorning", "0".into());
-    put_kv("msgGetTotalTodayMorning", "0".into());
-    put_kv("msgPutTotalYesterdayMorning", "0".into());
-    put_kv("msgGetTotalYesterdayMorning", "0".into());
+    for k in [
+        "msgPutTotalTodayMorning",
+        "msgGetTotalTodayMorning",
+        "msgPutTotalYesterdayMorning",
+        "msgGetTotalYesterdayMorning",
+    ] {
+        put_kv(k, "0".into());
+    }
     put_kv("commitLogMinOffset", log.min_offset().to_string());
     put_kv("commitLogMaxOffset", log.max_offset().to_string());
     put_kv(
@@ -132,12 +163,41 @@ pub(super) async fn get_broker_runtime_info(
             .max(0)
             .to_string(),
     );
-    put_kv("commitLogDiskRatio", format!("{:.2}", disk as f64 / 100.0));
-    put_kv("sendThreadPoolQueueSize", "0".into());
-    put_kv("pullThreadPoolQueueSize", "0".into());
-    put_kv("pageCacheLockTimeMills", "0".into());
-    put_kv("putTps", "0.0 0.0 0.0".into());
-    put_kv("getTransferedTps", "0.0 0.0 0.0".into());
+    put_kv("commitLogDiskRatio", (disk / 100.0).to_string());
+    put_kv("consumeQueueDiskRatio", (disk / 100.0).to_string());
+    put_kv("earliestMessageTimeStamp", earliest.to_string());
+    put_kv("startAcceptSendRequestTimeStamp", "0".into());
+    for k in [
+        "sendThreadPoolQueueSize",
+        "pullThreadPoolQueueSize",
+        "queryThreadPoolQueueSize",
+        "EndTransactionQueueSize",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+        "pageCacheLockTimeMills",
+        "remainTransientStoreBufferNumbs",
+        "remainHowManyDataToCommit",
+    ] {
+        put_kv(k, "0".into());
+    }
+    put_kv("remainHowManyDataToFlush", "0".into());
+    put_kv("putTps", tps_triplet(&cx, BROKER_PUT_NUMS));
+    put_kv("getTransferedTps", tps_triplet(&cx, BROKER_GET_NUMS));
+    put_kv("getFoundTps", tps_triplet(&cx, BROKER_GET_NUMS));
+    put_kv("getMissTps", "0.00 0.00 0.00".into());
+    put_kv("getTotalTps", tps_triplet(&cx, BROKER_GET_NUMS));
+    put_kv("putMessageTimesTotal", put.to_string());
+    put_kv(
+        "putMessageSizeTotal",
+        counter_total(&cx, "rocketmq_throughput_in_total").to_string(),
+    );
+    put_kv("putMessageDistributeTime", cx.send_latency.distribution());
+    put_kv(
+        "putMessageEntireTimeMax",
+        cx.send_latency.max_millis().to_string(),
+    );
+    put_kv("putMessageFailedTimes", "0".into());
     put_kv(
         "runtime",
         format!("[ {} seconds ]", cx.started.elapsed().as_secs()),
@@ -181,7 +241,7 @@ pub(super) async fn get_topic_stats_info(
     Ok(RemotingCommand::success().with_body(table.encode()))
 }
 
-fn last_store_time(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64) -> i64 {
+pub(super) fn last_store_time(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64) -> i64 {
     cx.store
         .consume_queue(topic, queue_id)
         .and_then(|q| q.unit(offset))
@@ -263,6 +323,14 @@ pub(super) async fn get_broker_config(
         s.delete_when,
         s.disk_max_used_space_ratio,
     );
+    // Values recorded by UPDATE_BROKER_CONFIG replace or join the started ones.
+    let mut lines: BTreeMap<String, String> = crate::protocol::body::kv::parse_properties(&text)
+        .into_iter()
+        .collect();
+    if let Ok(overrides) = cx.config_overrides.lock() {
+        lines.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     let boot = crate::clock::now_millis() - cx.started.elapsed().as_millis() as i64;
     let version = format!("{{\"counter\":0,\"stateVersion\":0,\"timestamp\":{boot}}}");
     let mut resp = RemotingCommand::success().with_body(text.into_bytes());

@@ -3,16 +3,20 @@
 //! becomes a response in one place ([`ServiceError::into_response`](crate::actors::error::ServiceError::into_response)).
 
 mod admin;
+mod broker_admin;
 mod client;
+mod group_admin;
 mod lock;
 mod offset;
 mod plugin;
+mod producer_admin;
 mod pull;
 mod query;
 mod replication;
 mod send;
 mod transaction;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,6 +27,7 @@ use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews};
 use super::meta::consumer_filter::ConsumerFilters;
 use super::meta::consumer_offsets::ConsumerOffsets;
 use super::meta::queue_locks::QueueLockManager;
+use super::meta::stats::{BrokerStats, PutLatency};
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
@@ -56,6 +61,12 @@ pub struct BrokerContext {
     pub plugins: Arc<super::plugins::Plugins>,
     pub registry: Arc<MetricsRegistry>,
     pub started: Instant,
+    /// BrokerStatsManager's counters (VIEW_BROKER_STATS_DATA, runtime TPS).
+    pub stats: Arc<BrokerStats>,
+    /// Store latencies in StoreStatsService's buckets.
+    pub send_latency: PutLatency,
+    /// Settings recorded by UPDATE_BROKER_CONFIG, shown by GET_BROKER_CONFIG.
+    pub config_overrides: Mutex<BTreeMap<String, String>>,
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
@@ -99,8 +110,24 @@ fn registry() -> Registry<BrokerContext> {
         .on(request::GET_CONSUME_STATS, admin::get_consume_stats)
         .on(request::GET_BROKER_CONFIG, admin::get_broker_config)
         .on(request::GET_CONSUMER_CONNECTION_LIST, client::get_consumer_connection_list)
+        .on(request::QUERY_TOPIC_CONSUME_BY_WHO, group_admin::query_topic_consume_by_who)
+        .on(request::DELETE_SUBSCRIPTIONGROUP, group_admin::delete_subscription_group)
+        .on(request::GET_BROKER_CONSUME_STATS, group_admin::get_broker_consume_stats)
+        .on(request::INVOKE_BROKER_TO_RESET_OFFSET, group_admin::invoke_broker_to_reset_offset)
+        .on(request::GET_CONSUMER_RUNNING_INFO, group_admin::get_consumer_running_info)
+        .on(request::CONSUME_MESSAGE_DIRECTLY, group_admin::consume_message_directly)
+        .on(request::GET_PRODUCER_CONNECTION_LIST, producer_admin::get_producer_connection_list)
+        .on(request::GET_ALL_PRODUCER_INFO, producer_admin::get_all_producer_info)
+        .on(request::UPDATE_BROKER_CONFIG, broker_admin::update_broker_config)
+        .on(request::VIEW_BROKER_STATS_DATA, broker_admin::view_broker_stats_data)
+        .on(request::QUERY_CONSUME_QUEUE, broker_admin::query_consume_queue)
         .on(request::LOCK_BATCH_MQ, lock::lock_batch_mq)
         .on(request::UNLOCK_BATCH_MQ, lock::unlock_batch_mq)
+}
+
+/// Store time of the message at `offset` of a queue (0 when there is none).
+pub fn store_time_at(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64) -> i64 {
+    admin::last_store_time(cx, topic, queue_id, offset)
 }
 
 /// The BrokerContext's request processor: its handler table.

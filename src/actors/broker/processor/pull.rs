@@ -19,6 +19,7 @@ use super::refuse;
 use super::{BrokerContext, Reply};
 use crate::actors::broker::features::pull_hold::Park;
 use crate::actors::broker::meta::consumer_filter::{ConsumerFilters, SelectorFilter};
+use crate::actors::broker::meta::stats::{BROKER_GET_NUMS, GROUP_GET_NUMS, GROUP_GET_SIZE};
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{PERM_READ, RETRY_GROUP_TOPIC_PREFIX};
 use crate::actors::broker::plugins::{Consumed, PulledInfo};
@@ -291,6 +292,22 @@ fn read(
                 &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
             )
             .fetch_add(r.messages.len() as u64, Ordering::Relaxed);
+        cx.offsets
+            .commit_pull(&h.consumer_group, &h.topic, h.queue_id, r.next_begin_offset);
+        cx.registry
+            .counter(
+                "rocketmq_throughput_out_total",
+                &[("topic", &h.topic), ("consumer_group", &h.consumer_group)],
+            )
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        let key = format!("{}@{}", h.topic, h.consumer_group);
+        cx.stats.add(GROUP_GET_NUMS, &key, r.messages.len() as u64);
+        cx.stats.add(GROUP_GET_SIZE, &key, body.len() as u64);
+        cx.stats.add(
+            BROKER_GET_NUMS,
+            &cx.config.broker_cluster_name,
+            r.messages.len() as u64,
+        );
         resp.body = body.freeze();
         if cx.plugins.wants_consumed() {
             cx.plugins.consumed(Consumed::Pulled {

@@ -10,6 +10,9 @@ use bytes::Bytes;
 
 use super::refuse;
 use super::{BrokerContext, Reply};
+use crate::actors::broker::meta::stats::{
+    BROKER_PUT_NUMS, SNDBCK_PUT_NUMS, TOPIC_PUT_NUMS, TOPIC_PUT_SIZE,
+};
 use crate::actors::broker::meta::subscription_group::EnsureGroup;
 use crate::actors::broker::meta::topic_config::{
     self, send_forbidden, validate_topic, EnsureTopic, DLQ_GROUP_TOPIC_PREFIX, PERM_READ,
@@ -309,6 +312,11 @@ pub(super) async fn send_message(
     cx.registry
         .counter("rocketmq_throughput_in_total", &[("topic", &h.topic)])
         .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    cx.send_latency.observe(started.elapsed());
+    cx.stats.add(TOPIC_PUT_NUMS, &h.topic, count);
+    cx.stats.add(TOPIC_PUT_SIZE, &h.topic, bytes as u64);
+    cx.stats
+        .add(BROKER_PUT_NUMS, &cx.config.broker_cluster_name, count);
 
     let code = match put.status {
         PutStatus::PutOk => response::SUCCESS,
@@ -468,5 +476,11 @@ pub(super) async fn consumer_send_msg_back(
         tracing::info!(group = %h.group, msg_id = %original.msg_id(), reconsume = original.reconsume_times, "message moved to the dead-letter queue");
     }
     cx.store.put(vec![msg], false).await.map_err(put_refused)?;
+    // Java counts send-backs by the original topic and group.
+    cx.stats.add(
+        SNDBCK_PUT_NUMS,
+        &format!("{}@{}", original.topic, h.group),
+        1,
+    );
     Ok(RemotingCommand::response(response::SUCCESS, None))
 }

@@ -549,6 +549,14 @@ impl StoreHandle {
         self.inner.poison.is_poisoned()
     }
 
+    /// Commit-log offset the last fsync covered (0 before the first).
+    pub fn flushed_offset(&self) -> i64 {
+        self.inner
+            .flush_progress
+            .flushed_offset
+            .load(Ordering::Acquire)
+    }
+
     /// fsync rounds done so far (group commit shows as fewer rounds than sends).
     pub fn flush_rounds(&self) -> i64 {
         self.inner.flush_progress.rounds.load(Ordering::Relaxed)

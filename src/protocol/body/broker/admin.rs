@@ -196,6 +196,74 @@ impl TopicStatsTable {
     }
 }
 
+/// INVOKE_BROKER_TO_RESET_OFFSET response and RESET_CONSUMER_CLIENT_OFFSET request body
+/// (`ResetOffsetBody`): the offset each queue was reset to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResetOffsetBody {
+    #[serde(deserialize_with = "queue_map")]
+    pub offset_table: BTreeMap<MessageQueue, i64>,
+}
+
+impl ResetOffsetBody {
+    /// fastjson's form: queue-object keys.
+    pub fn encode(&self) -> Bytes {
+        let mut w = JsonWriter::new(Escape::Fastjson);
+        w.begin_object();
+        w.key("offsetTable")
+            .raw(&write_queue_map(&self.offset_table, fastjson::to_json));
+        w.end_object();
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json_with_object_keys(bytes)
+    }
+}
+
+/// One window of a broker statistic (`BrokerStatsItem`): the sum over the window, the
+/// rate per second, and the average value per event (`avgpt`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerStatsItem {
+    #[serde(deserialize_with = "null_as_default")]
+    pub avgpt: f64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub sum: i64,
+    #[serde(deserialize_with = "null_as_default")]
+    pub tps: f64,
+}
+
+/// VIEW_BROKER_STATS_DATA response body (`BrokerStatsData`): the last minute, hour and day.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BrokerStatsData {
+    pub stats_day: BrokerStatsItem,
+    pub stats_hour: BrokerStatsItem,
+    pub stats_minute: BrokerStatsItem,
+}
+
+impl BrokerStatsData {
+    /// fastjson's form: doubles always with a fraction.
+    pub fn encode(&self) -> Bytes {
+        let mut w = JsonWriter::new(Escape::Fastjson);
+        w.begin_object();
+        for (name, item) in [
+            ("statsDay", &self.stats_day),
+            ("statsHour", &self.stats_hour),
+            ("statsMinute", &self.stats_minute),
+        ] {
+            w.key(name).begin_object();
+            w.key("avgpt").raw(java_double(item.avgpt).as_bytes());
+            w.key("sum").number(item.sum);
+            w.key("tps").raw(java_double(item.tps).as_bytes());
+            w.end_object();
+        }
+        w.end_object();
+        w.finish()
+    }
+}
+
 /// A `double` as fastjson writes it (Java's `Double.toString` digits): `0.0`, `12.5`,
 /// `1.0E7`, `1.0E-4`; NaN and infinities as `null`.
 pub fn java_double(value: f64) -> String {
@@ -228,6 +296,36 @@ mod tests {
 
     fn queue0() -> MessageQueue {
         MessageQueue::new("TopicTest", "broker-a", 0)
+    }
+
+    #[test]
+    fn reset_offset_and_stats_bodies_round_trip_in_fastjson_form() {
+        let body = ResetOffsetBody {
+            offset_table: BTreeMap::from([(queue0(), 42)]),
+        };
+        let bytes = body.encode();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:42}}"#
+        );
+        assert_eq!(ResetOffsetBody::decode(&bytes).unwrap(), body);
+        let stats = BrokerStatsData {
+            stats_minute: BrokerStatsItem {
+                avgpt: 0.0,
+                sum: 60,
+                tps: 1.0,
+            },
+            ..Default::default()
+        };
+        let text = String::from_utf8(stats.encode().to_vec()).unwrap();
+        assert!(
+            text.contains(r#""statsMinute":{"avgpt":0.0,"sum":60,"tps":1.0}"#),
+            "{text}"
+        );
+        assert_eq!(
+            fastjson::from_json::<BrokerStatsData>(text.as_bytes()).unwrap(),
+            stats
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub mod pretty;
 pub mod queue;
 
 pub use admin::{
-    Connection, ConsumeStats, ConsumerConnection, ConsumerList, GroupList, OffsetWrapper,
-    ProducerConnection, TopicOffset, TopicStatsTable,
+    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, ConsumerList,
+    GroupList, OffsetWrapper, ProducerConnection, ResetOffsetBody, TopicOffset, TopicStatsTable,
 };
 pub use group::{
     CustomizedRetryPolicy, ExponentialRetryPolicy, GroupRetryPolicy, SimpleSubscriptionData,

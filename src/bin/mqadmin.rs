@@ -1,0 +1,46 @@
+//! `mqadmin`: RocketMQ's admin tool (see `ferrocket::admin`). Exit status: 0 on success,
+//! 1 when the command failed (unreachable name server or broker, refusal, unknown topic),
+//! 2 on a usage error.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ferrocket::admin::{run, Cli};
+
+fn main() -> ExitCode {
+    ferrocket::app::init_logging_with("warn");
+    let cli = Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqadmin: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            let written = if json {
+                writeln!(stdout, "{:#}", out.json)
+            } else {
+                write!(stdout, "{}", out.text)
+            };
+            match written.and_then(|_| stdout.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
+        }
+        Err(e) => {
+            if json {
+                println!("{:#}", serde_json::json!({ "error": e.to_string() }));
+            }
+            eprintln!("mqadmin: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
