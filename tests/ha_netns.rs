@@ -1,0 +1,372 @@
+//! A network fault between a SYNC_MASTER and its slave on separate addresses: the test makes
+//! two network namespaces joined by a veth pair (10.213.x.1 master side, 10.213.x.2 slave
+//! side), runs `mqnamesrv` and the master `mqbroker` in one and the slave `mqbroker` in the
+//! other, and produces from the host through a third veth into the master's namespace
+//! (10.214.x.1 host, 10.214.x.2 master). Setting the master–slave veth down cuts the link:
+//! sends then answer FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE and are stored; once the
+//! link is up again sends succeed and the slave's commit log equals the master's byte for
+//! byte. Without permission to make namespaces (not root) the test says so and skips.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::broker::{create_topic, send_v2};
+use ferrocket::protocol::code::{request, response};
+use ferrocket::protocol::RemotingCommand;
+use ferrocket::remoting_client::RemotingClient;
+
+const TOPIC: &str = "NetnsTopic";
+const LIMIT: Duration = Duration::from_secs(60);
+const PORT: u16 = 10911;
+const HA_PORT: u16 = 10912;
+const NAMESRV_PORT: u16 = 9876;
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The namespaces, links and processes of one run; Drop kills the processes and removes
+/// the namespaces (which takes their veths, and so the host's end, with them).
+struct Net {
+    master_ns: String,
+    slave_ns: String,
+    /// The master's end of the master–slave link, inside `master_ns`.
+    link: String,
+    host_link: String,
+    /// 10.213.x.0/24 between the namespaces, 10.214.x.0/24 from the host.
+    x: u32,
+    children: Vec<Child>,
+}
+
+impl Net {
+    fn new() -> Result<Net, String> {
+        let pid = std::process::id();
+        let mut net = Net {
+            master_ns: format!("fcha{pid}m"),
+            slave_ns: format!("fcha{pid}s"),
+            link: format!("fm{pid}"),
+            host_link: format!("fh{pid}"),
+            x: pid % 200 + 20,
+            children: Vec::new(),
+        };
+        ip(&["netns", "add", &net.master_ns])?;
+        if let Err(e) = ip(&["netns", "add", &net.slave_ns]) {
+            let _ = ip(&["netns", "del", &net.master_ns]);
+            return Err(e);
+        }
+        net.wire().map(|()| net)
+    }
+
+    fn wire(&mut self) -> Result<(), String> {
+        let (m, s, x) = (self.master_ns.clone(), self.slave_ns.clone(), self.x);
+        let pid = std::process::id();
+        let (slave_end, master_host_end) = (format!("fs{pid}"), format!("fg{pid}"));
+        ip(&[
+            "link", "add", &self.link, "netns", &m, "type", "veth", "peer", "name", &slave_end,
+            "netns", &s,
+        ])?;
+        ip(&[
+            "link",
+            "add",
+            &self.host_link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &master_host_end,
+            "netns",
+            &m,
+        ])?;
+        let a = |ns: &str, args: &[&str]| {
+            let mut all = vec!["-n", ns];
+            all.extend_from_slice(args);
+            ip(&all)
+        };
+        a(
+            &m,
+            &[
+                "addr",
+                "add",
+                &format!("10.213.{x}.1/24"),
+                "dev",
+                &self.link,
+            ],
+        )?;
+        a(
+            &s,
+            &[
+                "addr",
+                "add",
+                &format!("10.213.{x}.2/24"),
+                "dev",
+                &slave_end,
+            ],
+        )?;
+        a(
+            &m,
+            &[
+                "addr",
+                "add",
+                &format!("10.214.{x}.2/24"),
+                "dev",
+                &master_host_end,
+            ],
+        )?;
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.214.{x}.1/24"),
+            "dev",
+            &self.host_link,
+        ])?;
+        for (ns, dev) in [
+            (&m, "lo"),
+            (&s, "lo"),
+            (&m, self.link.as_str()),
+            (&s, slave_end.as_str()),
+            (&m, master_host_end.as_str()),
+        ] {
+            a(ns, &["link", "set", dev, "up"])?;
+        }
+        ip(&["link", "set", &self.host_link, "up"])
+    }
+
+    fn master_ip(&self) -> String {
+        format!("10.213.{}.1", self.x)
+    }
+
+    /// Where the host reaches the master.
+    fn master_addr(&self) -> String {
+        format!("10.214.{}.2:{PORT}", self.x)
+    }
+
+    fn set_link(&self, state: &str) {
+        ip(&["-n", &self.master_ns, "link", "set", &self.link, state]).unwrap();
+    }
+
+    fn spawn(&mut self, ns: &str, bin: &str, args: &[&str], log: &Path) {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, bin])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        self.children.push(child);
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = ip(&["link", "del", &self.host_link]);
+        let _ = ip(&["netns", "del", &self.master_ns]);
+        let _ = ip(&["netns", "del", &self.slave_ns]);
+    }
+}
+
+fn broker_ron(dir: &Path, extra: &str) -> PathBuf {
+    let cfg = dir.join("broker.ron");
+    std::fs::write(
+        &cfg,
+        format!(
+            "(brokerName: \"broker-netns\", listenIp: \"0.0.0.0\", listenPort: {PORT}, \
+             haListenPort: Some({HA_PORT}), metricsAddr: None, registerNameServerPeriod: 500, {extra} \
+             store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 1048576, maxMessageSize: 16384, diskFullRatio: 100))",
+            dir.join("store").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The commit log's files in order, concatenated.
+fn commit_log(dir: &Path) -> Vec<u8> {
+    let Ok(entries) = std::fs::read_dir(dir.join("store/commitlog")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    names
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap_or_default())
+        .collect()
+}
+
+async fn send(client: &RemotingClient, addr: &str, body: &str) -> i32 {
+    let r = client
+        .invoke(
+            addr,
+            send_v2(TOPIC, 0, body.as_bytes(), "T", body, body),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the master answers every send");
+    r.code
+}
+
+async fn master_max_offset(client: &RemotingClient, addr: &str) -> i64 {
+    let r = client
+        .invoke(
+            addr,
+            RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    let at = text
+        .find("\"commitLogMaxOffset\":\"")
+        .expect("commitLogMaxOffset")
+        + 22;
+    text[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+/// Sends until one answers SUCCESS; every answer on the way must be 11 or 12.
+async fn send_until_success(client: &RemotingClient, addr: &str, what: &str) -> usize {
+    let deadline = Instant::now() + LIMIT;
+    for round in 0.. {
+        let code = send(client, addr, &format!("{what}-{round}")).await;
+        if code == response::SUCCESS {
+            return round + 1;
+        }
+        assert!(
+            code == response::SLAVE_NOT_AVAILABLE || code == response::FLUSH_SLAVE_TIMEOUT,
+            "{what}: unexpected code {code}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no SUCCESS within {LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    unreachable!()
+}
+
+#[actix_rt::test]
+async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up() {
+    let mut net = match Net::new() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("skipping ha_netns: cannot make network namespaces: {e}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (master_dir, slave_dir) = (dir.path().join("master"), dir.path().join("slave"));
+    std::fs::create_dir_all(&master_dir).unwrap();
+    std::fs::create_dir_all(&slave_dir).unwrap();
+    let master_ip = net.master_ip();
+    let ns_addr = format!("{master_ip}:{NAMESRV_PORT}");
+
+    let ns_cfg = dir.path().join("namesrv.ron");
+    std::fs::write(
+        &ns_cfg,
+        format!(
+            "(metricsAddr: None, kvConfigPath: \"{}\")",
+            dir.path().join("kv.json").display()
+        ),
+    )
+    .unwrap();
+    let master_ns = net.master_ns.clone();
+    let slave_ns = net.slave_ns.clone();
+    net.spawn(
+        &master_ns,
+        env!("CARGO_BIN_EXE_mqnamesrv"),
+        &["-c", ns_cfg.to_str().unwrap(), "--listen", &ns_addr],
+        &dir.path().join("namesrv.log"),
+    );
+    let master_cfg = broker_ron(
+        &master_dir,
+        &format!(
+            "brokerRole: SYNC_MASTER, brokerId: 0, brokerIP1: \"{master_ip}\", slaveTimeout: 3000,"
+        ),
+    );
+    net.spawn(
+        &master_ns,
+        env!("CARGO_BIN_EXE_mqbroker"),
+        &["-c", master_cfg.to_str().unwrap(), "-n", &ns_addr],
+        &master_dir.join("log"),
+    );
+    let slave_cfg = broker_ron(
+        &slave_dir,
+        &format!(
+            "brokerRole: SLAVE, brokerId: 1, brokerIP1: \"10.213.{}.2\", haMasterAddress: Some(\"{master_ip}:{HA_PORT}\"),",
+            net.x
+        ),
+    );
+    net.spawn(
+        &slave_ns,
+        env!("CARGO_BIN_EXE_mqbroker"),
+        &["-c", slave_cfg.to_str().unwrap(), "-n", &ns_addr],
+        &slave_dir.join("log"),
+    );
+
+    let addr = net.master_addr();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the master never listened on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let client = RemotingClient::default();
+    let r = client
+        .invoke(&addr, create_topic(TOPIC, 1), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    // The slave connects over the link: a send is answered SUCCESS.
+    let mut sent = send_until_success(&client, &addr, "before").await;
+
+    net.set_link("down");
+    let mut stored = master_max_offset(&client, &addr).await;
+    for i in 0..3 {
+        let code = send(&client, &addr, &format!("cut-{i}")).await;
+        assert!(
+            code == response::FLUSH_SLAVE_TIMEOUT || code == response::SLAVE_NOT_AVAILABLE,
+            "a send while the link is cut answered {code}"
+        );
+        let now = master_max_offset(&client, &addr).await;
+        assert!(now > stored, "a send answered {code} was not stored");
+        stored = now;
+        sent += 1;
+    }
+
+    net.set_link("up");
+    sent += send_until_success(&client, &addr, "after").await;
+    let end = master_max_offset(&client, &addr).await as usize;
+    assert!(end > 0 && sent >= 5);
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let master = commit_log(&master_dir);
+        let slave = commit_log(&slave_dir);
+        if slave.len() >= end && master[..end] == slave[..end] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slave's commit log does not equal the master's first {end} bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
