@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::broker::{create_topic, send_v2};
-use ferrocket::protocol::code::{request, response};
-use ferrocket::protocol::RemotingCommand;
+use common::broker::{commit_log_max_offset, create_topic, send_v2};
+use ferrocket::protocol::code::response;
 use ferrocket::remoting_client::RemotingClient;
 
 const TOPIC: &str = "NetnsTopic";
@@ -223,23 +222,6 @@ async fn send(client: &RemotingClient, addr: &str, body: &str) -> i32 {
     r.code
 }
 
-async fn master_max_offset(client: &RemotingClient, addr: &str) -> i64 {
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&r.body).into_owned();
-    let at = text
-        .find("\"commitLogMaxOffset\":\"")
-        .expect("commitLogMaxOffset")
-        + 22;
-    text[at..].split('"').next().unwrap().parse().unwrap()
-}
-
 /// Sends until one answers SUCCESS; every answer on the way must be 11 or 12.
 async fn send_until_success(client: &RemotingClient, addr: &str, what: &str) -> usize {
     let deadline = Instant::now() + LIMIT;
@@ -339,14 +321,14 @@ async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up
     let mut sent = send_until_success(&client, &addr, "before").await;
 
     net.set_link("down");
-    let mut stored = master_max_offset(&client, &addr).await;
+    let mut stored = commit_log_max_offset(&client, &addr).await;
     for i in 0..3 {
         let code = send(&client, &addr, &format!("cut-{i}")).await;
         assert!(
             code == response::FLUSH_SLAVE_TIMEOUT || code == response::SLAVE_NOT_AVAILABLE,
             "a send while the link is cut answered {code}"
         );
-        let now = master_max_offset(&client, &addr).await;
+        let now = commit_log_max_offset(&client, &addr).await;
         assert!(now > stored, "a send answered {code} was not stored");
         stored = now;
         sent += 1;
@@ -354,7 +336,7 @@ async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up
 
     net.set_link("up");
     sent += send_until_success(&client, &addr, "after").await;
-    let end = master_max_offset(&client, &addr).await as usize;
+    let end = commit_log_max_offset(&client, &addr).await as usize;
     assert!(end > 0 && sent >= 5);
     let deadline = Instant::now() + LIMIT;
     loop {

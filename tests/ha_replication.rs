@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::broker::{create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION};
+use common::broker::{
+    commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
+};
 use common::client::{recording_consumer, wait_count, Seen};
 use common::interop::{broker_port, free_port, spawn_namesrv, wait_listening};
 use ferrocket::protocol::code::{request, response};
@@ -165,25 +167,6 @@ impl Group {
                 .unwrap();
             assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
         }
-    }
-
-    /// The master's commit-log end, from GET_BROKER_RUNTIME_INFO.
-    async fn master_max_offset(&self) -> i64 {
-        let r = self
-            .client
-            .invoke(
-                &self.master.addr(),
-                RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&r.body).into_owned();
-        let at = text
-            .find("\"commitLogMaxOffset\":\"")
-            .expect("commitLogMaxOffset")
-            + 22;
-        text[at..].split('"').next().unwrap().parse().unwrap()
     }
 
     /// The slave's queue once it serves at least `n` messages.
@@ -420,7 +403,7 @@ async fn an_empty_slave_follows_from_the_masters_last_file() {
     }
     let master_files = files(&g.master.commitlog());
     assert!(master_files.len() >= 4, "{master_files:?}");
-    let end = g.master_max_offset().await;
+    let end = commit_log_max_offset(&g.client, &g.master.addr()).await;
     let last_file = format!("{:020}", end - end % 65536);
     g.start_slave();
     for i in 0..20 {

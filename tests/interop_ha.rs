@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::broker::{create_topic, send_v2};
+use common::broker::{commit_log_max_offset, create_topic, send_v2};
 use common::interop::*;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
@@ -57,23 +57,6 @@ fn start_broker(dir: &Path, port: u16, ns: &str, extra: &str) -> Child {
         .unwrap();
     wait_listening(port);
     child
-}
-
-async fn runtime_max_offset(client: &RemotingClient, addr: &str) -> i64 {
-    let r = client
-        .invoke(
-            addr,
-            RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&r.body).into_owned();
-    let at = text
-        .find("\"commitLogMaxOffset\":\"")
-        .expect("commitLogMaxOffset")
-        + 22;
-    text[at..].split('"').next().unwrap().parse().unwrap()
 }
 
 async fn slave_knows_topic(client: &RemotingClient, addr: &str) -> bool {
@@ -177,9 +160,9 @@ async fn ali_ons_consumes_from_the_slave_while_the_master_is_stopped() {
     );
 
     // The slave holds every byte and knows the topic (SlaveSynchronize).
-    let end = runtime_max_offset(&client, &master).await;
+    let end = commit_log_max_offset(&client, &master).await;
     let deadline = Instant::now() + LIMIT;
-    while runtime_max_offset(&client, &slave).await < end
+    while commit_log_max_offset(&client, &slave).await < end
         || !slave_knows_topic(&client, &slave).await
     {
         assert!(

@@ -199,3 +199,21 @@ where
 {
     super::eventually(limit, probe).await
 }
+
+/// A broker process's commit-log end, from GET_BROKER_RUNTIME_INFO.
+pub async fn commit_log_max_offset(client: &RemotingClient, addr: &str) -> i64 {
+    let r = client
+        .invoke(
+            addr,
+            RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    let at = text
+        .find("\"commitLogMaxOffset\":\"")
+        .expect("commitLogMaxOffset")
+        + 22;
+    text[at..].split('"').next().unwrap().parse().unwrap()
+}
