@@ -1,11 +1,12 @@
 //! Interoperability with a slave: npm `ali-ons` sends 100 messages to a SYNC_MASTER with a
 //! slave (`mqnamesrv` and two `mqbroker` processes on 127.0.0.1); once the slave holds them
-//! the master stops (SIGTERM), and an ali-ons push consumer of a new group receives every
-//! message from the slave (ali-ons takes the first address of the broker name's route when
-//! the master's id 0 is missing). The scripts are in tests/interop/ (see its README).
+//! the master stops (SIGTERM), and a push consumer of a new group receives every message from
+//! the slave: first ali-ons (which takes another address of the broker name's route when the
+//! master's id 0 is missing), then PyPI `rocketmq` 0.4.4 (the C++ client). The scripts are
+//! in tests/interop/ (see its README).
 //!
-//! `.ci/run` installs ali-ons. Without it this test fails, unless FERROCKET_SKIP_INTEROP=1
-//! is set to skip it on purpose.
+//! `.ci/run` installs both clients. Without them this test fails, unless
+//! FERROCKET_SKIP_INTEROP=1 is set to skip it on purpose.
 
 mod common;
 
@@ -71,9 +72,13 @@ async fn slave_knows_topic(client: &RemotingClient, addr: &str) -> bool {
     String::from_utf8_lossy(&r.body).contains(TOPIC)
 }
 
-fn run_script(name: &str, args: &[&str]) -> String {
+fn python() -> String {
+    std::env::var("FERROCKET_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn run_script(program: &str, name: &str, args: &[&str]) -> String {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new("node")
+    let out = Command::new(program)
         .arg(interop_dir().join(name))
         .args(args)
         .env("HOME", home.path())
@@ -95,7 +100,7 @@ fn run_script(name: &str, args: &[&str]) -> String {
 }
 
 #[actix_rt::test]
-async fn ali_ons_consumes_from_the_slave_while_the_master_is_stopped() {
+async fn ali_ons_and_the_cpp_client_consume_from_the_slave_while_the_master_is_stopped() {
     if skip() {
         eprintln!("FERROCKET_SKIP_INTEROP=1: skipping");
         return;
@@ -155,6 +160,7 @@ async fn ali_ons_consumes_from_the_slave_while_the_master_is_stopped() {
     }
 
     run_script(
+        "node",
         "ali_ons_produce_only.js",
         &[&ns, TOPIC, "PG_interop_ha", COUNT],
     );
@@ -186,8 +192,15 @@ async fn ali_ons_consumes_from_the_slave_while_the_master_is_stopped() {
     }
 
     let line = run_script(
+        "node",
         "ali_ons_consume_only.js",
         &[&ns, TOPIC, "CG_interop_ha_from_slave", COUNT],
     );
-    eprintln!("{line}");
+    eprintln!("ali-ons: {line}");
+    let line = run_script(
+        &python(),
+        "rocketmq_consume_only.py",
+        &[&ns, TOPIC, "CG_interop_ha_cpp_from_slave", COUNT],
+    );
+    eprintln!("rocketmq (C++): {line}");
 }
