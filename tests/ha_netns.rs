@@ -40,6 +40,20 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// A third octet x, from the pid, with no host address in 10.214.x.0/24 yet, so runs side
+/// by side (and the host's own networks) do not share the host route.
+fn free_subnet(pid: u32) -> u32 {
+    let used = Command::new("ip")
+        .args(["-o", "-4", "addr", "show"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    (0..200)
+        .map(|i| (pid + i) % 200 + 20)
+        .find(|x| !used.contains(&format!(" 10.214.{x}.")))
+        .unwrap_or(pid % 200 + 20)
+}
+
 /// The namespaces, links and processes of one run; Drop kills the processes and removes
 /// the namespaces (which takes their veths, and so the host's end, with them).
 struct Net {
@@ -61,7 +75,7 @@ impl Net {
             slave_ns: format!("fcha{pid}s"),
             link: format!("fm{pid}"),
             host_link: format!("fh{pid}"),
-            x: pid % 200 + 20,
+            x: free_subnet(pid),
             children: Vec::new(),
         };
         ip(&["netns", "add", &net.master_ns])?;
