@@ -6,12 +6,15 @@
 //! (10.214.x.1 host, 10.214.x.2 master). Setting the master–slave veth down cuts the link:
 //! sends then answer FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE and are stored; once the
 //! link is up again sends succeed and the slave's commit log equals the master's byte for
-//! byte. Without permission to make namespaces (not root) the test says so and skips.
+//! byte. A two-group cluster (broker-a and broker-b, each a SYNC_MASTER and a slave, two name
+//! servers) spread over the two namespaces keeps taking a host producer's sends, on broker-b,
+//! after broker-a's master is killed. Without permission to make namespaces (not root) the test says so and skips.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::broker::{commit_log_max_offset, create_topic, send_v2};
@@ -21,7 +24,6 @@ use ferrocket::remoting_client::RemotingClient;
 const TOPIC: &str = "NetnsTopic";
 const LIMIT: Duration = Duration::from_secs(60);
 const PORT: u16 = 10911;
-const HA_PORT: u16 = 10912;
 const NAMESRV_PORT: u16 = 9876;
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -50,7 +52,9 @@ fn free_subnet(pid: u32) -> u32 {
         .unwrap_or_default();
     (0..200)
         .map(|i| (pid + i) % 200 + 20)
-        .find(|x| !used.contains(&format!(" 10.214.{x}.")))
+        .find(|x| {
+            !used.contains(&format!(" 10.214.{x}.")) && !used.contains(&format!(" 10.215.{x}."))
+        })
         .unwrap_or(pid % 200 + 20)
 }
 
@@ -64,18 +68,27 @@ struct Net {
     host_link: String,
     /// 10.213.x.0/24 between the namespaces, 10.214.x.0/24 from the host.
     x: u32,
+    /// The pid and a counter: part of every name.
+    tag: String,
+    second_host_link: Option<String>,
     children: Vec<Child>,
 }
 
 impl Net {
     fn new() -> Result<Net, String> {
+        // Unique per test of this run, as the tests of one binary run side by side.
+        static RUNS: AtomicU32 = AtomicU32::new(0);
         let pid = std::process::id();
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{pid}n{n}");
         let mut net = Net {
-            master_ns: format!("fcha{pid}m"),
-            slave_ns: format!("fcha{pid}s"),
-            link: format!("fm{pid}"),
-            host_link: format!("fh{pid}"),
-            x: free_subnet(pid),
+            master_ns: format!("fcha{tag}m"),
+            slave_ns: format!("fcha{tag}s"),
+            link: format!("fm{tag}"),
+            host_link: format!("fh{tag}"),
+            x: free_subnet(pid + n * 100),
+            tag,
+            second_host_link: None,
             children: Vec::new(),
         };
         ip(&["netns", "add", &net.master_ns])?;
@@ -88,8 +101,8 @@ impl Net {
 
     fn wire(&mut self) -> Result<(), String> {
         let (m, s, x) = (self.master_ns.clone(), self.slave_ns.clone(), self.x);
-        let pid = std::process::id();
-        let (slave_end, master_host_end) = (format!("fs{pid}"), format!("fg{pid}"));
+        let tag = &self.tag;
+        let (slave_end, master_host_end) = (format!("fs{tag}"), format!("fg{tag}"));
         ip(&[
             "link", "add", &self.link, "netns", &m, "type", "veth", "peer", "name", &slave_end,
             "netns", &s,
@@ -169,6 +182,54 @@ impl Net {
         format!("10.214.{}.2:{PORT}", self.x)
     }
 
+    /// A second host link, into the slave's namespace (10.215.x.1 host, 10.215.x.2), and
+    /// host routes to both 10.213.x addresses, so the host reaches each namespace at the
+    /// address its brokers register.
+    fn reach_both(&mut self) -> Result<(), String> {
+        let (tag, x) = (&self.tag, self.x);
+        let (host, inner) = (format!("fk{tag}"), format!("fj{tag}"));
+        ip(&[
+            "link",
+            "add",
+            &host,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &inner,
+            "netns",
+            &self.slave_ns,
+        ])?;
+        self.second_host_link = Some(host.clone());
+        let s = self.slave_ns.clone();
+        ip(&[
+            "-n",
+            &s,
+            "addr",
+            "add",
+            &format!("10.215.{x}.2/24"),
+            "dev",
+            &inner,
+        ])?;
+        ip(&["-n", &s, "link", "set", &inner, "up"])?;
+        ip(&["addr", "add", &format!("10.215.{x}.1/24"), "dev", &host])?;
+        ip(&["link", "set", &host, "up"])?;
+        ip(&[
+            "route",
+            "add",
+            &format!("10.213.{x}.1/32"),
+            "via",
+            &format!("10.214.{x}.2"),
+        ])?;
+        ip(&[
+            "route",
+            "add",
+            &format!("10.213.{x}.2/32"),
+            "via",
+            &format!("10.215.{x}.2"),
+        ])
+    }
+
     fn set_link(&self, state: &str) {
         ip(&["-n", &self.master_ns, "link", "set", &self.link, state]).unwrap();
     }
@@ -192,19 +253,29 @@ impl Drop for Net {
             let _ = c.wait();
         }
         let _ = ip(&["link", "del", &self.host_link]);
+        if let Some(l) = &self.second_host_link {
+            let _ = ip(&["link", "del", l]);
+        }
         let _ = ip(&["netns", "del", &self.master_ns]);
         let _ = ip(&["netns", "del", &self.slave_ns]);
     }
 }
 
 fn broker_ron(dir: &Path, extra: &str) -> PathBuf {
+    named_broker_ron(dir, "broker-netns", PORT, extra)
+}
+
+/// A broker's RON: `name`, listening on `port` on every address of its namespace, HA on
+/// `port + 1`.
+fn named_broker_ron(dir: &Path, name: &str, port: u16, extra: &str) -> PathBuf {
     let cfg = dir.join("broker.ron");
     std::fs::write(
         &cfg,
         format!(
-            "(brokerName: \"broker-netns\", listenIp: \"0.0.0.0\", listenPort: {PORT}, \
-             haListenPort: Some({HA_PORT}), metricsAddr: None, registerNameServerPeriod: 500, {extra} \
+            "(brokerName: \"{name}\", listenIp: \"0.0.0.0\", listenPort: {port}, \
+             haListenPort: Some({}), metricsAddr: None, registerNameServerPeriod: 500, {extra} \
              store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 1048576, maxMessageSize: 16384, diskFullRatio: 100))",
+            port + 1,
             dir.join("store").display()
         ),
     )
@@ -367,4 +438,135 @@ async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Two broker groups, each a SYNC_MASTER and a slave, and two name servers: namespace one
+/// holds name server 1, broker-a's master and broker-b's slave; namespace two the others. A
+/// Rust producer on the host keeps sending through both name servers; after broker-a's
+/// master is killed (-9) its sends go to broker-b and succeed.
+#[actix_rt::test]
+async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
+    let mut net = match Net::new().and_then(|mut n| n.reach_both().map(|()| n)) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("skipping ha_netns: cannot make network namespaces: {e}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ips = [format!("10.213.{}.1", net.x), format!("10.213.{}.2", net.x)];
+    let nss = [net.master_ns.clone(), net.slave_ns.clone()];
+    let namesrvs = format!("{}:{NAMESRV_PORT};{}:{NAMESRV_PORT}", ips[0], ips[1]);
+    for i in 0..2 {
+        let d = dir.path().join(format!("namesrv{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let cfg = d.join("namesrv.ron");
+        std::fs::write(
+            &cfg,
+            format!(
+                "(metricsAddr: None, kvConfigPath: \"{}\")",
+                d.join("kv.json").display()
+            ),
+        )
+        .unwrap();
+        let listen = format!("{}:{NAMESRV_PORT}", ips[i]);
+        net.spawn(
+            &nss[i],
+            env!("CARGO_BIN_EXE_mqnamesrv"),
+            &["-c", cfg.to_str().unwrap(), "--listen", &listen],
+            &d.join("log"),
+        );
+    }
+    // (group, namespace of its master); the slave is in the other one.
+    let mut master_a = 0;
+    for (g, name) in ["broker-a", "broker-b"].into_iter().enumerate() {
+        for (id, role, port) in [(0, "SYNC_MASTER", PORT), (1, "SLAVE", PORT + 10)] {
+            let at = (g + id) % 2;
+            let d = dir.path().join(format!("{name}-{id}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let cfg = named_broker_ron(
+                &d,
+                name,
+                port,
+                &format!(
+                    "brokerRole: {role}, brokerId: {id}, brokerIP1: \"{}\",",
+                    ips[at]
+                ),
+            );
+            if (g, id) == (0, 0) {
+                master_a = net.children.len();
+            }
+            net.spawn(
+                &nss[at],
+                env!("CARGO_BIN_EXE_mqbroker"),
+                &["-c", cfg.to_str().unwrap(), "-n", &namesrvs],
+                &d.join("log"),
+            );
+        }
+    }
+    let masters = [format!("{}:{PORT}", ips[0]), format!("{}:{PORT}", ips[1])];
+    let client = RemotingClient::default();
+    let deadline = Instant::now() + LIMIT;
+    for m in &masters {
+        loop {
+            let r = client
+                .invoke(m, create_topic(TOPIC, 2), Duration::from_secs(5))
+                .await;
+            if r.as_ref().is_ok_and(|r| r.code == response::SUCCESS) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no topic on {m}: {r:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        send_until_success(&client, m, "warm").await;
+    }
+
+    let producer = ferrocket::client::Producer::new(
+        ferrocket::client::ProducerConfig {
+            group: "PG_netns".into(),
+            ..Default::default()
+        },
+        common::client::fast_client(&namesrvs, "netns-producer"),
+    );
+    producer.start();
+    let msg = |i: usize| ferrocket::client::Message::new(TOPIC, format!("m-{i}").into_bytes());
+    // Both groups take sends before the master dies.
+    let mut brokers = std::collections::HashSet::new();
+    let deadline = Instant::now() + LIMIT;
+    let mut i = 0;
+    while brokers.len() < 2 {
+        assert!(Instant::now() < deadline, "sends reached only {brokers:?}");
+        if let Ok(r) = producer.send(&msg(i)).await {
+            brokers.insert(r.queue.broker_name.clone());
+        }
+        i += 1;
+    }
+
+    let mut a = net.children.remove(master_a);
+    a.kill().unwrap();
+    a.wait().unwrap();
+    // After the route forgets broker-a (or the client learns it is down), a run of sends all
+    // succeed, on broker-b.
+    let deadline = Instant::now() + LIMIT;
+    let (mut run, mut failed) = (0, 0);
+    while run < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "no run of 20 successful sends after broker-a's master died"
+        );
+        match producer.send(&msg(i)).await {
+            Ok(r) if r.queue.broker_name == "broker-b" => run += 1,
+            Ok(r) => panic!(
+                "a send went to dead {} ({:?})",
+                r.queue.broker_name, r.status
+            ),
+            Err(_) => {
+                run = 0;
+                failed += 1;
+            }
+        }
+        i += 1;
+    }
+    eprintln!("after broker-a's master died: {failed} failed sends before 20 in a row on broker-b");
+    producer.shutdown().await;
 }
