@@ -8,7 +8,8 @@
 //! link is up again sends succeed and the slave's commit log equals the master's byte for
 //! byte. A two-group cluster (broker-a and broker-b, each a SYNC_MASTER and a slave, two name
 //! servers) spread over the two namespaces keeps taking a host producer's sends, on broker-b,
-//! after broker-a's master is killed. Without permission to make namespaces (not root) the test says so and skips.
+//! after broker-a's master is killed. Without permission to make namespaces (not root) the
+//! tests say so and skip.
 
 mod common;
 
