@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::broker::{commit_log_max_offset, create_topic, send_v2};
+use common::interop::namesrv_ron;
 use ferrocket::protocol::code::response;
 use ferrocket::remoting_client::RemotingClient;
 
@@ -346,15 +347,7 @@ async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up
     let master_ip = net.master_ip();
     let ns_addr = format!("{master_ip}:{NAMESRV_PORT}");
 
-    let ns_cfg = dir.path().join("namesrv.ron");
-    std::fs::write(
-        &ns_cfg,
-        format!(
-            "(metricsAddr: None, kvConfigPath: \"{}\")",
-            dir.path().join("kv.json").display()
-        ),
-    )
-    .unwrap();
+    let ns_cfg = namesrv_ron(dir.path());
     let master_ns = net.master_ns.clone();
     let slave_ns = net.slave_ns.clone();
     net.spawn(
@@ -461,15 +454,7 @@ async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
     for i in 0..2 {
         let d = dir.path().join(format!("namesrv{i}"));
         std::fs::create_dir_all(&d).unwrap();
-        let cfg = d.join("namesrv.ron");
-        std::fs::write(
-            &cfg,
-            format!(
-                "(metricsAddr: None, kvConfigPath: \"{}\")",
-                d.join("kv.json").display()
-            ),
-        )
-        .unwrap();
+        let cfg = namesrv_ron(&d);
         let listen = format!("{}:{NAMESRV_PORT}", ips[i]);
         net.spawn(
             &nss[i],

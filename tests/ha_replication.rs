@@ -16,7 +16,7 @@ use common::broker::{
     commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
 };
 use common::client::{recording_consumer, wait_count, Seen};
-use common::interop::{broker_port, free_port, spawn_namesrv, wait_listening};
+use common::interop::{broker_port, free_port, sigterm_and_wait, spawn_namesrv, wait_listening};
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
@@ -76,17 +76,7 @@ impl Node {
     /// SIGTERM, and wait (bounded) for a clean exit.
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while c.try_wait().unwrap().is_none() {
-                assert!(
-                    Instant::now() < deadline,
-                    "mqbroker did not stop on SIGTERM"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            sigterm_and_wait(&mut c);
         }
     }
 }

@@ -179,17 +179,7 @@ async fn ali_ons_and_the_cpp_client_consume_from_the_slave_while_the_master_is_s
     }
 
     let mut m = procs.0.remove(1);
-    let _ = Command::new("kill")
-        .args(["-TERM", &m.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while m.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the master did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(sigterm_and_wait(&mut m).success(), "the master's exit");
 
     let line = run_script(
         "node",

@@ -46,15 +46,7 @@ pub fn wait_listening(port: u16) {
 /// the process and its `host:port` once it listens.
 pub fn spawn_namesrv(dir: &std::path::Path) -> (std::process::Child, String) {
     let port = free_port();
-    let cfg = dir.join("namesrv.ron");
-    std::fs::write(
-        &cfg,
-        format!(
-            "(metricsAddr: None, kvConfigPath: \"{}\")",
-            dir.join("kv.json").display()
-        ),
-    )
-    .unwrap();
+    let cfg = namesrv_ron(dir);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_mqnamesrv"))
         .args(["-c", cfg.to_str().unwrap()])
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -64,4 +56,37 @@ pub fn spawn_namesrv(dir: &std::path::Path) -> (std::process::Child, String) {
         .unwrap();
     wait_listening(port);
     (child, format!("127.0.0.1:{port}"))
+}
+
+/// A name server's RON in `dir`, its KV file beside it.
+pub fn namesrv_ron(dir: &std::path::Path) -> PathBuf {
+    let cfg = dir.join("namesrv.ron");
+    std::fs::write(
+        &cfg,
+        format!(
+            "(metricsAddr: None, kvConfigPath: \"{}\")",
+            dir.join("kv.json").display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// SIGTERM to `child`, and wait at most 20 s for it to exit.
+pub fn sigterm_and_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not stop on SIGTERM",
+            child.id()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
