@@ -29,6 +29,7 @@ struct Node {
     port: u16,
     ha_port: u16,
     extra: String,
+    register_period_ms: u32,
     child: Option<Child>,
 }
 
@@ -47,10 +48,11 @@ impl Node {
             &cfg,
             format!(
                 "(brokerName: \"broker-ha\", brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {}, \
-                 haListenPort: Some({}), metricsAddr: None, registerNameServerPeriod: 500, {} \
+                 haListenPort: Some({}), metricsAddr: None, registerNameServerPeriod: {}, {} \
                  store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 65536, maxMessageSize: 16384, diskFullRatio: 100))",
                 self.port,
                 self.ha_port,
+                self.register_period_ms,
                 self.extra,
                 self.dir.join("store").display()
             ),
@@ -116,6 +118,7 @@ impl Group {
                 port: broker_port(),
                 ha_port: free_port(),
                 extra,
+                register_period_ms: 500,
                 child: None,
             }
         };
@@ -314,6 +317,31 @@ async fn sync_master_messages_are_on_the_slave_byte_for_byte() {
         Some("before any slave"),
         "the slave copied what the master stored before it connected"
     );
+}
+
+#[tokio::test]
+async fn a_slave_started_before_its_master_follows_it_within_seconds() {
+    let mut g = Group::new("SYNC_MASTER", "");
+    // RocketMQ's default period: the slave learns its master from a registration answer,
+    // and must not wait a whole period for the next one.
+    g.master.register_period_ms = 30_000;
+    g.slave.register_period_ms = 30_000;
+    g.start_slave();
+    g.start_master();
+    g.create_metadata().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let code = g.send("after both started").await;
+        if code == Some(response::SUCCESS) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slave never followed its master (last answer {code:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_match(&g).await;
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use tokio::sync::oneshot;
 
-use super::config::BrokerConfig;
+use super::config::{BrokerConfig, BrokerRole};
 use super::ha::MasterAddrs;
 use super::meta::topic_config::{TopicView, TopicsChanged};
 use crate::actors::panic_guard::catch_panics;
@@ -57,7 +57,14 @@ pub struct Registrar {
     changed: BTreeSet<String>,
     /// Answered when the next round ends.
     waiters: Vec<oneshot::Sender<()>>,
+    /// A slave that has not learned its master yet registers again after
+    /// [`MASTER_RETRY`] instead of waiting a whole period; one retry is pending at a time.
+    master_retry_pending: bool,
 }
+
+/// How soon a slave without a master address registers again: a slave started beside its
+/// master would otherwise follow it only after registerNameServerPeriod (30 s), as Java does.
+const MASTER_RETRY: Duration = Duration::from_secs(1);
 
 impl Registrar {
     pub fn new(
@@ -80,6 +87,7 @@ impl Registrar {
             full_due: true,
             changed: BTreeSet::new(),
             waiters: Vec::new(),
+            master_retry_pending: false,
         }
     }
 
@@ -184,11 +192,29 @@ impl Registrar {
             move |_, act, ctx| {
                 act.in_flight = false;
                 answer(waiters);
+                act.retry_until_master_known(ctx);
                 if act.full_due || !act.changed.is_empty() || !act.waiters.is_empty() {
                     act.register(ctx);
                 }
             },
         )));
+    }
+}
+
+impl Registrar {
+    fn retry_until_master_known(&mut self, ctx: &mut Context<Self>) {
+        if self.config.broker_role != BrokerRole::Slave
+            || self.master.ha().is_some()
+            || self.master_retry_pending
+        {
+            return;
+        }
+        self.master_retry_pending = true;
+        ctx.run_later(MASTER_RETRY, |act, ctx| {
+            act.master_retry_pending = false;
+            act.full_due = true;
+            act.register(ctx);
+        });
     }
 }
 
