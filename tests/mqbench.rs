@@ -144,3 +144,59 @@ async fn failures_are_counted_and_make_the_exit_status_nonzero() {
     assert_eq!(failed, 20, "{out}");
     assert!(out.contains("ERROR x"), "the error is shown: {out}");
 }
+
+#[actix_rt::test]
+async fn with_metrics_it_reports_the_brokers_cpu_per_message() {
+    use ferrocket::actors::http::MetricsEndpoint;
+    let b = start_broker().await;
+    b.call(create_topic("BenchCpu", 2)).await;
+    let endpoint = MetricsEndpoint::start(
+        "127.0.0.1:0".parse().unwrap(),
+        b.broker.context.registry.clone(),
+        "test",
+    )
+    .unwrap();
+    let metrics = endpoint.local_addr().to_string();
+    let ns = b.ns.addr.as_str();
+    let args = [
+        "produce",
+        "-n",
+        ns,
+        "-t",
+        "BenchCpu",
+        "-c",
+        "300",
+        "--metrics",
+        &metrics,
+    ];
+    let (ok, out) = mqbench(&args).await;
+    assert!(ok, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("BROKER "))
+        .unwrap_or_else(|| panic!("no BROKER line in:\n{out}"));
+    let per_msg: f64 = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("cpu_us_per_msg="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no cpu_us_per_msg in {line}"));
+    // The broker runs in this test's process, so its CPU is this process's: it did work.
+    assert!(per_msg > 0.0, "{line}");
+
+    // A metrics address that does not answer is reported, and the run still succeeds.
+    let dead = format!("127.0.0.1:{}", common::interop::free_port());
+    let args = [
+        "produce",
+        "-n",
+        ns,
+        "-t",
+        "BenchCpu",
+        "-c",
+        "10",
+        "--metrics",
+        &dead,
+    ];
+    let (ok, out) = mqbench(&args).await;
+    assert!(ok, "{out}");
+    assert!(!out.contains("BROKER "), "{out}");
+}

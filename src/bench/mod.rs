@@ -63,6 +63,33 @@ pub struct Common {
     /// Request header encoding.
     #[arg(long, value_enum, default_value = "json")]
     pub encoding: Encoding,
+    /// The broker's metrics address (`host:port`): its `process_cpu_seconds_total` is read
+    /// before and after the run, and the SUMMARY shows the broker's CPU µs per message.
+    #[arg(long)]
+    pub metrics: Option<String>,
+}
+
+/// `process_cpu_seconds_total` from the Prometheus text at `http://ADDR/metrics`.
+pub async fn broker_cpu_seconds(addr: &str) -> Result<f64, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = addr.trim_start_matches("http://");
+    let host = addr.split('/').next().unwrap_or(addr);
+    let read = async {
+        let mut conn = tokio::net::TcpStream::connect(host).await?;
+        conn.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+            .await?;
+        let mut text = String::new();
+        conn.read_to_string(&mut text).await?;
+        Ok::<_, std::io::Error>(text)
+    };
+    let text = tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .map_err(|_| format!("metrics at {host}: no answer within 5 s"))?
+        .map_err(|e| format!("metrics at {host}: {e}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("metrics at {host}: no process_cpu_seconds_total"))
 }
 
 impl Common {

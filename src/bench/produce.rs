@@ -252,6 +252,16 @@ pub async fn run(args: ProduceArgs) -> ProduceSummary {
         ))
     };
 
+    let cpu_before = match &args.common.metrics {
+        Some(addr) => match super::broker_cpu_seconds(addr).await {
+            Ok(cpu) => Some(cpu),
+            Err(e) => {
+                eprintln!("mqbench: {e}; the broker's CPU per message is not reported");
+                None
+            }
+        },
+        None => None,
+    };
     let started = Instant::now();
     let senders: Vec<_> = (0..args.threads.max(1))
         .map(|_| {
@@ -288,6 +298,16 @@ pub async fn run(args: ProduceArgs) -> ProduceSummary {
         let _ = s.await;
     }
     let elapsed = started.elapsed();
+    let broker_cpu_s = match (&args.common.metrics, cpu_before) {
+        (Some(addr), Some(before)) => match super::broker_cpu_seconds(addr).await {
+            Ok(after) => Some(after - before),
+            Err(e) => {
+                eprintln!("mqbench: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
     stop.cancel();
     let _ = reporter.await;
     producer.shutdown().await;
@@ -317,6 +337,14 @@ pub async fn run(args: ProduceArgs) -> ProduceSummary {
         ms(summary.rt_p999_us as f64),
         ms(summary.rt_max_us as f64),
     );
+    if let Some(cpu) = broker_cpu_s {
+        let per_msg = if summary.sent > 0 {
+            cpu * 1e6 / summary.sent as f64
+        } else {
+            0.0
+        };
+        println!("BROKER cpu_s={cpu:.3} cpu_us_per_msg={per_msg:.1}");
+    }
     for (e, n) in &summary.errors {
         println!("ERROR x{n}: {e}");
     }
