@@ -477,3 +477,106 @@ async fn a_consumer_started_before_its_topic_exists_is_not_left_waiting_for_a_he
     );
     c.shutdown().await;
 }
+
+/// What operators' tools reach through the broker: GET_CONSUMER_RUNNING_INFO (mqadmin
+/// consumerStatus, consumerProgress -s) answered by the Rust consumer with the queues it
+/// holds, their committed offsets and the last minute's figures, in the fastjson form Java's
+/// tools parse; and CONSUME_MESSAGE_DIRECTLY (queryMsgById -g -d), which hands the stored
+/// message to the listener and answers its verdict.
+#[actix_rt::test]
+async fn a_consumer_answers_running_info_and_direct_consumes_through_the_broker() {
+    let b = start_broker().await;
+    topic(&b, "OPS", 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let c = consumer(
+        &b.ns.addr,
+        "ops",
+        "OpsG",
+        MessageModel::Clustering,
+        seen.clone(),
+        false,
+        dir.path(),
+    );
+    c.subscribe("OPS", "*");
+    c.start().await.unwrap();
+    let p = started_producer(&b.ns.addr);
+    let mut last = None;
+    for i in 0..10 {
+        last = Some(
+            p.send(&Message::new("OPS", format!("op{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(
+        wait_count(&seen, 10).await,
+        "got {}",
+        seen.lock().unwrap().len()
+    );
+    let client_id = "127.0.0.1@ops".to_owned();
+    let info = b
+        .call(cmd(
+            ferrocket::protocol::code::request::GET_CONSUMER_RUNNING_INFO,
+            &[
+                ("consumerGroup", "OpsG"),
+                ("clientId", client_id.as_str()),
+                ("jstackEnable", "false"),
+            ],
+        ))
+        .await;
+    assert_eq!(info.code, 0, "{:?}", info.remark);
+    let text = String::from_utf8(info.body.to_vec()).unwrap();
+    for q in 0..2 {
+        let key = format!(r#"{{"brokerName":"broker-a","queueId":{q},"topic":"OPS"}}:{{"#);
+        assert!(
+            text.contains(&key),
+            "queue {q} missing from mqTable: {text}"
+        );
+    }
+    assert!(
+        text.contains(r#""PROP_CONSUME_TYPE":"CONSUME_PASSIVELY""#),
+        "{text}"
+    );
+    assert!(text.contains(r#""consumerGroup":"OpsG""#), "{text}");
+    assert!(
+        text.contains(r#""statusTable":{"#) && text.contains(r#""OPS":{"consumeFailedMsgs":0,"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""subscriptionSet":[{"#), "{text}");
+    // Java's tools read it with fastjson's object keys.
+    let parsed: serde_json::Value =
+        ferrocket::protocol::body::broker::queue::from_json_with_object_keys(&info.body).unwrap();
+    assert!(
+        parsed["mqTable"].as_object().is_some_and(|t| t.len() >= 2),
+        "{parsed}"
+    );
+
+    let sent = last.unwrap();
+    let before = seen.lock().unwrap().len();
+    let direct = b
+        .call(cmd(
+            ferrocket::protocol::code::request::CONSUME_MESSAGE_DIRECTLY,
+            &[
+                ("consumerGroup", "OpsG"),
+                ("clientId", client_id.as_str()),
+                ("msgId", sent.offset_msg_id.as_str()),
+            ],
+        ))
+        .await;
+    assert_eq!(direct.code, 0, "{:?}", direct.remark);
+    let verdict = String::from_utf8(direct.body.to_vec()).unwrap();
+    assert!(
+        verdict.contains(r#""consumeResult":"CR_SUCCESS""#),
+        "{verdict}"
+    );
+    assert!(verdict.contains(r#""order":false"#), "{verdict}");
+    let again = seen.lock().unwrap()[before..]
+        .iter()
+        .any(|m| &m.body[..] == b"op9");
+    assert!(
+        again,
+        "the listener did not see the directly consumed message"
+    );
+    c.shutdown().await;
+}

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +21,10 @@ use super::error::{ClientError, ClientResult};
 use super::instance::{ClientInstance, ConsumerRegistration};
 use super::message::{decode_messages, Message, MessageExt};
 use super::offset_store::OffsetStore;
+use super::running_info::{
+    CmResult, ConsumeMessageDirectlyResult, ConsumeStatsRecorder, ConsumerRunningInfo,
+    ProcessQueueInfo,
+};
 use crate::protocol::body::broker::{
     ConsumerList, LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
 };
@@ -128,6 +132,45 @@ struct ProcessQueue {
     /// Queue offset → body size of messages pulled but not yet consumed.
     inflight: Mutex<BTreeMap<i64, usize>>,
     stop: CancellationToken,
+    /// When this queue was last pulled and last had a message consumed (ms), for the
+    /// running info operators read.
+    last_pull: AtomicI64,
+    last_consume: AtomicI64,
+}
+
+impl ProcessQueue {
+    fn new(stop: CancellationToken) -> Self {
+        ProcessQueue {
+            inflight: Mutex::new(BTreeMap::new()),
+            stop,
+            last_pull: AtomicI64::new(0),
+            last_consume: AtomicI64::new(0),
+        }
+    }
+
+    fn info(&self, commit_offset: i64, locked: bool) -> ProcessQueueInfo {
+        let (count, min, max, bytes) = self
+            .inflight
+            .lock()
+            .map(|f| {
+                let min = f.keys().next().copied().unwrap_or(0);
+                let max = f.keys().next_back().copied().unwrap_or(0);
+                (f.len(), min, max, f.values().sum::<usize>())
+            })
+            .unwrap_or_default();
+        ProcessQueueInfo {
+            cached_msg_count: count as i32,
+            cached_msg_min_offset: min,
+            cached_msg_max_offset: max,
+            cached_msg_size_in_mi_b: (bytes / (1024 * 1024)) as i32,
+            commit_offset,
+            droped: self.stop.is_cancelled(),
+            last_pull_timestamp: self.last_pull.load(Ordering::Relaxed),
+            last_consume_timestamp: self.last_consume.load(Ordering::Relaxed),
+            locked,
+            ..Default::default()
+        }
+    }
 }
 
 struct Inner {
@@ -140,6 +183,8 @@ struct Inner {
     consume_slots: Arc<Semaphore>,
     stop: CancellationToken,
     started: AtomicBool,
+    started_at: AtomicI64,
+    stats: ConsumeStatsRecorder,
 }
 
 #[derive(Clone)]
@@ -194,6 +239,110 @@ impl ConsumerRegistration for Inner {
             unit_mode: false,
         }
     }
+
+    /// What Java's DefaultMQPushConsumerImpl.consumerRunningInfo gives: the settings under
+    /// Java's names, the subscriptions, every queue held, and the last minute's figures.
+    fn running_info(&self) -> Option<ConsumerRunningInfo> {
+        let c = &self.config;
+        let orderly = c.orderly;
+        let locked = orderly && c.message_model == MessageModel::Clustering;
+        let data = self.consumer_data();
+        let mut properties = BTreeMap::new();
+        let client = self.client.config();
+        for (k, v) in [
+            ("consumerGroup", c.group.clone()),
+            ("messageModel", data.message_model.clone()),
+            ("consumeFromWhere", data.consume_from_where.clone()),
+            ("consumeThreadMax", c.consume_thread_max.to_string()),
+            ("consumeThreadMin", c.consume_thread_max.to_string()),
+            ("consumeMessageBatchMaxSize", "1".into()),
+            ("pullBatchSize", c.pull_batch_size.to_string()),
+            (
+                "pullThresholdForQueue",
+                c.pull_threshold_for_queue.to_string(),
+            ),
+            (
+                "pullThresholdSizeForQueue",
+                (c.pull_threshold_size_for_queue / (1024 * 1024)).to_string(),
+            ),
+            ("maxReconsumeTimes", c.max_reconsume_times.to_string()),
+            ("namesrvAddr", client.namesrv_addr.clone()),
+            ("instanceName", client.instance_name.clone()),
+            ("clientIP", client.client_ip.clone()),
+            ("unitMode", "false".into()),
+            ("PROP_CONSUME_TYPE", data.consume_type.clone()),
+            ("PROP_CONSUMEORDERLY", orderly.to_string()),
+            (
+                "PROP_THREADPOOL_CORE_SIZE",
+                c.consume_thread_max.to_string(),
+            ),
+            (
+                "PROP_CONSUMER_START_TIMESTAMP",
+                self.started_at.load(Ordering::Relaxed).to_string(),
+            ),
+        ] {
+            properties.insert(k.to_owned(), v);
+        }
+        let mq_table = self
+            .queues
+            .lock()
+            .map(|q| {
+                q.iter()
+                    .map(|(mq, pq)| {
+                        let commit = self.offsets.in_memory(mq).unwrap_or(-1);
+                        (mq.clone(), pq.info(commit, locked))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(ConsumerRunningInfo {
+            properties,
+            subscription_set: data.subscription_data_set,
+            mq_table,
+            status_table: self.stats.status(),
+            jstack: None,
+        })
+    }
+
+    /// Java's consumeMessageDirectly: the listener sees the message as a normal delivery
+    /// (a retried message under its own topic); a panic is CR_THROW_EXCEPTION.
+    fn consume_directly(
+        &self,
+        mut msg: MessageExt,
+        _broker_name: String,
+    ) -> Option<BoxFuture<'static, ConsumeMessageDirectlyResult>> {
+        use futures_util::FutureExt;
+        if let Some(real) = msg.property("RETRY_TOPIC").map(str::to_owned) {
+            msg.topic = real;
+        }
+        let order = self.config.orderly;
+        let listener = self.listener.clone();
+        Some(
+            async move {
+                let started = std::time::Instant::now();
+                let outcome = std::panic::AssertUnwindSafe(listener.consume(vec![msg]))
+                    .catch_unwind()
+                    .await;
+                let (consume_result, remark) = match outcome {
+                    Ok(ConsumeResult::Success) => (CmResult::Success, None),
+                    Ok(ConsumeResult::ReconsumeLater)
+                    | Ok(ConsumeResult::SuspendCurrentQueueAMoment) => (CmResult::Later, None),
+                    Err(_) => (
+                        CmResult::ThrowException,
+                        Some("the listener panicked".to_owned()),
+                    ),
+                };
+                ConsumeMessageDirectlyResult {
+                    auto_commit: true,
+                    consume_result,
+                    order,
+                    remark,
+                    spent_time_mills: started.elapsed().as_millis() as i64,
+                }
+            }
+            .boxed(),
+        )
+    }
 }
 
 impl PushConsumer {
@@ -223,6 +372,8 @@ impl PushConsumer {
                 consume_slots: slots,
                 stop: CancellationToken::new(),
                 started: AtomicBool::new(false),
+                started_at: AtomicI64::new(0),
+                stats: ConsumeStatsRecorder::default(),
             }),
         }
     }
@@ -282,6 +433,9 @@ impl PushConsumer {
             }
         }
         self.inner
+            .started_at
+            .store(crate::clock::now_millis(), Ordering::Relaxed);
+        self.inner
             .client
             .register_consumer(&self.inner.config.group, self.inner.clone());
         self.inner.client.start();
@@ -301,7 +455,10 @@ impl PushConsumer {
                 _ = self.inner.stop.cancelled() => break,
                 _ = rebalance.tick() => self.rebalance().await,
                 _ = signal.notified() => self.rebalance().await,
-                _ = persist.tick() => self.persist_offsets().await,
+                _ = persist.tick() => {
+                    self.inner.stats.sample();
+                    self.persist_offsets().await
+                }
             }
         }
     }
@@ -516,10 +673,7 @@ impl PushConsumer {
         for new in &startable {
             match self.start_offset(new).await {
                 Ok(offset) => {
-                    let pq = Arc::new(ProcessQueue {
-                        inflight: Mutex::new(BTreeMap::new()),
-                        stop: self.inner.stop.child_token(),
-                    });
+                    let pq = Arc::new(ProcessQueue::new(self.inner.stop.child_token()));
                     if let Ok(mut q) = self.inner.queues.lock() {
                         q.insert(new.clone(), pq.clone());
                     }
@@ -612,6 +766,7 @@ impl PushConsumer {
                 ..Default::default()
             };
             let cmd = RemotingCommand::request_with(request::PULL_MESSAGE, &header);
+            let pull_started = std::time::Instant::now();
             let pulled = tokio::select! {
                 _ = pq.stop.cancelled() => break,
                 r = self.inner.client.invoke_timeout(&addr, cmd, hold + Duration::from_secs(15)) => r,
@@ -643,6 +798,13 @@ impl PushConsumer {
                                 || m.tags().is_some_and(|t| sub.tags_set.contains(t))
                         })
                         .collect();
+                    self.inner.stats.pulled(
+                        &mq.topic,
+                        pull_started.elapsed().as_secs_f64() * 1000.0,
+                        msgs.len(),
+                    );
+                    pq.last_pull
+                        .store(crate::clock::now_millis(), Ordering::Relaxed);
                     if let Ok(mut f) = pq.inflight.lock() {
                         for m in &msgs {
                             f.insert(m.queue_offset, m.body.len());
@@ -704,8 +866,10 @@ impl PushConsumer {
             let Ok(_slot) = self.inner.consume_slots.acquire().await else {
                 return false;
             };
+            let started = std::time::Instant::now();
             let result = self.inner.listener.consume(vec![msg.clone()]).await;
             drop(_slot);
+            self.record_consume(mq, pq, started, result == ConsumeResult::Success);
             if result == ConsumeResult::Success {
                 break;
             }
@@ -728,6 +892,19 @@ impl PushConsumer {
         }
         self.commit_progress(mq, pq, offset + 1);
         true
+    }
+
+    fn record_consume(
+        &self,
+        mq: &MessageQueue,
+        pq: &ProcessQueue,
+        started: std::time::Instant,
+        ok: bool,
+    ) {
+        let rt = started.elapsed().as_secs_f64() * 1000.0;
+        self.inner.stats.consumed(&mq.topic, rt, ok);
+        pq.last_consume
+            .store(crate::clock::now_millis(), Ordering::Relaxed);
     }
 
     /// The committed offset: the lowest message still being consumed, or `pulled_to`.
@@ -759,7 +936,9 @@ impl PushConsumer {
                     msg.topic = real; // the application sees the topic it subscribed to
                 }
             }
+            let started = std::time::Instant::now();
             let result = me.inner.listener.consume(vec![msg.clone()]).await;
+            me.record_consume(&mq, &pq, started, result == ConsumeResult::Success);
             if result != ConsumeResult::Success && !pq.stop.is_cancelled() {
                 if let Err(e) = me.send_back(&msg, &mq).await {
                     tracing::warn!(error = %e, "could not send a failed message back; it will be redelivered");

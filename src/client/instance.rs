@@ -2,7 +2,9 @@
 //! consumers (RocketMQ's MQClientInstance). It caches topic routes (refreshed every
 //! `pollNameServerInterval`), heartbeats every broker every `heartbeatBrokerInterval` with
 //! the groups registered on it, and answers requests brokers send (NOTIFY_CONSUMER_IDS_
-//! CHANGED wakes rebalancing). Plain tokio tasks, so it runs in any tokio runtime.
+//! CHANGED wakes rebalancing; GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY, which
+//! operators' tools send through a broker, are answered by the group's consumer). Plain
+//! tokio tasks, so it runs in any tokio runtime.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,12 +18,15 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ClientError, ClientResult};
+use super::message::{decode_messages, MessageExt};
+use super::running_info::{ConsumeMessageDirectlyResult, ConsumerRunningInfo};
 use crate::protocol::body::fastjson::to_json;
 use crate::protocol::body::heartbeat::{
     CheckClientRequestBody, ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
 };
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
+use crate::protocol::command::{version_name, CURRENT_VERSION};
 use crate::protocol::header::namesrv::GetRouteInfoRequestHeader;
 use crate::protocol::{RemotingCommand, SerializeType};
 use crate::remoting_client::ServerRequestHandler;
@@ -64,10 +69,26 @@ impl Default for ClientConfig {
     }
 }
 
-/// What a consumer puts into heartbeats.
+/// What a consumer puts into heartbeats, and how it answers operators' requests.
 pub trait ConsumerRegistration: Send + Sync {
     fn consumer_data(&self) -> ConsumerData;
+
+    /// GET_CONSUMER_RUNNING_INFO; `None` answers as a group this client does not have.
+    fn running_info(&self) -> Option<ConsumerRunningInfo> {
+        None
+    }
+
+    /// CONSUME_MESSAGE_DIRECTLY: hand `msg` (stored on `broker_name`) to the listener.
+    fn consume_directly(
+        &self,
+        _msg: MessageExt,
+        _broker_name: String,
+    ) -> Option<BoxFuture<'static, ConsumeMessageDirectlyResult>> {
+        None
+    }
 }
+
+type Consumers = Arc<Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>>;
 
 struct Inner {
     config: ClientConfig,
@@ -75,7 +96,7 @@ struct Inner {
     remoting: RemotingClient,
     routes: DashMap<String, Arc<TopicRouteData>>,
     producers: Mutex<BTreeMap<String, ()>>,
-    consumers: Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>,
+    consumers: Consumers,
     /// Woken by NOTIFY_CONSUMER_IDS_CHANGED and when a consumer starts.
     rebalance: Arc<Notify>,
     handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
@@ -97,6 +118,82 @@ pub type BrokerRequestHandler =
 struct BrokerRequests {
     rebalance: Arc<Notify>,
     handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
+    consumers: Consumers,
+    namesrv_addr: String,
+}
+
+impl BrokerRequests {
+    fn consumer(&self, req: &RemotingCommand) -> Result<Arc<dyn ConsumerRegistration>, String> {
+        let group = req.ext("consumerGroup").unwrap_or_default();
+        self.consumers
+            .lock()
+            .ok()
+            .and_then(|c| c.get(group).cloned())
+            .ok_or_else(|| format!("The Consumer Group <{group}> not exist in this consumer"))
+    }
+
+    /// GET_CONSUMER_RUNNING_INFO, answered as Java's ClientRemotingProcessor does.
+    fn running_info(&self, req: &RemotingCommand) -> RemotingCommand {
+        let info = self.consumer(req).and_then(|c| {
+            c.running_info().ok_or_else(|| {
+                format!(
+                    "The Consumer Group <{}> not exist in this consumer",
+                    req.ext("consumerGroup").unwrap_or_default()
+                )
+            })
+        });
+        match info {
+            Ok(mut info) => {
+                info.properties
+                    .insert("PROP_NAMESERVER_ADDR".into(), self.namesrv_addr.clone());
+                info.properties
+                    .insert("PROP_CLIENT_VERSION".into(), version_name(CURRENT_VERSION));
+                if req.ext("jstackEnable") == Some("true") {
+                    info.jstack =
+                        Some("a Rust client has no thread dump; its tasks are tokio tasks".into());
+                }
+                RemotingCommand::success().with_body(info.encode())
+            }
+            Err(remark) => RemotingCommand::response(response::SYSTEM_ERROR, Some(remark)),
+        }
+    }
+
+    /// CONSUME_MESSAGE_DIRECTLY: the body is the stored message; the listener's verdict
+    /// goes back as a ConsumeMessageDirectlyResult.
+    fn consume_directly(
+        &self,
+        req: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let consumer = match self.consumer(&req) {
+            Ok(c) => c,
+            Err(remark) => {
+                let r = RemotingCommand::response(response::SYSTEM_ERROR, Some(remark));
+                return futures_util::future::ready(Some(r)).boxed();
+            }
+        };
+        let Some(msg) = decode_messages(&req.body).into_iter().next() else {
+            let r = RemotingCommand::response(
+                response::SYSTEM_ERROR,
+                Some("the message in the request could not be decoded".into()),
+            );
+            return futures_util::future::ready(Some(r)).boxed();
+        };
+        let broker_name = req.ext("brokerName").unwrap_or_default().to_owned();
+        match consumer.consume_directly(msg, broker_name) {
+            Some(fut) => {
+                async move { Some(RemotingCommand::success().with_body(fut.await.encode())) }
+                    .boxed()
+            }
+            None => {
+                let remark = format!(
+                    "The Consumer Group <{}> not exist in this consumer",
+                    req.ext("consumerGroup").unwrap_or_default()
+                );
+                let r = RemotingCommand::response(response::SYSTEM_ERROR, Some(remark));
+                futures_util::future::ready(Some(r)).boxed()
+            }
+        }
+    }
 }
 
 impl ServerRequestHandler for BrokerRequests {
@@ -109,6 +206,12 @@ impl ServerRequestHandler for BrokerRequests {
             tracing::debug!(broker = from, group = ?req.ext("consumerGroup"), "consumer ids changed; rebalancing");
             self.rebalance.notify_one();
             return futures_util::future::ready(None).boxed();
+        }
+        if req.code == request::GET_CONSUMER_RUNNING_INFO {
+            return futures_util::future::ready(Some(self.running_info(&req))).boxed();
+        }
+        if req.code == request::CONSUME_MESSAGE_DIRECTLY {
+            return self.consume_directly(req);
         }
         if let Some(h) = self.handlers.get(&req.code).map(|h| h.value().clone()) {
             let fut = h(req, from.to_owned());
@@ -130,9 +233,12 @@ impl ClientInstance {
     pub fn new(config: ClientConfig) -> Self {
         let rebalance = Arc::new(Notify::new());
         let handlers: Arc<DashMap<i32, BrokerRequestHandler>> = Arc::new(DashMap::new());
+        let consumers: Consumers = Arc::default();
         let handler = Arc::new(BrokerRequests {
             rebalance: rebalance.clone(),
             handlers: handlers.clone(),
+            consumers: consumers.clone(),
+            namesrv_addr: config.namesrv_addr.clone(),
         });
         let remoting = RemotingClient::new(
             RemotingConfig {
@@ -149,7 +255,7 @@ impl ClientInstance {
                 remoting,
                 routes: DashMap::new(),
                 producers: Mutex::new(BTreeMap::new()),
-                consumers: Mutex::new(BTreeMap::new()),
+                consumers,
                 rebalance,
                 handlers,
                 stop: CancellationToken::new(),

@@ -13,6 +13,7 @@ pub mod lite_pull;
 pub mod message;
 pub mod offset_store;
 pub mod producer;
+pub mod running_info;
 pub mod transaction;
 
 pub use admin::AdminClient;

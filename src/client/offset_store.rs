@@ -101,6 +101,11 @@ impl OffsetStore {
         }
     }
 
+    /// The offset held in memory for `mq` (what the next persist writes), if any.
+    pub fn in_memory(&self, mq: &MessageQueue) -> Option<i64> {
+        self.table().lock().ok().and_then(|t| t.get(mq).copied())
+    }
+
     pub fn remove(&self, mq: &MessageQueue) {
         if let Ok(mut t) = self.table().lock() {
             t.remove(mq);
