@@ -69,6 +69,28 @@ pub fn load_config<T: DeserializeOwned + Default>(path: Option<&Path>) -> Result
 }
 
 /// Waits for SIGINT or SIGTERM.
+/// Runs a server's future on a new actix system and answers the binary's exit code.
+/// Startup can fail after some actors were spawned but before the system ever polled them;
+/// dropping the runtime then would start them outside it (actix polls a context one last
+/// time on drop), and an actor that sets a timer in `started` panics with "no reactor
+/// running". So on failure the system is stopped and run once, letting every actor start
+/// and stop inside the runtime, before the error is printed.
+pub fn run_system<F>(name: &str, server: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = Result<(), AppError>>,
+{
+    let system = actix_rt::System::new();
+    match system.block_on(server) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            actix_rt::System::current().stop_with_code(1);
+            let _ = system.run();
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 pub async fn shutdown_signal() -> Result<&'static str, AppError> {
     #[cfg(unix)]
     {

@@ -33,11 +33,5 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match actix_rt::System::new().block_on(app::run_standalone(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ferrocket: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    app::run_system("ferrocket", app::run_standalone(config))
 }

@@ -52,11 +52,5 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match actix_rt::System::new().block_on(app::run_broker(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mqbroker: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    app::run_system("mqbroker", app::run_broker(config))
 }

@@ -52,11 +52,5 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    match actix_rt::System::new().block_on(app::run_namesrv(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mqnamesrv: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    app::run_system("mqnamesrv", app::run_namesrv(config))
 }
