@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::broker::{
-    commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
+    cmd, commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
 };
 use common::client::{recording_consumer, wait_count, Seen};
 use common::interop::{broker_port, free_port, sigterm_and_wait, spawn_namesrv, wait_listening};
@@ -204,6 +204,59 @@ impl Group {
                 "the slave never acknowledged a send"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What `addr` answers to QUERY_CONSUMER_OFFSET for group GHa on queue 0: the offset,
+    /// or the response code.
+    async fn query_offset(&self, addr: &str) -> Result<i64, i32> {
+        let q = cmd(
+            request::QUERY_CONSUMER_OFFSET,
+            &[("consumerGroup", "GHa"), ("topic", TOPIC), ("queueId", "0")],
+        );
+        match self.client.invoke(addr, q, Duration::from_secs(5)).await {
+            Ok(r) if r.code == response::SUCCESS => {
+                Ok(r.ext("offset").and_then(|o| o.parse().ok()).unwrap_or(-1))
+            }
+            Ok(r) => Err(r.code),
+            Err(_) => Err(-1),
+        }
+    }
+
+    /// UPDATE_CONSUMER_OFFSET of group GHa on queue 0 (what an admin's old-path reset
+    /// sends).
+    async fn commit_offset(&self, addr: &str, offset: i64) {
+        let o = offset.to_string();
+        let c = cmd(
+            request::UPDATE_CONSUMER_OFFSET,
+            &[
+                ("consumerGroup", "GHa"),
+                ("topic", TOPIC),
+                ("queueId", "0"),
+                ("commitOffset", &o),
+            ],
+        );
+        let r = self
+            .client
+            .invoke(addr, c, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+
+    /// Waits until `addr` answers `offset` for group GHa on queue 0.
+    async fn wait_offset(&self, addr: &str, offset: i64, what: &str) {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let now = self.query_offset(addr).await;
+            if now == Ok(offset) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {addr} answers {now:?}, not {offset}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -549,4 +602,117 @@ async fn consumers_read_the_slave_while_the_master_is_down_and_the_master_after_
         );
     }
     consumer.shutdown().await;
+}
+
+fn bodies_of(seen: &Seen) -> std::collections::BTreeSet<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, m)| m.topic == TOPIC)
+        .map(|(_, m)| String::from_utf8_lossy(&m.body).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn offsets_committed_on_the_slave_while_the_master_was_down_survive_its_return() {
+    let mut g = Group::new("ASYNC_MASTER", "");
+    g.start_master();
+    g.start_slave();
+    g.create_metadata().await;
+    for i in 0..100 {
+        assert_eq!(g.send(&format!("c-{i}")).await, Some(response::SUCCESS));
+    }
+    // The group's progress on the master when it goes down: 20, copied to the slave.
+    g.commit_offset(&g.master.addr(), 20).await;
+    wait_for_match(&g).await;
+    g.wait_slave_bodies(100).await;
+    g.wait_offset(&g.slave.addr(), 20, "the slave copies the master's offsets")
+        .await;
+    g.master.stop();
+
+    // With the master down the group consumes from the slave and commits there.
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let first = recording_consumer(&g.ns_addr, "GHa", TOPIC, seen.clone(), true, 16, dir.path());
+    first.start().await.unwrap();
+    assert!(
+        wait_count(&seen, 80, LIMIT).await,
+        "with the master down the consumer read {} of 80 from the slave",
+        seen.lock().unwrap().len()
+    );
+    first.shutdown().await;
+    let expected: std::collections::BTreeSet<String> =
+        (20..100).map(|i| format!("c-{i}")).collect();
+    assert_eq!(
+        bodies_of(&seen),
+        expected,
+        "from the master's last offset on"
+    );
+    g.wait_offset(&g.slave.addr(), 100, "the consumer committed on the slave")
+        .await;
+
+    // The master returns; the slave hands the offset back and the master takes it.
+    g.start_master();
+    g.wait_offset(
+        &g.master.addr(),
+        100,
+        "the master learns the offset committed on the slave",
+    )
+    .await;
+    let deadline = Instant::now() + LIMIT;
+    let mut i = 0;
+    while i < 20 {
+        if g.send(&format!("d-{i}")).await == Some(response::SUCCESS) {
+            i += 1;
+        } else {
+            assert!(
+                Instant::now() < deadline,
+                "the restarted master takes no sends"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // A new instance of the group (nothing in memory) asks the master where to start.
+    let dir2 = tempfile::tempdir().unwrap();
+    let seen2: Seen = Default::default();
+    let second = recording_consumer(
+        &g.ns_addr,
+        "GHa",
+        TOPIC,
+        seen2.clone(),
+        true,
+        16,
+        dir2.path(),
+    );
+    second.start().await.unwrap();
+    assert!(
+        wait_count(&seen2, 20, LIMIT).await,
+        "the new consumer read {} of the 20 messages sent after the master returned",
+        seen2.lock().unwrap().len()
+    );
+    second.shutdown().await;
+    let after: std::collections::BTreeSet<String> = (0..20).map(|i| format!("d-{i}")).collect();
+    assert_eq!(
+        bodies_of(&seen2),
+        after,
+        "nothing consumed on the slave is read again"
+    );
+    g.wait_offset(
+        &g.master.addr(),
+        120,
+        "the new consumer committed on the master",
+    )
+    .await;
+
+    // A reset on the master, with no newer commit on the slave, stands and reaches the
+    // slave.
+    g.commit_offset(&g.master.addr(), 0).await;
+    g.wait_offset(&g.slave.addr(), 0, "the reset reaches the slave")
+        .await;
+    assert_eq!(
+        g.query_offset(&g.master.addr()).await,
+        Ok(0),
+        "the slave does not undo the reset"
+    );
 }
