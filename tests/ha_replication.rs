@@ -737,8 +737,9 @@ async fn a_slave_killed_mid_record_while_catching_up_recovers_to_its_last_whole_
     wait_for_match(&g).await;
     g.slave.stop();
 
-    // A backlog of ~24 MB in 1 MiB files; 12 KB records, so the 32 KiB frames the
-    // master streams end mid-record and a kill -9 leaves a torn record at the tail.
+    // A backlog of ~70 MB in 1 MiB files: ~36 KB records (the body is also the keys and
+    // the unique key), so the 32 KiB frames the master streams end mid-record, mostly in
+    // the properties, and a kill -9 leaves a torn record at the tail.
     let body = |i: usize| {
         format!(
             "k-{i:05}-{}",
