@@ -19,6 +19,7 @@ use common::broker::{
 };
 use common::client::{recording_consumer, wait_count, Seen};
 use common::interop::{broker_port, free_port, sigterm_and_wait, spawn_namesrv, wait_listening};
+use ferrocket::client::PushConsumer;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
@@ -143,6 +144,22 @@ impl Group {
         }
     }
 
+    /// An ASYNC_MASTER and its slave, both started, with the topic and group, and
+    /// `{prefix}-{i}` for `i` in `0..n` sent.
+    async fn async_pair_with(prefix: &str, n: usize) -> Group {
+        let mut g = Group::new("ASYNC_MASTER", "");
+        g.start_master();
+        g.start_slave();
+        g.create_metadata().await;
+        for i in 0..n {
+            assert_eq!(
+                g.send(&format!("{prefix}-{i}")).await,
+                Some(response::SUCCESS)
+            );
+        }
+        g
+    }
+
     fn start_master(&mut self) {
         let ns = self.ns_addr.clone();
         self.master.start(&ns);
@@ -211,6 +228,44 @@ impl Group {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Sends `{prefix}-{i}` for each `i` in order, each retried until the master, just
+    /// restarted, takes it.
+    async fn send_to_restarted_master(&self, prefix: &str, range: std::ops::Range<usize>) {
+        let deadline = Instant::now() + LIMIT;
+        for i in range {
+            while self.send(&format!("{prefix}-{i}")).await != Some(response::SUCCESS) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the restarted master takes no sends"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    /// A new consumer of group GHa (its own client, nothing in memory), started, once it
+    /// has received `n` messages.
+    async fn consume(&self, n: usize, what: &str) -> (PushConsumer, Seen, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let seen: Seen = Default::default();
+        let c = recording_consumer(
+            &self.ns_addr,
+            "GHa",
+            TOPIC,
+            seen.clone(),
+            true,
+            16,
+            dir.path(),
+        );
+        c.start().await.unwrap();
+        assert!(
+            wait_count(&seen, n, LIMIT).await,
+            "{what}: the consumer read {} of {n}",
+            seen.lock().unwrap().len()
+        );
+        (c, seen, dir)
     }
 
     /// What `addr` answers to QUERY_CONSUMER_OFFSET for group GHa on queue 0: the offset,
@@ -450,13 +505,7 @@ async fn every_acknowledged_message_survives_kill_9_of_the_master() {
 
 #[tokio::test]
 async fn a_stopped_slave_catches_up_without_gaps_or_duplicates() {
-    let mut g = Group::new("ASYNC_MASTER", "");
-    g.start_master();
-    g.start_slave();
-    g.create_metadata().await;
-    for i in 0..100 {
-        assert_eq!(g.send(&format!("m-{i}")).await, Some(response::SUCCESS));
-    }
+    let mut g = Group::async_pair_with("m", 100).await;
     wait_for_match(&g).await;
     g.slave.stop();
     for i in 100..400 {
@@ -555,41 +604,15 @@ async fn bad_input_on_the_ha_port_never_takes_the_master_down() {
 
 #[tokio::test]
 async fn consumers_read_the_slave_while_the_master_is_down_and_the_master_after_it_returns() {
-    let mut g = Group::new("ASYNC_MASTER", "");
-    g.start_master();
-    g.start_slave();
-    g.create_metadata().await;
-    for i in 0..100 {
-        assert_eq!(g.send(&format!("c-{i}")).await, Some(response::SUCCESS));
-    }
+    let mut g = Group::async_pair_with("c", 100).await;
     wait_for_match(&g).await;
     g.wait_slave_bodies(100).await;
     g.master.kill_9();
 
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let consumer = recording_consumer(&g.ns_addr, "GHa", TOPIC, seen.clone(), true, 16, dir.path());
-    consumer.start().await.unwrap();
-    assert!(
-        wait_count(&seen, 100, LIMIT).await,
-        "with the master down the consumer read {} of 100 from the slave",
-        seen.lock().unwrap().len()
-    );
+    let (consumer, seen, _dir) = g.consume(100, "with the master down, from the slave").await;
 
     g.start_master();
-    let deadline = Instant::now() + LIMIT;
-    let mut i = 100;
-    while i < 150 {
-        if g.send(&format!("c-{i}")).await == Some(response::SUCCESS) {
-            i += 1;
-        } else {
-            assert!(
-                Instant::now() < deadline,
-                "the restarted master takes no sends"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    g.send_to_restarted_master("c", 100..150).await;
     assert!(
         wait_count(&seen, 150, LIMIT).await,
         "after the master returned the consumer read {} of 150",
@@ -621,13 +644,7 @@ fn bodies_of(seen: &Seen) -> std::collections::BTreeSet<String> {
 
 #[tokio::test]
 async fn offsets_committed_on_the_slave_while_the_master_was_down_survive_its_return() {
-    let mut g = Group::new("ASYNC_MASTER", "");
-    g.start_master();
-    g.start_slave();
-    g.create_metadata().await;
-    for i in 0..100 {
-        assert_eq!(g.send(&format!("c-{i}")).await, Some(response::SUCCESS));
-    }
+    let mut g = Group::async_pair_with("c", 100).await;
     // The group's progress on the master when it goes down: 20, copied to the slave.
     g.commit_offset(&g.master.addr(), 20).await;
     wait_for_match(&g).await;
@@ -637,15 +654,7 @@ async fn offsets_committed_on_the_slave_while_the_master_was_down_survive_its_re
     g.master.stop();
 
     // With the master down the group consumes from the slave and commits there.
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let first = recording_consumer(&g.ns_addr, "GHa", TOPIC, seen.clone(), true, 16, dir.path());
-    first.start().await.unwrap();
-    assert!(
-        wait_count(&seen, 80, LIMIT).await,
-        "with the master down the consumer read {} of 80 from the slave",
-        seen.lock().unwrap().len()
-    );
+    let (first, seen, _dir) = g.consume(80, "with the master down, from the slave").await;
     first.shutdown().await;
     let expected: std::collections::BTreeSet<String> =
         (20..100).map(|i| format!("c-{i}")).collect();
@@ -665,38 +674,12 @@ async fn offsets_committed_on_the_slave_while_the_master_was_down_survive_its_re
         "the master learns the offset committed on the slave",
     )
     .await;
-    let deadline = Instant::now() + LIMIT;
-    let mut i = 0;
-    while i < 20 {
-        if g.send(&format!("d-{i}")).await == Some(response::SUCCESS) {
-            i += 1;
-        } else {
-            assert!(
-                Instant::now() < deadline,
-                "the restarted master takes no sends"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    g.send_to_restarted_master("d", 0..20).await;
 
     // A new instance of the group (nothing in memory) asks the master where to start.
-    let dir2 = tempfile::tempdir().unwrap();
-    let seen2: Seen = Default::default();
-    let second = recording_consumer(
-        &g.ns_addr,
-        "GHa",
-        TOPIC,
-        seen2.clone(),
-        true,
-        16,
-        dir2.path(),
-    );
-    second.start().await.unwrap();
-    assert!(
-        wait_count(&seen2, 20, LIMIT).await,
-        "the new consumer read {} of the 20 messages sent after the master returned",
-        seen2.lock().unwrap().len()
-    );
+    let (second, seen2, _dir2) = g
+        .consume(20, "the messages sent after the master returned")
+        .await;
     second.shutdown().await;
     let after: std::collections::BTreeSet<String> = (0..20).map(|i| format!("d-{i}")).collect();
     assert_eq!(

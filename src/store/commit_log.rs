@@ -577,21 +577,24 @@ mod tests {
         );
     }
 
+    /// `n` small records in a log of 4 KiB files under `dir`, flushed; their end offsets.
+    fn small_records(dir: &Path, n: u8) -> Vec<i64> {
+        let mut log = open(dir, 4096);
+        let ends = (0..n)
+            .map(|i| {
+                log.append(&[msg("T", 0, &[i; 40], "A")], 1)
+                    .unwrap()
+                    .end_offset()
+            })
+            .collect();
+        log.flush().unwrap();
+        ends
+    }
+
     #[test]
     fn recovery_truncates_a_torn_tail_and_keeps_whole_records() {
         let dir = tempfile::tempdir().unwrap();
-        let ends: Vec<i64> = {
-            let mut log = open(dir.path(), 4096);
-            let ends = (0..5)
-                .map(|i| {
-                    log.append(&[msg("T", 0, &[i; 40], "A")], 1)
-                        .unwrap()
-                        .end_offset()
-                })
-                .collect();
-            log.flush().unwrap();
-            ends
-        };
+        let ends = small_records(dir.path(), 5);
         // Tear the last record: clobber its body so the CRC no longer matches.
         let path = dir.path().join("commitlog/00000000000000000000");
         let mut bytes = std::fs::read(&path).unwrap();
@@ -614,18 +617,7 @@ mod tests {
     #[test]
     fn a_replica_drops_its_last_record_whose_unwritten_tail_passes_the_checks() {
         let dir = tempfile::tempdir().unwrap();
-        let ends: Vec<i64> = {
-            let mut log = open(dir.path(), 4096);
-            let ends = (0..4)
-                .map(|i| {
-                    log.append(&[msg("T", 0, &[i; 40], "A")], 1)
-                        .unwrap()
-                        .end_offset()
-                })
-                .collect();
-            log.flush().unwrap();
-            ends
-        };
+        let ends = small_records(dir.path(), 4);
         // What a kill -9 mid-frame leaves: the last record's properties never written.
         let path = dir.path().join("commitlog/00000000000000000000");
         let mut bytes = std::fs::read(&path).unwrap();
