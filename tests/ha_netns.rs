@@ -8,7 +8,8 @@
 //! link is up again sends succeed and the slave's commit log equals the master's byte for
 //! byte. A two-group cluster (broker-a and broker-b, each a SYNC_MASTER and a slave, two name
 //! servers) spread over the two namespaces keeps taking a host producer's sends, on broker-b,
-//! after broker-a's master is killed. Without permission to make namespaces (not root) the
+//! after broker-a's master is killed, and after it stops (SIGSTOP) with its sockets open, when
+//! only the name servers' expiry of silent brokers takes it out of the routes. Without permission to make namespaces (not root) the
 //! tests say so and skip.
 
 mod common;
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use common::broker::{commit_log_max_offset, create_topic, send_v2};
 use common::interop::namesrv_ron;
-use ferrocket::protocol::code::response;
+use ferrocket::protocol::body::route::TopicRouteData;
+use ferrocket::protocol::code::{request, response};
+use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
 
 const TOPIC: &str = "NetnsTopic";
@@ -434,12 +437,56 @@ async fn cutting_the_master_slave_link_answers_11_or_12_and_the_slave_catches_up
     }
 }
 
+/// How broker-a's master fails in the two-group test.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Failure {
+    /// kill -9: its sockets close, so the name servers drop it at once.
+    Kill,
+    /// SIGSTOP: its sockets stay open and it falls silent, so only the name servers' scan
+    /// for brokers past their heartbeat timeout (channelExpiredTimeout, 3 s here) drops it.
+    Silence,
+}
+
 /// Two broker groups, each a SYNC_MASTER and a slave, and two name servers: namespace one
 /// holds name server 1, broker-a's master and broker-b's slave; namespace two the others. A
 /// Rust producer on the host keeps sending through both name servers; after broker-a's
 /// master is killed (-9) its sends go to broker-b and succeed.
 #[actix_rt::test]
 async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
+    two_groups_lose_master_a(Failure::Kill).await;
+}
+
+/// As above, but broker-a's master stops (SIGSTOP) without closing a socket: both name
+/// servers expire it from the topic's route (broker-a keeps only its slave, which takes no
+/// sends), and the producer, once its route poll has seen that, sends only to broker-b.
+#[actix_rt::test]
+async fn a_silent_master_expires_from_the_routes_and_producers_move_to_the_other_group() {
+    two_groups_lose_master_a(Failure::Silence).await;
+}
+
+/// broker-a's master address in the route `namesrv` answers for the topic, if any.
+async fn master_a_in_route(
+    client: &RemotingClient,
+    namesrv: &str,
+) -> Result<Option<String>, String> {
+    let mut req = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC);
+    req.put_ext("topic", TOPIC);
+    let r = client
+        .invoke(namesrv, req, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.code != response::SUCCESS {
+        return Err(format!("route answered {} {:?}", r.code, r.remark));
+    }
+    let route = TopicRouteData::decode(&r.body).map_err(|e| e.to_string())?;
+    Ok(route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == "broker-a")
+        .and_then(|b| b.broker_addrs.get(&0).cloned()))
+}
+
+async fn two_groups_lose_master_a(failure: Failure) {
     let mut net = match Net::new().and_then(|mut n| n.reach_both().map(|()| n)) {
         Ok(n) => n,
         Err(e) => {
@@ -455,6 +502,11 @@ async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
         let d = dir.path().join(format!("namesrv{i}"));
         std::fs::create_dir_all(&d).unwrap();
         let cfg = namesrv_ron(&d);
+        if failure == Failure::Silence {
+            let ron = std::fs::read_to_string(&cfg).unwrap();
+            let ron = ron.replacen('(', "(scanNotActiveBrokerInterval: 500, ", 1);
+            std::fs::write(&cfg, ron).unwrap();
+        }
         let listen = format!("{}:{NAMESRV_PORT}", ips[i]);
         net.spawn(
             &nss[i],
@@ -475,8 +527,13 @@ async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
                 name,
                 port,
                 &format!(
-                    "brokerRole: {role}, brokerId: {id}, brokerIP1: \"{}\",",
-                    ips[at]
+                    "brokerRole: {role}, brokerId: {id}, brokerIP1: \"{}\", {}",
+                    ips[at],
+                    if failure == Failure::Silence {
+                        "channelExpiredTimeout: 3000,"
+                    } else {
+                        ""
+                    }
                 ),
             );
             if (g, id) == (0, 0) {
@@ -528,9 +585,36 @@ async fn producers_keep_sending_to_the_surviving_group_when_a_master_dies() {
         i += 1;
     }
 
-    let mut a = net.children.remove(master_a);
-    a.kill().unwrap();
-    a.wait().unwrap();
+    match failure {
+        Failure::Kill => {
+            let mut a = net.children.remove(master_a);
+            a.kill().unwrap();
+            a.wait().unwrap();
+        }
+        Failure::Silence => {
+            let pid = net.children[master_a].id().to_string();
+            let stopped = Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+            assert!(stopped.success(), "SIGSTOP {pid}");
+            let namesrv_addrs: Vec<String> = ips
+                .iter()
+                .map(|ip| format!("{ip}:{NAMESRV_PORT}"))
+                .collect();
+            let deadline = Instant::now() + LIMIT;
+            for ns in &namesrv_addrs {
+                loop {
+                    let now = master_a_in_route(&client, ns).await;
+                    if now == Ok(None) {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "{ns} still routes to the silent master: {now:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
     // After the route forgets broker-a (or the client learns it is down), a run of sends all
     // succeed, on broker-b.
     let deadline = Instant::now() + LIMIT;

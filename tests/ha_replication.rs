@@ -1,8 +1,10 @@
 //! Master/slave replication with the master and the slave as separate `mqbroker` processes
 //! on 127.0.0.1 beside an `mqnamesrv` process: SYNC_MASTER sends are on the slave byte for
 //! byte, acknowledged sends survive kill -9 of the master, a stopped slave catches up
-//! without gaps or duplicates, an empty slave follows from the master's last file, and bad
-//! input on the HA port never takes the master down.
+//! without gaps or duplicates, an empty slave follows from the master's last file, bad
+//! input on the HA port never takes the master down, offsets committed on the slave while
+//! the master is down survive its return, and a slave killed mid-record while it catches
+//! up recovers to its last whole record.
 
 mod common;
 
@@ -13,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::broker::{
-    commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
+    cmd, commit_log_max_offset, create_topic, pull, records, send_v2, FLAG_SUBSCRIPTION,
 };
 use common::client::{recording_consumer, wait_count, Seen};
 use common::interop::{broker_port, free_port, sigterm_and_wait, spawn_namesrv, wait_listening};
+use ferrocket::client::PushConsumer;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
@@ -30,6 +33,8 @@ struct Node {
     ha_port: u16,
     extra: String,
     register_period_ms: u32,
+    /// mappedFileSizeCommitLog.
+    file_size: u32,
     child: Option<Child>,
 }
 
@@ -49,12 +54,13 @@ impl Node {
             format!(
                 "(brokerName: \"broker-ha\", brokerIP1: \"127.0.0.1\", listenIp: \"127.0.0.1\", listenPort: {}, \
                  haListenPort: Some({}), metricsAddr: None, registerNameServerPeriod: {}, {} \
-                 store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: 65536, maxMessageSize: 16384, diskFullRatio: 100))",
+                 store: (storePathRootDir: \"{}\", mappedFileSizeCommitLog: {}, maxMessageSize: 16384, diskFullRatio: 100))",
                 self.port,
                 self.ha_port,
                 self.register_period_ms,
                 self.extra,
-                self.dir.join("store").display()
+                self.dir.join("store").display(),
+                self.file_size
             ),
         )
         .unwrap();
@@ -119,6 +125,7 @@ impl Group {
                 ha_port: free_port(),
                 extra,
                 register_period_ms: 500,
+                file_size: 65536,
                 child: None,
             }
         };
@@ -135,6 +142,22 @@ impl Group {
             slave,
             client: RemotingClient::default(),
         }
+    }
+
+    /// An ASYNC_MASTER and its slave, both started, with the topic and group, and
+    /// `{prefix}-{i}` for `i` in `0..n` sent.
+    async fn async_pair_with(prefix: &str, n: usize) -> Group {
+        let mut g = Group::new("ASYNC_MASTER", "");
+        g.start_master();
+        g.start_slave();
+        g.create_metadata().await;
+        for i in 0..n {
+            assert_eq!(
+                g.send(&format!("{prefix}-{i}")).await,
+                Some(response::SUCCESS)
+            );
+        }
+        g
     }
 
     fn start_master(&mut self) {
@@ -204,6 +227,97 @@ impl Group {
                 "the slave never acknowledged a send"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends `{prefix}-{i}` for each `i` in order, each retried until the master, just
+    /// restarted, takes it.
+    async fn send_to_restarted_master(&self, prefix: &str, range: std::ops::Range<usize>) {
+        let deadline = Instant::now() + LIMIT;
+        for i in range {
+            while self.send(&format!("{prefix}-{i}")).await != Some(response::SUCCESS) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the restarted master takes no sends"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    /// A new consumer of group GHa (its own client, nothing in memory), started, once it
+    /// has received `n` messages.
+    async fn consume(&self, n: usize, what: &str) -> (PushConsumer, Seen, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let seen: Seen = Default::default();
+        let c = recording_consumer(
+            &self.ns_addr,
+            "GHa",
+            TOPIC,
+            seen.clone(),
+            true,
+            16,
+            dir.path(),
+        );
+        c.start().await.unwrap();
+        assert!(
+            wait_count(&seen, n, LIMIT).await,
+            "{what}: the consumer read {} of {n}",
+            seen.lock().unwrap().len()
+        );
+        (c, seen, dir)
+    }
+
+    /// What `addr` answers to QUERY_CONSUMER_OFFSET for group GHa on queue 0: the offset,
+    /// or the response code.
+    async fn query_offset(&self, addr: &str) -> Result<i64, i32> {
+        let q = cmd(
+            request::QUERY_CONSUMER_OFFSET,
+            &[("consumerGroup", "GHa"), ("topic", TOPIC), ("queueId", "0")],
+        );
+        match self.client.invoke(addr, q, Duration::from_secs(5)).await {
+            Ok(r) if r.code == response::SUCCESS => {
+                Ok(r.ext("offset").and_then(|o| o.parse().ok()).unwrap_or(-1))
+            }
+            Ok(r) => Err(r.code),
+            Err(_) => Err(-1),
+        }
+    }
+
+    /// UPDATE_CONSUMER_OFFSET of group GHa on queue 0 (what an admin's old-path reset
+    /// sends).
+    async fn commit_offset(&self, addr: &str, offset: i64) {
+        let o = offset.to_string();
+        let c = cmd(
+            request::UPDATE_CONSUMER_OFFSET,
+            &[
+                ("consumerGroup", "GHa"),
+                ("topic", TOPIC),
+                ("queueId", "0"),
+                ("commitOffset", &o),
+            ],
+        );
+        let r = self
+            .client
+            .invoke(addr, c, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+
+    /// Waits until `addr` answers `offset` for group GHa on queue 0.
+    async fn wait_offset(&self, addr: &str, offset: i64, what: &str) {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let now = self.query_offset(addr).await;
+            if now == Ok(offset) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {addr} answers {now:?}, not {offset}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -391,13 +505,7 @@ async fn every_acknowledged_message_survives_kill_9_of_the_master() {
 
 #[tokio::test]
 async fn a_stopped_slave_catches_up_without_gaps_or_duplicates() {
-    let mut g = Group::new("ASYNC_MASTER", "");
-    g.start_master();
-    g.start_slave();
-    g.create_metadata().await;
-    for i in 0..100 {
-        assert_eq!(g.send(&format!("m-{i}")).await, Some(response::SUCCESS));
-    }
+    let mut g = Group::async_pair_with("m", 100).await;
     wait_for_match(&g).await;
     g.slave.stop();
     for i in 100..400 {
@@ -496,41 +604,15 @@ async fn bad_input_on_the_ha_port_never_takes_the_master_down() {
 
 #[tokio::test]
 async fn consumers_read_the_slave_while_the_master_is_down_and_the_master_after_it_returns() {
-    let mut g = Group::new("ASYNC_MASTER", "");
-    g.start_master();
-    g.start_slave();
-    g.create_metadata().await;
-    for i in 0..100 {
-        assert_eq!(g.send(&format!("c-{i}")).await, Some(response::SUCCESS));
-    }
+    let mut g = Group::async_pair_with("c", 100).await;
     wait_for_match(&g).await;
     g.wait_slave_bodies(100).await;
     g.master.kill_9();
 
-    let dir = tempfile::tempdir().unwrap();
-    let seen: Seen = Default::default();
-    let consumer = recording_consumer(&g.ns_addr, "GHa", TOPIC, seen.clone(), true, 16, dir.path());
-    consumer.start().await.unwrap();
-    assert!(
-        wait_count(&seen, 100, LIMIT).await,
-        "with the master down the consumer read {} of 100 from the slave",
-        seen.lock().unwrap().len()
-    );
+    let (consumer, seen, _dir) = g.consume(100, "with the master down, from the slave").await;
 
     g.start_master();
-    let deadline = Instant::now() + LIMIT;
-    let mut i = 100;
-    while i < 150 {
-        if g.send(&format!("c-{i}")).await == Some(response::SUCCESS) {
-            i += 1;
-        } else {
-            assert!(
-                Instant::now() < deadline,
-                "the restarted master takes no sends"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    g.send_to_restarted_master("c", 100..150).await;
     assert!(
         wait_count(&seen, 150, LIMIT).await,
         "after the master returned the consumer read {} of 150",
@@ -549,4 +631,164 @@ async fn consumers_read_the_slave_while_the_master_is_down_and_the_master_after_
         );
     }
     consumer.shutdown().await;
+}
+
+fn bodies_of(seen: &Seen) -> std::collections::BTreeSet<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, m)| m.topic == TOPIC)
+        .map(|(_, m)| String::from_utf8_lossy(&m.body).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn offsets_committed_on_the_slave_while_the_master_was_down_survive_its_return() {
+    let mut g = Group::async_pair_with("c", 100).await;
+    // The group's progress on the master when it goes down: 20, copied to the slave.
+    g.commit_offset(&g.master.addr(), 20).await;
+    wait_for_match(&g).await;
+    g.wait_slave_bodies(100).await;
+    g.wait_offset(&g.slave.addr(), 20, "the slave copies the master's offsets")
+        .await;
+    g.master.stop();
+
+    // With the master down the group consumes from the slave and commits there.
+    let (first, seen, _dir) = g.consume(80, "with the master down, from the slave").await;
+    first.shutdown().await;
+    let expected: std::collections::BTreeSet<String> =
+        (20..100).map(|i| format!("c-{i}")).collect();
+    assert_eq!(
+        bodies_of(&seen),
+        expected,
+        "from the master's last offset on"
+    );
+    g.wait_offset(&g.slave.addr(), 100, "the consumer committed on the slave")
+        .await;
+
+    // The master returns; the slave hands the offset back and the master takes it.
+    g.start_master();
+    g.wait_offset(
+        &g.master.addr(),
+        100,
+        "the master learns the offset committed on the slave",
+    )
+    .await;
+    g.send_to_restarted_master("d", 0..20).await;
+
+    // A new instance of the group (nothing in memory) asks the master where to start.
+    let (second, seen2, _dir2) = g
+        .consume(20, "the messages sent after the master returned")
+        .await;
+    second.shutdown().await;
+    let after: std::collections::BTreeSet<String> = (0..20).map(|i| format!("d-{i}")).collect();
+    assert_eq!(
+        bodies_of(&seen2),
+        after,
+        "nothing consumed on the slave is read again"
+    );
+    g.wait_offset(
+        &g.master.addr(),
+        120,
+        "the new consumer committed on the master",
+    )
+    .await;
+
+    // A reset on the master, with no newer commit on the slave, stands and reaches the
+    // slave.
+    g.commit_offset(&g.master.addr(), 0).await;
+    g.wait_offset(&g.slave.addr(), 0, "the reset reaches the slave")
+        .await;
+    assert_eq!(
+        g.query_offset(&g.master.addr()).await,
+        Ok(0),
+        "the slave does not undo the reset"
+    );
+}
+
+#[tokio::test]
+async fn a_slave_killed_mid_record_while_catching_up_recovers_to_its_last_whole_record() {
+    const MIB: u32 = 1 << 20;
+    const N: usize = 2_000;
+    let mut g = Group::new("ASYNC_MASTER", "");
+    g.master.file_size = MIB;
+    g.slave.file_size = MIB;
+    g.start_master();
+    g.start_slave();
+    g.create_metadata().await;
+    assert_eq!(g.send("k-first").await, Some(response::SUCCESS));
+    wait_for_match(&g).await;
+    g.slave.stop();
+
+    // A backlog of ~70 MB in 1 MiB files: ~36 KB records (the body is also the keys and
+    // the unique key), so the 32 KiB frames the master streams end mid-record, mostly in
+    // the properties, and a kill -9 leaves a torn record at the tail.
+    let body = |i: usize| {
+        format!(
+            "k-{i:05}-{}",
+            char::from(b'a' + (i % 26) as u8).to_string().repeat(12_000)
+        )
+    };
+    // 4 at a time; a send the busy master refuses (SYSTEM_BUSY) is retried.
+    let g_ref = &g;
+    let deadline = Instant::now() + LIMIT;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(4) {
+        let mut todo: Vec<usize> = chunk.to_vec();
+        while !todo.is_empty() {
+            let codes = futures_util::future::join_all(todo.iter().map(|i| {
+                let b = body(*i);
+                async move { g_ref.send(&b).await }
+            }))
+            .await;
+            assert!(
+                codes
+                    .iter()
+                    .all(|c| matches!(*c, Some(response::SUCCESS | response::SYSTEM_BUSY))),
+                "{codes:?}"
+            );
+            todo = todo
+                .into_iter()
+                .zip(codes)
+                .filter(|(_, c)| *c != Some(response::SUCCESS))
+                .map(|(i, _)| i)
+                .collect();
+            assert!(Instant::now() < deadline, "the master stays busy");
+        }
+    }
+    let master_files = files(&g.master.commitlog()).len();
+    assert!(master_files >= 20, "{master_files} files");
+
+    // Kill the slave three times while it copies the backlog, each time once its log has
+    // grown by a few more files.
+    for threshold in [master_files / 4, master_files / 2, master_files * 3 / 4] {
+        g.start_slave();
+        let deadline = Instant::now() + LIMIT;
+        while files(&g.slave.commitlog()).len() < threshold {
+            assert!(
+                Instant::now() < deadline,
+                "the slave never reached {threshold} files"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        g.slave.kill_9();
+    }
+    g.start_slave();
+    wait_for_match(&g).await;
+
+    let bodies = g.wait_slave_bodies(N + 1).await;
+    let offsets: Vec<i64> = bodies.iter().map(|(o, _)| *o).collect();
+    assert_eq!(
+        offsets,
+        (0..=N as i64).collect::<Vec<_>>(),
+        "queue offsets without gaps or duplicates"
+    );
+    let mut got: Vec<&str> = bodies.iter().map(|(_, b)| b.as_str()).collect();
+    got.sort_unstable();
+    let mut expected: Vec<String> = (0..N).map(body).collect();
+    expected.push("k-first".to_owned());
+    expected.sort_unstable();
+    assert!(
+        got.iter().zip(&expected).all(|(a, b)| a == b),
+        "the slave serves every message once, as sent"
+    );
 }

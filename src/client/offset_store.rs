@@ -128,7 +128,7 @@ impl OffsetStore {
             OffsetStore::Remote { group, .. } => {
                 for (mq, offset) in snapshot {
                     // A slave takes the commit while its master is down (as Java's
-                    // client does); its SlaveSynchronize keeps the larger offset.
+                    // client does); its SlaveSynchronize hands it back to the master.
                     let Some(addr) = client.subscribe_addr(&mq.broker_name, 0) else {
                         continue;
                     };

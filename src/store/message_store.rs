@@ -143,8 +143,24 @@ fn load_consume_queues(config: &StoreConfig) -> StoreResult<ConsumeQueues> {
     Ok(queues)
 }
 
+/// Whose records the commit log holds, which decides how much of its tail recovery trusts
+/// after a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOwner {
+    /// A master or a lone broker: its own writes, each appended whole.
+    Writer,
+    /// A slave: its master's stream, appended in frames that end mid-record; the last
+    /// record is fetched again after a crash ([`CommitLog::recover_replica`]).
+    Replica,
+}
+
 /// Opens and recovers the store under `config.store_path_root_dir`.
 pub fn open(config: &StoreConfig) -> StoreResult<RecoveredStore> {
+    open_as(config, LogOwner::Writer)
+}
+
+/// Opens and recovers the store of a broker in the role `owner`.
+pub fn open_as(config: &StoreConfig, owner: LogOwner) -> StoreResult<RecoveredStore> {
     config.validate().map_err(StoreError::InvalidMessage)?;
     let root = &config.store_path_root_dir;
     std::fs::create_dir_all(root).map_err(|e| StoreError::io(root, e))?;
@@ -177,7 +193,12 @@ pub fn open(config: &StoreConfig) -> StoreResult<RecoveredStore> {
     } else {
         commit_log.clean_recovery_start()
     };
-    let end = commit_log.recover(start, crashed && config.check_crc_on_recover, |_| {})?;
+    let check_crc = crashed && config.check_crc_on_recover;
+    let end = if crashed && owner == LogOwner::Replica {
+        commit_log.recover_replica(start, check_crc)?
+    } else {
+        commit_log.recover(start, check_crc, |_| {})?
+    };
     let mut referenced = 0;
     for cq in queues.values_mut() {
         referenced = referenced.max(cq.recover(end)?);

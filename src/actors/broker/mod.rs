@@ -45,6 +45,7 @@ use crate::actors::metrics::MetricsRegistry;
 use crate::actors::remoting::{RemotingServer, ServerHandle};
 use crate::actors::runtime::{start_supervised, Mailbox};
 use crate::protocol::message::UniqIdGenerator;
+use crate::store::message_store::LogOwner;
 use crate::store::StoreError;
 use features::pull_hold::PullHold;
 use features::schedule::{self, PersistDelayOffsets, ScheduleService};
@@ -161,10 +162,16 @@ impl BrokerBuilder {
         let root = config.store.store_path_root_dir.clone();
 
         let store_config = config.store.clone();
-        let recovered =
-            tokio::task::spawn_blocking(move || crate::store::message_store::open(&store_config))
-                .await
-                .map_err(|e| BrokerError::Config(format!("store recovery thread failed: {e}")))??;
+        let owner = if config.broker_role == BrokerRole::Slave {
+            LogOwner::Replica
+        } else {
+            LogOwner::Writer
+        };
+        let recovered = tokio::task::spawn_blocking(move || {
+            crate::store::message_store::open_as(&store_config, owner)
+        })
+        .await
+        .map_err(|e| BrokerError::Config(format!("store recovery thread failed: {e}")))??;
         let store = StoreHandle::start(recovered, &registry, "broker/Store");
 
         let listen = SocketAddr::new(config.listen_ip, config.listen_port);

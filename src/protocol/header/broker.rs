@@ -271,6 +271,12 @@ command_header! {
     }
 }
 
+/// The ext field (value "true") a Ferrocket slave adds to UPDATE_CONSUMER_OFFSET when it
+/// hands back to its master an offset a client committed on the slave while the master
+/// was down: the master keeps the larger of that and its own. A Java master ignores the
+/// field and overwrites, which is still the consumers' progress.
+pub const SLAVE_HAND_BACK: &str = "ferrocketSlaveHandBack";
+
 command_header! {
     /// UPDATE_CONSUMER_OFFSET (15) request; usually oneway.
     pub struct UpdateConsumerOffsetRequestHeader {

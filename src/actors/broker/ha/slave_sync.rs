@@ -4,12 +4,18 @@
 //! (GET_ALL_DELAY_OFFSET 45) and subscription groups (GET_ALL_SUBSCRIPTIONGROUP_CONFIG
 //! 201), from the master address the name server answered to its registration.
 //!
-//! Consumer offsets are merged by keeping the larger of the slave's and the master's:
-//! Java overwrites the slave's table, so offsets consumers committed on the slave while
-//! the master was down are thrown away the moment the master returns, and those consumers
-//! read again what they had already consumed. Offsets only move forward in normal use, so
-//! the larger one is the consumer's real progress. (An admin reset to an earlier offset
-//! reaches the slave only once its consumers commit past it again.)
+//! Consumer offsets: Java overwrites the slave's table with the master's, so offsets
+//! consumers committed on the slave while the master was down are thrown away when the
+//! master returns, and the master never learns them: a consumer that restarts, or a queue
+//! that a rebalance moves, asks the master and reads again what was consumed. Here the
+//! slave remembers the queues clients committed on it
+//! ([`ConsumerOffsets::commit_on_slave`]) and, before each round and every second while
+//! any are left, hands them back to the master with UPDATE_CONSUMER_OFFSET marked
+//! [`SLAVE_HAND_BACK`]; the master keeps the larger offset, and the slave forgets the
+//! queue once the master has answered. The master's table then overwrites the slave's as
+//! in Java, except for queues still to hand back, so a reset made on the master (to an
+//! earlier offset) reaches the slave and is not undone, unless clients committed newer
+//! offsets on the slave while the master was unreachable.
 //!
 //! Mailbox: capacity [`SLAVE_SYNCHRONIZE`](crate::actors::broker::capacity::SLAVE_SYNCHRONIZE);
 //! nothing is sent to it but panic injection: it runs on its own timer, one round at a time.
@@ -34,12 +40,16 @@ use crate::protocol::body::broker::{
 use crate::protocol::body::fastjson;
 use crate::protocol::body::register::TopicConfigSerializeWrapper;
 use crate::protocol::code::{request, response};
+use crate::protocol::header::broker::{UpdateConsumerOffsetRequestHeader, SLAVE_HAND_BACK};
 use crate::protocol::RemotingCommand;
 use crate::remoting_client::RemotingClient;
 
 /// Java's schedule: first round 3 s after start, then every 10 s.
 pub const FIRST_ROUND: Duration = Duration::from_secs(3);
 pub const PERIOD: Duration = Duration::from_secs(10);
+/// How often offsets committed on the slave are offered to the master while any are left:
+/// a consumer that starts after the master returns should find them there.
+pub const HAND_BACK_PERIOD: Duration = Duration::from_secs(1);
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What a round updates.
@@ -73,7 +83,9 @@ impl SlaveSynchronize {
         }
     }
 
-    fn round(&mut self, ctx: &mut Context<Self>) {
+    /// Hands back the offsets committed here, then (`full`) copies the master's metadata;
+    /// one at a time, so the copy never sees a hand-back half done.
+    fn round(&mut self, ctx: &mut Context<Self>, full: bool) {
         if self.running {
             return;
         }
@@ -83,8 +95,13 @@ impl SlaveSynchronize {
         self.running = true;
         let (client, targets) = (self.client.clone(), self.targets.clone());
         let fut = async move {
-            if let Err(e) = sync_all(&client, &addr, &targets).await {
-                tracing::warn!(master = %addr, error = %e, "slave metadata sync failed");
+            if let Err(e) = hand_back(&client, &addr, &targets.offsets).await {
+                tracing::debug!(master = %addr, error = %e, "offsets not handed back yet");
+            }
+            if full {
+                if let Err(e) = sync_all(&client, &addr, &targets).await {
+                    tracing::warn!(master = %addr, error = %e, "slave metadata sync failed");
+                }
             }
         };
         ctx.spawn(catch_panics(fut.into_actor(self).map(|_, act, _| {
@@ -99,8 +116,13 @@ impl Actor for SlaveSynchronize {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.running = false;
         ctx.run_later(FIRST_ROUND, |act, ctx| {
-            act.round(ctx);
-            ctx.run_interval(PERIOD, |act, ctx| act.round(ctx));
+            act.round(ctx, true);
+            ctx.run_interval(PERIOD, |act, ctx| act.round(ctx, true));
+        });
+        ctx.run_interval(HAND_BACK_PERIOD, |act, ctx| {
+            if act.targets.offsets.has_hand_back() {
+                act.round(ctx, false);
+            }
         });
     }
 }
@@ -116,6 +138,46 @@ async fn fetch(client: &RemotingClient, addr: &str, code: i32) -> Result<Vec<u8>
         return Err(format!("request {code} answered {} {:?}", r.code, r.remark));
     }
     Ok(r.body.to_vec())
+}
+
+/// Offers the master every offset committed here and not yet handed back; stops at the
+/// first failure (the master is still unreachable: the rest waits for the next round).
+async fn hand_back(
+    client: &RemotingClient,
+    addr: &str,
+    offsets: &ConsumerOffsets,
+) -> Result<(), String> {
+    let pending = offsets.to_hand_back();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for (group, topic, queue_id, offset) in &pending {
+        let header = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.clone(),
+            topic: topic.clone(),
+            queue_id: *queue_id,
+            commit_offset: *offset,
+        };
+        let mut cmd = RemotingCommand::request_with(request::UPDATE_CONSUMER_OFFSET, &header);
+        cmd.put_ext(SLAVE_HAND_BACK, "true");
+        let r = client
+            .invoke(addr, cmd, TIMEOUT)
+            .await
+            .map_err(|e| format!("handing back {topic}@{group} queue {queue_id}: {e}"))?;
+        if r.code != response::SUCCESS {
+            return Err(format!(
+                "the master answered {} {:?} to a handed-back offset",
+                r.code, r.remark
+            ));
+        }
+        offsets.handed_back(group, topic, *queue_id, *offset);
+    }
+    tracing::info!(
+        master = addr,
+        queues = pending.len(),
+        "offsets committed on this slave while the master was away handed back to it"
+    );
+    Ok(())
 }
 
 async fn sync_all(client: &RemotingClient, addr: &str, t: &SyncTargets) -> Result<(), String> {
@@ -137,7 +199,7 @@ async fn sync_all(client: &RemotingClient, addr: &str, t: &SyncTargets) -> Resul
     match fetch(client, addr, request::GET_ALL_CONSUMER_OFFSET).await {
         Ok(body) => {
             let offsets = ConsumerOffsetWrapper::decode(&body).map_err(|e| e.to_string())?;
-            merge_offsets(&t.offsets, &offsets);
+            t.offsets.follow_master(&offsets.offset_table);
         }
         // A master without the request (it is not in every broker) still syncs the rest.
         Err(e) => tracing::debug!(error = %e, "consumer offsets not synced"),
@@ -178,48 +240,65 @@ async fn sync_all(client: &RemotingClient, addr: &str, t: &SyncTargets) -> Resul
     Ok(())
 }
 
-/// Keeps, for every queue, the larger of the slave's and the master's offset.
-pub fn merge_offsets(local: &ConsumerOffsets, master: &ConsumerOffsetWrapper) {
-    for (key, queues) in &master.offset_table {
-        let Some((topic, group)) = key.split_once('@') else {
-            continue;
-        };
-        for (queue, offset) in queues {
-            if local
-                .query(group, topic, *queue)
-                .is_none_or(|mine| mine < *offset)
-            {
-                local.commit(group, topic, *queue, *offset);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    fn master_table(entries: &[(i32, i64)]) -> BTreeMap<String, BTreeMap<i32, i64>> {
+        [("T@g".to_owned(), entries.iter().copied().collect())]
+            .into_iter()
+            .collect()
+    }
 
     #[test]
-    fn offsets_committed_on_the_slave_are_not_rolled_back_by_the_master() {
+    fn offsets_committed_on_the_slave_stay_until_handed_back() {
         let local = ConsumerOffsets::default();
-        local.commit("g", "T", 0, 50);
-        local.commit("g", "T", 1, 5);
-        let mut master = ConsumerOffsetWrapper::default();
-        master.offset_table.insert(
-            "T@g".into(),
-            [(0, 40), (1, 9), (2, 3)].into_iter().collect(),
-        );
-        merge_offsets(&local, &master);
+        local.commit("g", "T", 0, 40);
+        local.commit_on_slave("g", "T", 1, 50);
+        local.follow_master(&master_table(&[(0, 30), (1, 9), (2, 3)]));
         assert_eq!(
             local.query("g", "T", 0),
-            Some(50),
-            "the slave's progress stays"
+            Some(30),
+            "the master's table wins"
         );
+        assert_eq!(local.query("g", "T", 1), Some(50), "not handed back yet");
+        assert_eq!(local.query("g", "T", 2), Some(3));
+        assert_eq!(local.to_hand_back(), vec![("g".into(), "T".into(), 1, 50)]);
+
+        local.handed_back("g", "T", 1, 50);
+        assert!(!local.has_hand_back());
+        local.follow_master(&master_table(&[(1, 20)]));
         assert_eq!(
             local.query("g", "T", 1),
-            Some(9),
-            "the master's progress is taken"
+            Some(20),
+            "once handed back, a reset on the master reaches the slave"
         );
-        assert_eq!(local.query("g", "T", 2), Some(3));
+    }
+
+    #[test]
+    fn a_commit_after_the_hand_back_started_is_handed_back_again() {
+        let local = ConsumerOffsets::default();
+        local.commit_on_slave("g", "T", 0, 50);
+        let offered = local.to_hand_back();
+        local.commit_on_slave("g", "T", 0, 60);
+        for (g, t, q, o) in offered {
+            local.handed_back(&g, &t, q, o);
+        }
+        assert_eq!(local.to_hand_back(), vec![("g".into(), "T".into(), 0, 60)]);
+    }
+
+    #[test]
+    fn the_master_keeps_the_larger_of_a_handed_back_offset_and_its_own() {
+        let master = ConsumerOffsets::default();
+        master.commit("g", "T", 0, 70);
+        assert_eq!(master.commit_larger("g", "T", 0, 50), 70);
+        assert_eq!(master.commit_larger("g", "T", 0, 90), 90);
+        assert_eq!(
+            master.commit_larger("g", "T", 1, 5),
+            5,
+            "a queue it never had"
+        );
+        assert_eq!(master.query("g", "T", 1), Some(5));
     }
 }

@@ -2,6 +2,11 @@
 //! concurrent map that pulls and UPDATE_CONSUMER_OFFSET write without a hop, and persisted
 //! to `config/consumerOffset.json` every `flushConsumerOffsetInterval` and at shutdown by
 //! the ConsumerOffsetManager actor (in fastjson's form: unquoted queue-id keys).
+//!
+//! On a slave it also keeps the offsets clients committed there (they do only while the
+//! master is out of their routes), in `config/consumerOffsetHandBack.json`, until
+//! SlaveSynchronize has handed them back to the master: until then the master's copy of
+//! those queues does not overwrite them ([`ConsumerOffsets::follow_master`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,6 +34,9 @@ pub struct ConsumerOffsets {
     /// `topic@group` → queue → next offset a pull will hand out (RocketMQ 5.x's pull
     /// offset), for the ready and inflight metrics.
     pulled: DashMap<String, BTreeMap<i32, i64>>,
+    /// Slave only: `topic@group` → queue → offset a client committed on this slave that
+    /// the master has not taken yet.
+    hand_back: DashMap<String, BTreeMap<i32, i64>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -48,7 +56,79 @@ impl ConsumerOffsets {
         for (k, v) in file.offset_table {
             offsets.table.insert(k, v);
         }
+        let pending = json_file::load(&hand_back_path(&path), |b| {
+            from_json::<OffsetFile>(b).map_err(|e| e.to_string())
+        })?
+        .unwrap_or_default();
+        for (k, v) in pending.offset_table {
+            offsets.hand_back.insert(k, v);
+        }
         Ok((Arc::new(offsets), path))
+    }
+
+    /// A client's commit on a slave: taken, and remembered for the master.
+    pub fn commit_on_slave(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        // Marked before it is written, so a concurrent follow_master either sees the mark
+        // or is overwritten by this commit.
+        self.hand_back
+            .entry(key(topic, group))
+            .or_default()
+            .insert(queue_id, offset);
+        self.commit(group, topic, queue_id, offset);
+    }
+
+    /// A slave hands back an offset committed on it while this master was down: it is
+    /// taken only if it is ahead of this master's. Returns the offset now stored.
+    pub fn commit_larger(&self, group: &str, topic: &str, queue_id: i32, offset: i64) -> i64 {
+        let mut queues = self.table.entry(key(topic, group)).or_default();
+        let stored = queues.entry(queue_id).or_insert(offset);
+        *stored = (*stored).max(offset);
+        *stored
+    }
+
+    pub fn has_hand_back(&self) -> bool {
+        !self.hand_back.is_empty()
+    }
+
+    /// Offsets committed on this slave and not yet handed back: `(group, topic, queue,
+    /// offset)`.
+    pub fn to_hand_back(&self) -> Vec<(String, String, i32, i64)> {
+        let mut v = Vec::new();
+        for e in self.hand_back.iter() {
+            let Some((topic, group)) = e.key().rsplit_once('@') else {
+                continue;
+            };
+            for (q, o) in e.value() {
+                v.push((group.to_owned(), topic.to_owned(), *q, *o));
+            }
+        }
+        v
+    }
+
+    /// The master took `offset`: forget it, unless a client has committed again since.
+    pub fn handed_back(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let k = key(topic, group);
+        if let Some(mut queues) = self.hand_back.get_mut(&k) {
+            if queues.get(&queue_id) == Some(&offset) {
+                queues.remove(&queue_id);
+            }
+        }
+        self.hand_back.remove_if(&k, |_, queues| queues.is_empty());
+    }
+
+    /// A slave takes its master's offsets as they are (so a reset on the master reaches
+    /// it), except for queues whose offsets were committed here and not yet handed back.
+    /// Queues the master does not have are kept, as Java's putAll keeps them.
+    pub fn follow_master(&self, master: &BTreeMap<String, BTreeMap<i32, i64>>) {
+        for (k, queues) in master {
+            let mut mine = self.table.entry(k.clone()).or_default();
+            let pending = self.hand_back.get(k);
+            for (q, o) in queues {
+                if !pending.as_ref().is_some_and(|p| p.contains_key(q)) {
+                    mine.insert(*q, *o);
+                }
+            }
+        }
     }
 
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
@@ -133,32 +213,49 @@ impl ConsumerOffsets {
 
     /// `{"offsetTable":{"T@g":{0:5,1:7}}}`, keys sorted, as fastjson writes it.
     pub fn encode(&self) -> Vec<u8> {
-        let mut entries: Vec<(String, BTreeMap<i32, i64>)> = self
-            .table
-            .iter()
-            .map(|e| (e.key().clone(), e.value().clone()))
-            .collect();
-        entries.sort();
-        let mut s = String::from("{\n\t\"offsetTable\":{");
-        for (i, (k, queues)) in entries.iter().enumerate() {
-            let _ = write!(
-                s,
-                "{}\n\t\t{}:{{",
-                if i == 0 { "" } else { "," },
-                serde_json::to_string(k).unwrap_or_default()
-            );
-            for (j, (q, o)) in queues.iter().enumerate() {
-                let _ = write!(s, "{}{q}:{o}", if j == 0 { "" } else { "," });
-            }
-            s.push('}');
-        }
-        s.push_str("\n\t}\n}");
-        s.into_bytes()
+        encode_table(&self.table)
     }
 
     pub fn persist(&self, path: &std::path::Path) -> StoreResult<()> {
-        Ok(json_file::store(path, &self.encode())?)
+        json_file::store(path, &self.encode())?;
+        let pending = hand_back_path(path);
+        if !self.hand_back.is_empty() {
+            json_file::store(&pending, &encode_table(&self.hand_back))?;
+        } else if pending.exists() {
+            if let Err(e) = std::fs::remove_file(&pending) {
+                tracing::warn!(error = %e, path = %pending.display(), "removing a handed-back offset file failed");
+            }
+        }
+        Ok(())
     }
+}
+
+/// Where a slave keeps the offsets it has still to hand back, beside consumerOffset.json.
+fn hand_back_path(offsets: &std::path::Path) -> PathBuf {
+    offsets.with_file_name("consumerOffsetHandBack.json")
+}
+
+fn encode_table(table: &DashMap<String, BTreeMap<i32, i64>>) -> Vec<u8> {
+    let mut entries: Vec<(String, BTreeMap<i32, i64>)> = table
+        .iter()
+        .map(|e| (e.key().clone(), e.value().clone()))
+        .collect();
+    entries.sort();
+    let mut s = String::from("{\n\t\"offsetTable\":{");
+    for (i, (k, queues)) in entries.iter().enumerate() {
+        let _ = write!(
+            s,
+            "{}\n\t\t{}:{{",
+            if i == 0 { "" } else { "," },
+            serde_json::to_string(k).unwrap_or_default()
+        );
+        for (j, (q, o)) in queues.iter().enumerate() {
+            let _ = write!(s, "{}{q}:{o}", if j == 0 { "" } else { "," });
+        }
+        s.push('}');
+    }
+    s.push_str("\n\t}\n}");
+    s.into_bytes()
 }
 
 /// Persists the offsets on a timer.
@@ -248,6 +345,22 @@ mod tests {
         assert_eq!(back.query("cg1", "TopicTest", 1), Some(37961));
         assert_eq!(back.topics_of("cg1").len(), 2);
         assert_eq!(back.groups_of("TopicTest"), vec!["cg1".to_string()]);
+    }
+
+    #[test]
+    fn offsets_to_hand_back_survive_a_slave_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (o, path) = ConsumerOffsets::load(dir.path()).unwrap();
+        o.commit_on_slave("g", "T", 0, 50);
+        o.persist(&path).unwrap();
+        let (back, _) = ConsumerOffsets::load(dir.path()).unwrap();
+        assert_eq!(back.to_hand_back(), vec![("g".into(), "T".into(), 0, 50)]);
+        back.handed_back("g", "T", 0, 50);
+        back.persist(&path).unwrap();
+        assert!(!hand_back_path(&path).exists());
+        let (again, _) = ConsumerOffsets::load(dir.path()).unwrap();
+        assert!(!again.has_hand_back());
+        assert_eq!(again.query("g", "T", 0), Some(50));
     }
 
     #[test]

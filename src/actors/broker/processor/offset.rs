@@ -1,9 +1,16 @@
 //! Offsets: QUERY_CONSUMER_OFFSET, UPDATE_CONSUMER_OFFSET, GET_MAX_OFFSET, GET_MIN_OFFSET,
 //! GET_EARLIEST_MSG_STORETIME and SEARCH_OFFSET_BY_TIMESTAMP.
+//!
+//! A commit on a slave is remembered for the master (clients commit there only while the
+//! master is out of their routes); a master takes such a hand-back, an
+//! UPDATE_CONSUMER_OFFSET carrying [`SLAVE_HAND_BACK`], only where it is ahead of its own offset,
+//! so consumers do not re-read after the master returns, and a reset made on the master
+//! while no slave held newer commits stands.
 
 use std::sync::Arc;
 
 use super::{BrokerContext, Reply};
+use crate::actors::broker::config::BrokerRole;
 use crate::actors::broker::plugins::Consumed;
 use crate::actors::remoting::ConnectionInfo;
 use crate::protocol::code::response;
@@ -36,7 +43,15 @@ pub(super) async fn query_consumer_offset(
 
 /// Commits a group's offset and tells the plug-ins that listen for consumption.
 pub(super) fn commit(cx: &BrokerContext, group: &str, topic: &str, queue_id: i32, offset: i64) {
-    cx.offsets.commit(group, topic, queue_id, offset);
+    if cx.config.broker_role == BrokerRole::Slave {
+        cx.offsets.commit_on_slave(group, topic, queue_id, offset);
+    } else {
+        cx.offsets.commit(group, topic, queue_id, offset);
+    }
+    committed(cx, group, topic, queue_id, offset);
+}
+
+fn committed(cx: &BrokerContext, group: &str, topic: &str, queue_id: i32, offset: i64) {
     if cx.plugins.wants_consumed() {
         cx.plugins.consumed(Consumed::Committed {
             group: group.to_owned(),
@@ -53,6 +68,12 @@ pub(super) async fn update_consumer_offset(
     _: ConnectionInfo,
 ) -> Reply {
     let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
+    if req.ext(SLAVE_HAND_BACK) == Some("true") && cx.config.broker_role != BrokerRole::Slave {
+        let (g, t, q) = (&h.consumer_group, &h.topic, h.queue_id);
+        let stored = cx.offsets.commit_larger(g, t, q, h.commit_offset);
+        committed(&cx, g, t, q, stored);
+        return Ok(RemotingCommand::success());
+    }
     commit(
         &cx,
         &h.consumer_group,
