@@ -139,7 +139,7 @@ fn body_file(m: &MessageExt) -> String {
     }
 }
 
-fn message_json(m: &MessageExt) -> serde_json::Value {
+pub fn message_json(m: &MessageExt) -> serde_json::Value {
     json!({
         "msgId": m.msg_id(), "offsetMsgId": m.offset_msg_id, "topic": m.topic,
         "tags": m.tags(), "keys": m.property("KEYS"), "queueId": m.queue_id,
