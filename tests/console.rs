@@ -289,6 +289,24 @@ async fn the_console_creates_topics_shows_lag_and_finds_messages_in_a_real_brows
     let expected = consume_stats(&f.broker, GROUP).await;
     assert_eq!(expected.values().sum::<i64>(), 8, "{expected:?}");
 
+    // The charts draw the sampler's history: wait (bounded) until it has seen the lag.
+    let metrics: std::net::SocketAddr = f.metrics.parse().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(45), || async {
+            let (_, history) = http_get(metrics, "/api/history").await;
+            let v: serde_json::Value = serde_json::from_str(&history).unwrap_or_default();
+            v["samples"].as_array().into_iter().flatten().any(|s| {
+                s["lag"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|g| g["group"] == GROUP && g["lag"] == 8)
+            })
+        })
+        .await,
+        "the sampler never recorded {GROUP}'s lag"
+    );
+
     let report = run_browser(&format!("http://{}/", f.metrics), &dlq);
     println!("{report:#}");
     assert_eq!(
@@ -351,11 +369,6 @@ async fn the_console_creates_topics_shows_lag_and_finds_messages_in_a_real_brows
         .map(|(_, l)| l)
         .sum();
     assert_eq!(retry_lag, 1, "{after:?}");
-
-    // The history the charts draw has samples of this cluster.
-    let (_, history) = http_get(f.metrics.parse().unwrap(), "/api/history").await;
-    let v: serde_json::Value = serde_json::from_str(&history).unwrap();
-    assert!(!v["samples"].as_array().unwrap().is_empty(), "{v}");
 }
 
 #[tokio::test]

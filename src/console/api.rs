@@ -65,8 +65,14 @@ fn topic_kind(topic: &str, cluster_names: &BTreeSet<String>) -> &'static str {
         "RETRY"
     } else if topic.starts_with(DLQ_GROUP_TOPIC_PREFIX) {
         "DLQ"
-    } else if is_system_topic(topic) || cluster_names.contains(topic) {
-        // Brokers also register a topic named after their cluster and broker name.
+    } else if is_system_topic(topic)
+        || cluster_names.contains(topic)
+        || topic
+            .strip_suffix("_REPLY_TOPIC")
+            .is_some_and(|c| cluster_names.contains(c))
+    {
+        // Brokers also register topics named after their cluster and broker name, and the
+        // cluster's `<cluster>_REPLY_TOPIC` for request-reply.
         "SYSTEM"
     } else {
         "NORMAL"
@@ -578,6 +584,11 @@ mod tests {
         assert_eq!(topic_kind("%DLQ%g", &reserved), "DLQ");
         assert_eq!(topic_kind("TBW102", &reserved), "SYSTEM");
         assert_eq!(topic_kind("broker-a", &reserved), "SYSTEM");
+        assert_eq!(
+            topic_kind("DefaultCluster_REPLY_TOPIC", &reserved),
+            "SYSTEM"
+        );
+        assert_eq!(topic_kind("Other_REPLY_TOPIC", &reserved), "NORMAL");
     }
 
     #[test]

@@ -33,18 +33,20 @@ async function main() {
   const shots = env("SCREENSHOTS");
   fs.mkdirSync(shots, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "ferrocket-chromium-"));
-  const browser = await chromium.launch({
+  // A fresh profile directory (Chromium's --user-data-dir) for every run.
+  const browser = await chromium.launchPersistentContext(profile, {
     executablePath: env("CHROMIUM"),
+    headless: true,
     timeout: STEP_MS,
+    viewport: { width: 1360, height: 900 },
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
   const out = { pages: [], screenshots: {} };
   try {
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const page = browser.pages()[0] || (await browser.newPage());
     page.setDefaultTimeout(STEP_MS);
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
@@ -150,7 +152,7 @@ async function main() {
     out.pageErrors = errors;
   } catch (e) {
     // What the page looked like when a step failed, beside the other screenshots.
-    const pages = browser.contexts().flatMap((c) => c.pages());
+    const pages = browser.pages();
     if (pages.length) await pages[0].screenshot({ path: path.join(shots, "failure.png"), fullPage: true }).catch(() => {});
     throw e;
   } finally {

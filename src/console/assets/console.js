@@ -123,8 +123,11 @@ const COLORS = ["#1f6feb", "#2e7d32", "#c62828", "#8e44ad", "#b26a00", "#00838f"
 // a null value breaks the line (the sampler could not read that figure).
 function drawChart(box, series, unit) {
   const W = 900, H = 220, L = 56, R = 12, T = 12, B = 26;
-  const now = Date.now(), from = now - 3600 * 1000;
-  const values = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => v !== null);
+  const now = Date.now();
+  const times = series.flatMap((s) => s.points.filter((p) => p[1] !== null).map((p) => p[0]));
+  // The last hour, or since the first sample when the server has run for less.
+  const from = Math.max(now - 3600 * 1000, Math.min(now - 60 * 1000, ...times.map((t) => t - 10 * 1000)));
+  const values = series.flatMap((s) => s.points.filter((p) => p[0] >= from).map((p) => p[1])).filter((v) => v !== null);
   box.replaceChildren();
   if (!values.length) {
     box.append(el("div", { class: "none" }, "No samples yet: the server samples every 10 s and keeps the last hour."));
@@ -149,10 +152,13 @@ function drawChart(box, series, unit) {
     add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" });
     add("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, num(v, v < 10 ? 1 : 0));
   }
-  for (let m = 0; m <= 60; m += 10) {
-    const t = from + m * 60000;
+  const span = now - from;
+  const step = [10e3, 30e3, 60e3, 120e3, 300e3, 600e3].find((s) => span / s <= 6) || 600e3;
+  const ago = (ms) => ms >= 60e3 ? `-${Math.round(ms / 60e3)} min` : `-${Math.round(ms / 1e3)} s`;
+  for (let back = 0; back <= span; back += step) {
+    const t = now - back;
     add("line", { x1: x(t), x2: x(t), y1: T, y2: H - B, class: "grid" });
-    add("text", { x: x(t), y: H - 8, "text-anchor": "middle" }, m === 60 ? "now" : `-${60 - m} min`);
+    add("text", { x: x(t), y: H - 8, "text-anchor": back === 0 ? "end" : "middle" }, back === 0 ? "now" : ago(back));
   }
   add("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "axis" });
   series.forEach((s, i) => {
@@ -164,8 +170,9 @@ function drawChart(box, series, unit) {
       pen = true;
     }
     if (d) add("path", { d, fill: "none", stroke: color, "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
-    const last = s.points.filter((p) => p[1] !== null && p[0] >= from).pop();
-    if (last) add("circle", { cx: x(last[0]), cy: y(last[1]), r: 3, fill: color });
+    for (const [t, v] of s.points) {
+      if (v !== null && t >= from) add("circle", { cx: x(t), cy: y(v), r: 2.5, fill: color });
+    }
   });
   box.append(svg);
   box.append(el("div", { class: "legend" },
@@ -470,11 +477,9 @@ async function resendMessage() {
 async function loadActors() {
   const tree = await api("GET", "/actors");
   const rows = [];
-  const maxTime = { v: 0 };
   (function walk(node, depth) {
     for (const c of node.children || []) {
       rows.push([c, depth]);
-      if (c.actor) maxTime.v = Math.max(maxTime.v, c.actor.handler_seconds_sum || 0);
       walk(c, depth + 1);
     }
   })(tree, 0);
@@ -482,14 +487,14 @@ async function loadActors() {
     const a = c.actor;
     const name = el("td", { style: `padding-left:${10 + depth * 18}px` }, depth ? el("span", { class: "hint", style: "margin:0 4px 0 0" }, "└") : null, c.name);
     if (!a) return el("tr", {}, name, el("td", { colspan: 8 }));
-    const fill = a.mailbox_capacity ? a.mailbox_depth / a.mailbox_capacity : 0;
+    const fill = a.mailboxCapacity ? a.mailboxDepth / a.mailboxCapacity : 0;
     return el("tr", {}, name,
       el("td", { class: a.alive ? "up" : "down" }, a.alive ? "yes" : "no"),
       el("td", {}, el("span", { class: `bar-meter${fill > 0.8 ? " hot" : ""}`, title: `${(fill * 100).toFixed(1)} % full` },
-        el("span", { style: `width:${(fill * 100).toFixed(1)}%` })), num(a.mailbox_depth)),
-      el("td", {}, num(a.mailbox_capacity)), el("td", {}, num(a.messages_handled)), el("td", {}, num(a.messages_rejected)),
+        el("span", { style: `width:${(fill * 100).toFixed(1)}%` })), num(a.mailboxDepth)),
+      el("td", {}, num(a.mailboxCapacity)), el("td", {}, num(a.messagesHandled)), el("td", {}, num(a.messagesRejected)),
       el("td", { class: a.panics ? "down" : null }, num(a.panics)), el("td", { class: a.restarts ? "down" : null }, num(a.restarts)),
-      el("td", {}, num(a.handler_seconds_sum, 3)));
+      el("td", {}, num(a.handlerSecondsSum, 3)));
   });
   $("#actors tbody").replaceChildren(...body);
 }
@@ -521,6 +526,7 @@ function route() {
   document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== `page-${name}`; });
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("on", a.dataset.page === name));
   if (name === "groups" && !arg) $("#group-detail").hidden = true;
+  $("#toast").hidden = true;
   clearInterval(refreshTimer);
   const p = PAGES[name];
   guarded(() => p.load(arg));
