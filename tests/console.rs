@@ -135,6 +135,95 @@ async fn consume_stats(broker: &str, group: &str) -> BTreeMap<(String, String, i
         .collect()
 }
 
+/// A topic of four queues, created once the broker has registered.
+async fn create_topic(ns: &str, topic: &str) {
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            mqadmin(
+                ns,
+                &[
+                    "updateTopic",
+                    "-c",
+                    "DefaultCluster",
+                    "-t",
+                    topic,
+                    "-r",
+                    "4",
+                    "-w",
+                    "4",
+                ],
+            )
+            .await
+            .0
+        })
+        .await,
+        "the broker never registered"
+    );
+}
+
+/// Sends `msg`, then sends it back for `group` with delay level -1, which puts it straight
+/// into `%DLQ%group`; waits until that topic is routed.
+async fn dead_letter(
+    f: &Ferrocket,
+    producer: &ferrocket::client::Producer,
+    group: &str,
+    msg: &Message,
+) {
+    let sent = producer.send(msg).await.unwrap();
+    let (_, offset) = decode_offset_msg_id(&sent.offset_msg_id).unwrap();
+    let back = ConsumerSendMsgBackRequestHeader {
+        offset,
+        group: group.into(),
+        delay_level: -1,
+        origin_msg_id: Some(sent.msg_id.clone()),
+        origin_topic: Some(msg.topic.clone()),
+        ..Default::default()
+    };
+    let r = RemotingClient::default()
+        .invoke(
+            &f.broker,
+            RemotingCommand::request_with(request::CONSUMER_SEND_MSG_BACK, &back),
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let dlq = format!("%DLQ%{group}");
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            mqadmin(&f.ns, &["topicRoute", "-t", &dlq]).await.0
+        })
+        .await,
+        "the dead-letter topic was never routed"
+    );
+}
+
+/// A bare HTTP/1.1 POST of a JSON body on loopback: (status line, body).
+async fn http_post(addr: &str, path: &str, json: &serde_json::Value) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = json.to_string();
+    let mut s = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+        .unwrap()
+        .unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(40), s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
 fn chromium() -> PathBuf {
     std::env::var_os("FERROCKET_CHROMIUM")
         .map(PathBuf::from)
@@ -256,35 +345,10 @@ async fn the_console_creates_topics_shows_lag_and_finds_messages_in_a_real_brows
         producer.send(&send(i)).await.unwrap();
     }
 
-    // A dead letter: message 0 sent back with delay level -1 goes straight to %DLQ%GROUP.
-    let first = producer.send(&send(100)).await.unwrap();
-    let (_, offset) = decode_offset_msg_id(&first.offset_msg_id).unwrap();
-    let back = ConsumerSendMsgBackRequestHeader {
-        offset,
-        group: GROUP.into(),
-        delay_level: -1,
-        origin_msg_id: Some(first.msg_id.clone()),
-        origin_topic: Some(TOPIC.into()),
-        ..Default::default()
-    };
-    let r = RemotingClient::default()
-        .invoke(
-            &f.broker,
-            RemotingCommand::request_with(request::CONSUMER_SEND_MSG_BACK, &back),
-            TIMEOUT,
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    // A dead letter, straight into %DLQ%GROUP.
+    dead_letter(&f, &producer, GROUP, &send(100)).await;
     producer.shutdown().await;
     let dlq = format!("%DLQ%{GROUP}");
-    assert!(
-        wait_until(Duration::from_secs(20), || async {
-            mqadmin(&f.ns, &["topicRoute", "-t", &dlq]).await.0
-        })
-        .await,
-        "the dead-letter topic was never routed"
-    );
 
     let expected = consume_stats(&f.broker, GROUP).await;
     assert_eq!(expected.values().sum::<i64>(), 8, "{expected:?}");
@@ -393,4 +457,66 @@ async fn the_console_api_answers_rocketmq_errors_as_json() {
     let (status, body) = http_get(addr, "/api/messages?msgId=ZZZ").await;
     assert!(status.contains("400"), "{status} {body}");
     assert!(body.contains("not an offset message id"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_resent_to_an_online_rust_consumer_comes_back_through_the_retry_topic() {
+    const TOPIC: &str = "ResendOrders";
+    const GROUP: &str = "ResendGroup";
+    let f = Ferrocket::start();
+    create_topic(&f.ns, TOPIC).await;
+    let producer = started_producer(&f.ns);
+    let offsets = tempfile::tempdir().unwrap();
+    let seen: Seen = Default::default();
+    let consumer = recording_consumer(&f.ns, GROUP, TOPIC, seen.clone(), true, 16, offsets.path());
+    consumer.start().await.unwrap();
+    let msg = Message::new(TOPIC, b"refund 9".to_vec()).with_keys(["refund-9"]);
+    dead_letter(&f, &producer, GROUP, &msg).await;
+    producer.shutdown().await;
+    assert!(wait_count(&seen, 1, Duration::from_secs(30)).await);
+
+    let until = ferrocket::clock::now_millis() + 60_000;
+    let (status, found) = http_get(
+        f.metrics.parse().unwrap(),
+        &format!("/api/messages?topic=%25DLQ%25{GROUP}&begin=0&end={until}"),
+    )
+    .await;
+    assert!(status.contains("200"), "{status} {found}");
+    let found: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(found["total"], 1, "{found}");
+    let dead = &found["messages"][0];
+    assert_eq!(dead["body"], "refund 9");
+    assert_eq!(dead["properties"]["RETRY_TOPIC"], TOPIC);
+
+    // The Rust client answers CONSUME_MESSAGE_DIRECTLY with REQUEST_CODE_NOT_SUPPORTED, so
+    // the console puts the message into the group's retry topic, and the consumer gets it.
+    let (status, body) = http_post(
+        &f.metrics,
+        "/api/messages/resend",
+        &serde_json::json!({ "msgId": dead["offsetMsgId"], "group": GROUP }),
+    )
+    .await;
+    assert!(status.contains("200"), "{status} {body}");
+    let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(r["mode"], "RETRY_TOPIC", "{r}");
+    assert_eq!(r["topic"], format!("%RETRY%{GROUP}"));
+    assert_eq!(r["directRefused"]["code"], 3, "{r}");
+    assert!(
+        wait_count(&seen, 2, Duration::from_secs(30)).await,
+        "the resent message never reached the consumer"
+    );
+    let again = seen.lock().unwrap()[1].1.clone();
+    assert_eq!(&again.body[..], b"refund 9");
+    assert_eq!(again.topic, TOPIC);
+    consumer.shutdown().await;
+
+    // A message id the broker does not have is a JSON error, not a hang.
+    let (status, body) = http_post(
+        &f.metrics,
+        "/api/messages/resend",
+        &serde_json::json!({ "msgId": "7F00000100002A9F00000000DEADBEEF", "group": GROUP }),
+    )
+    .await;
+    assert!(!status.contains("200"), "{status} {body}");
+    assert!(body.contains("\"error\""), "{body}");
 }

@@ -28,7 +28,7 @@ use crate::client::message::decode_messages;
 use crate::client::{Message, MessageExt, Producer, ProducerConfig, SendStatus};
 use crate::protocol::body::broker::BrokerStatsData;
 use crate::protocol::body::fastjson::from_json;
-use crate::protocol::code::request;
+use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
     ConsumeMessageDirectlyResultRequestHeader, ViewBrokerStatsDataRequestHeader,
     ViewMessageRequestHeader,
@@ -457,9 +457,9 @@ pub struct ResendRequest {
 
 /// Sends a dead letter back to its group. With a client online this is the dashboard's
 /// `consumeMessageDirectly` (CONSUME_MESSAGE_DIRECTLY to the broker that stores it, which
-/// hands it to the client and returns the client's verdict). With none online, the message
-/// is re-sent to `%RETRY%group` with its original topic in `RETRY_TOPIC`, so the group
-/// consumes it when it comes back.
+/// hands it to the client and returns the client's verdict). With none online, or when the
+/// client answers that it cannot, the message is re-sent to `%RETRY%group` with its
+/// original topic in `RETRY_TOPIC`, so the group consumes it (again when it comes back).
 pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> {
     let group = r.group.trim();
     if group.is_empty() {
@@ -474,6 +474,7 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
             .and_then(|cc| cc.connection_set.into_iter().next())
             .map(|c| c.client_id),
     };
+    let mut refused = None;
     if let Some(client_id) = client {
         let header = ConsumeMessageDirectlyResultRequestHeader {
             consumer_group: group.to_owned(),
@@ -486,12 +487,23 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
         // that only forwards the request hand the client the message too.
         let cmd = RemotingCommand::request_with(request::CONSUME_MESSAGE_DIRECTLY, &header)
             .with_body(record);
-        let answer = a.call(&m.store_host.to_string(), cmd).await?;
-        let result: Value = serde_json::from_slice(&answer.body)
-            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&answer.body)));
-        return Ok(json!({
-            "mode": "CONSUME_MESSAGE_DIRECTLY", "clientId": client_id, "result": result,
-        }));
+        match a.call(&m.store_host.to_string(), cmd).await {
+            Ok(answer) => {
+                let result: Value = serde_json::from_slice(&answer.body)
+                    .unwrap_or_else(|_| json!(String::from_utf8_lossy(&answer.body)));
+                return Ok(json!({
+                    "mode": "CONSUME_MESSAGE_DIRECTLY", "clientId": client_id, "result": result,
+                }));
+            }
+            // A client that cannot consume directly (the Rust client, for one) consumed
+            // nothing, so the retry topic still delivers the message exactly once more.
+            Err(AdminError::Refused { code, remark, .. })
+                if code == response::REQUEST_CODE_NOT_SUPPORTED =>
+            {
+                refused = Some(json!({ "clientId": client_id, "code": code, "remark": remark }));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
     let original = m
@@ -512,7 +524,7 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
     producer.shutdown().await;
     let sent = sent.map_err(AdminError::from)?;
     Ok(json!({
-        "mode": "RETRY_TOPIC", "topic": retry, "msgId": sent.msg_id,
+        "mode": "RETRY_TOPIC", "topic": retry, "msgId": sent.msg_id, "directRefused": refused,
         "sendStatus": matches!(sent.status, SendStatus::SendOk).then_some("SEND_OK").unwrap_or("NOT_OK"),
     }))
 }
