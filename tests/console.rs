@@ -293,29 +293,7 @@ async fn the_console_creates_topics_shows_lag_and_finds_messages_in_a_real_brows
     );
     let f = Ferrocket::start();
 
-    // A topic of 4 queues, created once the broker has registered.
-    assert!(
-        wait_until(Duration::from_secs(30), || async {
-            mqadmin(
-                &f.ns,
-                &[
-                    "updateTopic",
-                    "-c",
-                    "DefaultCluster",
-                    "-t",
-                    TOPIC,
-                    "-r",
-                    "4",
-                    "-w",
-                    "4",
-                ],
-            )
-            .await
-            .0
-        })
-        .await,
-        "the broker never registered"
-    );
+    create_topic(&f.ns, TOPIC).await;
 
     // Ten keyed messages, all consumed by GROUP; then the consumer stops and seven more
     // arrive, so the group is seven behind.

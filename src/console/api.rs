@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ConsoleError;
-use crate::admin::broker::{cluster_list, ClusterListArgs};
+use crate::admin::broker::{cluster_list, stats_data, ClusterListArgs};
 use crate::admin::consumer::{
     consume_stats, consumer_connection_info, consumer_progress, reset_offset_by_time,
     ConsumerProgressArgs, ResetOffsetArgs,
@@ -26,12 +26,9 @@ use crate::admin::topic::{
 use crate::admin::AdminError;
 use crate::client::message::decode_messages;
 use crate::client::{Message, MessageExt, Producer, ProducerConfig, SendStatus};
-use crate::protocol::body::broker::BrokerStatsData;
-use crate::protocol::body::fastjson::from_json;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
-    ConsumeMessageDirectlyResultRequestHeader, ViewBrokerStatsDataRequestHeader,
-    ViewMessageRequestHeader,
+    ConsumeMessageDirectlyResultRequestHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::topic::{is_system_topic, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
@@ -81,19 +78,8 @@ fn topic_kind(topic: &str, cluster_names: &BTreeSet<String>) -> &'static str {
 
 /// The broker's `TOPIC_PUT_NUMS` TPS over the last minute; `None` when it cannot tell.
 async fn put_tps(a: &Admin, addr: &str, topic: &str) -> Option<f64> {
-    let header = ViewBrokerStatsDataRequestHeader {
-        stats_name: "TOPIC_PUT_NUMS".into(),
-        stats_key: topic.to_owned(),
-    };
-    let r = a
-        .call(
-            addr,
-            RemotingCommand::request_with(request::VIEW_BROKER_STATS_DATA, &header),
-        )
+    stats_data(a, addr, "TOPIC_PUT_NUMS", topic)
         .await
-        .ok()?;
-    from_json::<BrokerStatsData>(&r.body)
-        .ok()
         .map(|s| s.stats_minute.tps)
 }
 
@@ -188,7 +174,7 @@ pub struct TopicRequest {
 
 impl TopicRequest {
     /// The limits Java's broker puts on a topic, checked before anything is sent.
-    fn validate(&self) -> Result<(), ConsoleError> {
+    pub fn validate(&self) -> Result<(), ConsoleError> {
         crate::protocol::topic::validate_topic(self.topic.trim())
             .map_err(ConsoleError::BadRequest)?;
         if is_system_topic(self.topic.trim()) {
@@ -315,11 +301,22 @@ pub struct ResetRequest {
     pub force: bool,
 }
 
+impl ResetRequest {
+    /// A topic and a timestamp `mqadmin resetOffsetByTime -s` accepts.
+    pub fn validate(&self) -> Result<(), ConsoleError> {
+        if self.topic.trim().is_empty() {
+            return Err(ConsoleError::BadRequest("topic is required".into()));
+        }
+        crate::admin::parse_timestamp(self.timestamp.trim())
+            .map(drop)
+            .map_err(|e| ConsoleError::BadRequest(e.to_string()))
+    }
+}
+
 /// `resetOffsetByTime`: live consumers are told (RESET_CONSUMER_CLIENT_OFFSET), offline
 /// groups have their stored offsets moved.
 pub async fn reset(a: &Admin, group: &str, r: ResetRequest) -> Result<Value, ConsoleError> {
-    crate::admin::parse_timestamp(r.timestamp.trim())
-        .map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+    r.validate()?;
     let out = reset_offset_by_time(
         a,
         ResetOffsetArgs {
@@ -373,71 +370,89 @@ fn message_list(mut messages: Vec<Value>) -> Value {
     json!({ "messages": messages, "total": total, "truncated": total > MAX_MESSAGES })
 }
 
-/// Finds messages: by offset id (or, with a topic, by the producer's unique key, as the
-/// dashboard falls back), by key, or stored within `[begin, end]`.
+/// What a [`MessageQuery`] asks for, once checked.
+#[derive(Debug, PartialEq)]
+pub enum Lookup {
+    OffsetId(String),
+    UniqueKey { topic: String, id: String },
+    Key { topic: String, key: String },
+    TimeRange { topic: String, begin: i64, end: i64 },
+}
+
+impl MessageQuery {
+    /// By offset id (or, with a topic, by the producer's unique key, as the dashboard falls
+    /// back), by key, or by store time; anything else is a 400 saying what is missing.
+    pub fn lookup(&self) -> Result<Lookup, ConsoleError> {
+        let nonempty = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let topic = nonempty(&self.topic);
+        if let Some(id) = nonempty(&self.msg_id) {
+            if decode_offset_msg_id(&id).is_ok() {
+                return Ok(Lookup::OffsetId(id));
+            }
+            let topic = topic.ok_or_else(|| {
+                ConsoleError::BadRequest(format!(
+                    "{id} is not an offset message id; give the topic to look it up as a unique key"
+                ))
+            })?;
+            return Ok(Lookup::UniqueKey { topic, id });
+        }
+        let topic = topic.ok_or_else(|| ConsoleError::BadRequest("topic is required".into()))?;
+        if let Some(key) = nonempty(&self.key) {
+            return Ok(Lookup::Key { topic, key });
+        }
+        let (Some(begin), Some(end)) = (self.begin, self.end) else {
+            return Err(ConsoleError::BadRequest(
+                "give msgId, key, or begin and end (milliseconds)".into(),
+            ));
+        };
+        if begin > end || begin < 0 {
+            return Err(ConsoleError::BadRequest(format!(
+                "begin {begin} must be between 0 and end {end}"
+            )));
+        }
+        Ok(Lookup::TimeRange { topic, begin, end })
+    }
+}
+
+/// Finds the messages `q` asks for; at most [`MAX_MESSAGES`] are returned.
 pub async fn messages(a: &Admin, q: MessageQuery) -> Result<Value, ConsoleError> {
-    let topic = q.topic.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let nonempty = |s: &Option<String>| {
-        s.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    if let Some(id) = nonempty(&q.msg_id) {
-        if decode_offset_msg_id(&id).is_ok() {
+    let out = match q.lookup()? {
+        Lookup::OffsetId(id) => {
             let (_, m) = view(a, &id).await?;
             return Ok(message_list(vec![message_json(&m)]));
         }
-        let topic = topic.ok_or_else(|| {
-            ConsoleError::BadRequest(format!(
-                "{id} is not an offset message id; give the topic to look it up as a unique key"
-            ))
-        })?;
-        let out = query_by_unique_key(
-            a,
-            UniqueKeyArgs {
-                msg_id: id,
-                topic: topic.to_owned(),
-                show_all: true,
-            },
-        )
-        .await?;
-        return Ok(message_list(array(&out.json["messages"])));
-    }
-    let topic = topic.ok_or_else(|| ConsoleError::BadRequest("topic is required".into()))?;
-    if let Some(key) = nonempty(&q.key) {
-        let out = query_by_key(
-            a,
-            MsgKeyArgs {
-                topic: topic.to_owned(),
-                key,
-            },
-        )
-        .await?;
-        return Ok(message_list(array(&out.json["messages"])));
-    }
-    let (Some(begin), Some(end)) = (q.begin, q.end) else {
-        return Err(ConsoleError::BadRequest(
-            "give msgId, key, or begin and end (milliseconds)".into(),
-        ));
+        Lookup::UniqueKey { topic, id } => {
+            query_by_unique_key(
+                a,
+                UniqueKeyArgs {
+                    msg_id: id,
+                    topic,
+                    show_all: true,
+                },
+            )
+            .await?
+        }
+        Lookup::Key { topic, key } => query_by_key(a, MsgKeyArgs { topic, key }).await?,
+        Lookup::TimeRange { topic, begin, end } => {
+            print_msg(
+                a,
+                PrintMsgArgs {
+                    topic,
+                    charset: None,
+                    sub_expression: None,
+                    begin: Some(begin.to_string()),
+                    end: Some(end.to_string()),
+                    print_body: Some(true),
+                },
+            )
+            .await?
+        }
     };
-    if begin > end || begin < 0 {
-        return Err(ConsoleError::BadRequest(format!(
-            "begin {begin} must be between 0 and end {end}"
-        )));
-    }
-    let out = print_msg(
-        a,
-        PrintMsgArgs {
-            topic: topic.to_owned(),
-            charset: None,
-            sub_expression: None,
-            begin: Some(begin.to_string()),
-            end: Some(end.to_string()),
-            print_body: Some(true),
-        },
-    )
-    .await?;
     Ok(message_list(array(&out.json["messages"])))
 }
 
@@ -601,6 +616,70 @@ mod tests {
             "SYSTEM"
         );
         assert_eq!(topic_kind("Other_REPLY_TOPIC", &reserved), "NORMAL");
+    }
+
+    #[test]
+    fn a_message_query_becomes_one_lookup_or_says_what_is_missing() {
+        let q = |topic: &str, id: &str, key: &str, begin: Option<i64>, end: Option<i64>| {
+            let s = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+            MessageQuery {
+                topic: s(topic),
+                msg_id: s(id),
+                key: s(key),
+                begin,
+                end,
+            }
+            .lookup()
+        };
+        let offset_id = "7F00000100002A9F0000000000000282";
+        assert_eq!(
+            q("", offset_id, "", None, None).unwrap(),
+            Lookup::OffsetId(offset_id.into())
+        );
+        assert_eq!(
+            q("T", "ABC", "", None, None).unwrap(),
+            Lookup::UniqueKey {
+                topic: "T".into(),
+                id: "ABC".into()
+            }
+        );
+        assert_eq!(
+            q(" T ", "", " k ", None, None).unwrap(),
+            Lookup::Key {
+                topic: "T".into(),
+                key: "k".into()
+            }
+        );
+        assert_eq!(
+            q("T", "", "", Some(1), Some(2)).unwrap(),
+            Lookup::TimeRange {
+                topic: "T".into(),
+                begin: 1,
+                end: 2
+            }
+        );
+        for bad in [
+            q("", "ABC", "", None, None),
+            q("", "", "k", None, None),
+            q("T", "", "", Some(1), None),
+            q("T", "", "", Some(5), Some(1)),
+            q("T", "", "", Some(-1), Some(1)),
+        ] {
+            assert!(matches!(bad, Err(ConsoleError::BadRequest(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_reset_needs_a_topic_and_a_timestamp_mqadmin_accepts() {
+        let r = |topic: &str, ts: &str| ResetRequest {
+            topic: topic.into(),
+            timestamp: ts.into(),
+            force: true,
+        };
+        assert!(r("T", "1764750000000").validate().is_ok());
+        assert!(r("T", "2026-12-03#09:00:00:000").validate().is_ok());
+        assert!(r("T", "yesterday").validate().is_err());
+        assert!(r(" ", "1764750000000").validate().is_err());
     }
 
     #[test]

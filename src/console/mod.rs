@@ -117,8 +117,8 @@ pub struct Console {
 
 impl Console {
     /// A console of the cluster behind `namesrv_addr` (`host:port;host:port`), sampling it
-    /// every `every`; with no address, only the actor tree works. Must be called inside an
-    /// actix system (the sampler runs there).
+    /// every `every`; with no address, only the actor tree works. Must be called inside a
+    /// tokio runtime (the sampler is a task on it).
     pub fn start(namesrv_addr: Option<String>, every: Duration) -> Arc<Console> {
         let history = Arc::new(Mutex::new(History::new(HISTORY_LEN)));
         let stop = CancellationToken::new();

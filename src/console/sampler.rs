@@ -157,7 +157,7 @@ pub fn spawn(
     every: Duration,
     stop: CancellationToken,
 ) {
-    actix::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         // A slow cluster delays the next sample rather than bunching samples up.
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
