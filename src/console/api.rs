@@ -15,7 +15,7 @@ use crate::admin::consumer::{
     ConsumerProgressArgs, ResetOffsetArgs,
 };
 use crate::admin::message::{
-    message_json, print_msg, query_by_key, query_by_unique_key, MsgKeyArgs, PrintMsgArgs,
+    message_json, print_msg, query_by_key, query_by_unique_key, view, MsgKeyArgs, PrintMsgArgs,
     UniqueKeyArgs,
 };
 use crate::admin::rpc::Admin;
@@ -24,12 +24,9 @@ use crate::admin::topic::{
     UpdateTopicArgs,
 };
 use crate::admin::AdminError;
-use crate::client::message::decode_messages;
-use crate::client::{Message, MessageExt, Producer, ProducerConfig, SendStatus};
+use crate::client::{Message, Producer, ProducerConfig, SendStatus};
 use crate::protocol::code::{request, response};
-use crate::protocol::header::broker::{
-    ConsumeMessageDirectlyResultRequestHeader, ViewMessageRequestHeader,
-};
+use crate::protocol::header::broker::ConsumeMessageDirectlyResultRequestHeader;
 use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::topic::{is_system_topic, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 use crate::protocol::RemotingCommand;
@@ -342,28 +339,6 @@ pub struct MessageQuery {
     pub end: Option<i64>,
 }
 
-/// VIEW_MESSAGE_BY_ID at the broker the offset id names: the stored record and the message.
-async fn view(a: &Admin, offset_msg_id: &str) -> Result<(bytes::Bytes, MessageExt), ConsoleError> {
-    let (addr, offset) = decode_offset_msg_id(offset_msg_id)
-        .map_err(|e| ConsoleError::BadRequest(format!("{offset_msg_id}: {e}")))?;
-    let header = ViewMessageRequestHeader {
-        offset,
-        ..Default::default()
-    };
-    let r = a
-        .call(
-            &addr.to_string(),
-            RemotingCommand::request_with(request::VIEW_MESSAGE_BY_ID, &header),
-        )
-        .await?;
-    let m = decode_messages(&r.body).into_iter().next().ok_or_else(|| {
-        ConsoleError::Admin(AdminError::NotFound(format!(
-            "Message not found: {offset_msg_id}"
-        )))
-    })?;
-    Ok((r.body, m))
-}
-
 fn message_list(mut messages: Vec<Value>) -> Value {
     let total = messages.len();
     messages.truncate(MAX_MESSAGES);
@@ -423,7 +398,7 @@ impl MessageQuery {
 pub async fn messages(a: &Admin, q: MessageQuery) -> Result<Value, ConsoleError> {
     let out = match q.lookup()? {
         Lookup::OffsetId(id) => {
-            let (_, m) = view(a, &id).await?;
+            let m = view(a, &id).await?;
             return Ok(message_list(vec![message_json(&m)]));
         }
         Lookup::UniqueKey { topic, id } => {
@@ -480,7 +455,7 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
     if group.is_empty() {
         return Err(ConsoleError::BadRequest("group is required".into()));
     }
-    let (record, m) = view(a, r.msg_id.trim()).await?;
+    let m = view(a, r.msg_id.trim()).await?;
     let client = match r.client_id.filter(|c| !c.trim().is_empty()) {
         Some(c) => Some(c),
         None => consumer_connection_info(a, group, None)
@@ -498,10 +473,8 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
             topic: Some(m.topic.clone()),
             ..Default::default()
         };
-        // Java's broker reads the stored record itself; sending it along lets a broker
-        // that only forwards the request hand the client the message too.
-        let cmd = RemotingCommand::request_with(request::CONSUME_MESSAGE_DIRECTLY, &header)
-            .with_body(record);
+        // The broker reads the stored message and hands it to the client.
+        let cmd = RemotingCommand::request_with(request::CONSUME_MESSAGE_DIRECTLY, &header);
         match a.call(&m.store_host.to_string(), cmd).await {
             Ok(answer) => {
                 let result: Value = serde_json::from_slice(&answer.body)
