@@ -109,14 +109,17 @@ pub async fn shutdown_signal() -> Result<&'static str, AppError> {
     }
 }
 
-/// Starts the metrics endpoint when an address is configured.
+/// Starts the metrics endpoint when an address is configured, its console reading the
+/// cluster behind `namesrv_addr` (the broker's `namesrvAddr`).
 pub fn start_metrics(
     addr: Option<std::net::SocketAddr>,
     registry: &Arc<MetricsRegistry>,
     title: &'static str,
+    namesrv_addr: Option<String>,
 ) -> Result<Option<MetricsEndpoint>, AppError> {
     addr.map(|addr| {
-        MetricsEndpoint::start(addr, registry.clone(), title)
+        let console = crate::console::Console::with_namesrv(namesrv_addr);
+        MetricsEndpoint::start_with_console(addr, registry.clone(), title, console)
             .map_err(|source| AppError::Metrics { addr, source })
     })
     .transpose()
@@ -147,7 +150,8 @@ async fn serve(
     broker: Option<BrokerConfig>,
 ) -> Result<(), AppError> {
     let registry = MetricsRegistry::new();
-    let metrics = start_metrics(metrics_addr, &registry, title)?;
+    let console_namesrv = broker.as_ref().map(|b| b.namesrv_addr.clone());
+    let metrics = start_metrics(metrics_addr, &registry, title, console_namesrv)?;
     let namesrv = match namesrv {
         Some(c) => Some(Namesrv::start(c, registry.clone()).await?),
         None => None,

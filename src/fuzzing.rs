@@ -304,3 +304,50 @@ pub fn ha_stream(data: &[u8]) {
         }
     }
 }
+
+/// The web console's request input as its handlers decode it: a selector byte, then a JSON
+/// body (topic create/update, offset reset, dead-letter resend) or a query string (message
+/// lookup), each decoded and checked.
+pub fn console_requests(data: &[u8]) {
+    use crate::console::api::{Lookup, MessageQuery, ResendRequest, ResetRequest, TopicRequest};
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    match which % 4 {
+        0 => {
+            if let Ok(r) = serde_json::from_slice::<TopicRequest>(rest) {
+                if r.validate().is_ok() {
+                    assert!((1..=1024).contains(&r.read_queue_nums));
+                    assert!((1..=1024).contains(&r.write_queue_nums));
+                    assert!(!r.topic.trim().is_empty() && !r.cluster_name.trim().is_empty());
+                }
+            }
+        }
+        1 => {
+            if let Ok(r) = serde_json::from_slice::<ResetRequest>(rest) {
+                let _ = r.validate();
+            }
+        }
+        2 => {
+            let _ = serde_json::from_slice::<ResendRequest>(rest);
+        }
+        _ => {
+            if let Ok(q) = std::str::from_utf8(rest) {
+                if let Ok(q) = actix_web::web::Query::<MessageQuery>::from_query(q) {
+                    let filled = |s: &str| !s.is_empty() && s.trim() == s;
+                    match q.lookup() {
+                        Ok(Lookup::OffsetId(id)) => assert!(filled(&id)),
+                        Ok(Lookup::UniqueKey { topic, id }) => {
+                            assert!(filled(&topic) && filled(&id))
+                        }
+                        Ok(Lookup::Key { topic, key }) => assert!(filled(&topic) && filled(&key)),
+                        Ok(Lookup::TimeRange { topic, begin, end }) => {
+                            assert!(filled(&topic) && 0 <= begin && begin <= end)
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    }
+}

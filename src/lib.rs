@@ -28,7 +28,8 @@
 //!
 //! Around them: [`app`] (what the binaries in `src/bin/` share: logging, config files,
 //! signals; `ferrocket` runs a name server and a broker in one process, `mqnamesrv` and
-//! `mqbroker` one each), [`admin`] (`mqadmin`, RocketMQ's admin sub-commands), [`bench`] (`mqbench`, the load generator), [`json_file`]
+//! `mqbroker` one each), [`admin`] (`mqadmin`, RocketMQ's admin sub-commands), [`console`] (the web console on the
+//! metrics address, over `admin`'s functions), [`bench`] (`mqbench`, the load generator), [`json_file`]
 //! (metadata files written whole with a `.bak`), [`clock`] and the fuzz entry points.
 //!
 //! Cargo features: `broker` (default) builds everything; `--no-default-features
@@ -55,6 +56,7 @@
 //! | `SendMessageHook`, `ConsumeMessageHook`, broker-side extensions | `actors/broker/plugins/` (docs/plugins.md); trace (`TraceDataEncoder`'s format) in `plugins/trace.rs` |
 //! | an error becoming a response code | `actors/error.rs` |
 //! | metrics names, `/metrics`, `/actors` | `actors/metrics.rs`, `actors/http.rs` |
+//! | the web console (rocketmq-dashboard's pages) and its `/api/` | `console/` (`api.rs`, `sampler.rs`, `assets/`) |
 
 #[cfg(feature = "broker")]
 pub mod actors;
@@ -67,6 +69,8 @@ pub mod bench;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod clock;
+#[cfg(feature = "broker")]
+pub mod console;
 #[cfg(feature = "broker")]
 #[doc(hidden)]
 pub mod fuzzing;

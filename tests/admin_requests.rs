@@ -556,3 +556,46 @@ async fn deleting_a_subscription_group_removes_it_and_optionally_its_offsets() {
         .unwrap();
     assert_eq!(r.code, response::SUCCESS);
 }
+
+#[actix_rt::test]
+async fn direct_consume_hands_the_consumer_the_stored_message_as_java_does() {
+    let b = start_broker().await;
+    b.call(create_topic("DirT", 1)).await;
+    let (client, fake) = fake_consumer();
+    client
+        .invoke(
+            &b.addr,
+            heartbeat("127.0.0.1@dir", Some("DirG"), None, "DirT"),
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+    let sent = b
+        .call(send_v2("DirT", 0, b"hello direct", "T", "k", "UNIQ1"))
+        .await;
+    assert_eq!(sent.code, response::SUCCESS);
+    let offset_id = sent.ext("msgId").unwrap().to_owned();
+    let r = b
+        .call(cmd(
+            request::CONSUME_MESSAGE_DIRECTLY,
+            &[
+                ("consumerGroup", "DirG"),
+                ("clientId", "127.0.0.1@dir"),
+                ("msgId", &offset_id),
+            ],
+        ))
+        .await;
+    assert_eq!(r.code, response::SUCCESS);
+    let forwarded = fake
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|c| c.code == request::CONSUME_MESSAGE_DIRECTLY)
+        .cloned()
+        .unwrap();
+    let stored = records(&forwarded.body);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(&stored[0].body[..], b"hello direct");
+    assert_eq!(stored[0].topic, "DirT");
+    assert_eq!(forwarded.ext("brokerName"), Some("broker-a"));
+}

@@ -92,3 +92,12 @@ fn admin_bodies_corpus_decodes_without_panics() {
         "the admin_bodies corpus should hold the seeds and what fuzzing found, has {n}"
     );
 }
+
+#[test]
+fn console_requests_corpus_decodes_without_panics() {
+    let n = replay("console_requests", ferrocket::fuzzing::console_requests);
+    assert!(
+        n >= 10,
+        "the console_requests corpus should hold the seeds and what fuzzing found, has {n}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The process's metrics endpoint: Prometheus text at `/metrics`, the live actor tree as
-//! JSON at `/actors`, and a small self-refreshing HTML page at `/`. One per process, bound
+//! JSON at `/actors`, and the web console at `/` (its files and `/api/` routes are in
+//! `console/`; without a name server address it shows the actor tree only). One per process, bound
 //! to a configurable address (127.0.0.1:5557 for the broker and standalone process,
 //! 127.0.0.1:5556 for a separate name server). It runs on one actix-web worker thread of
 //! its own, so a scrape never competes with the remoting arbiters.
@@ -11,27 +12,43 @@ use std::sync::Arc;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use super::metrics::{ActorNode, MetricsRegistry};
+use crate::console::Console;
 
 /// A running metrics endpoint.
 pub struct MetricsEndpoint {
     local_addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
+    console: Arc<Console>,
 }
 
 impl MetricsEndpoint {
-    /// Binds `addr` (port 0 picks a free one) and starts serving in the current system.
+    /// Binds `addr` (port 0 picks a free one) and starts serving in the current system,
+    /// with a console that knows no name server (the actor tree only).
     pub fn start(
         addr: SocketAddr,
         registry: Arc<MetricsRegistry>,
         title: &'static str,
     ) -> std::io::Result<Self> {
+        Self::start_with_console(addr, registry, title, Console::with_namesrv(None))
+    }
+
+    /// [`MetricsEndpoint::start`] serving `console`'s pages and API.
+    pub fn start_with_console(
+        addr: SocketAddr,
+        registry: Arc<MetricsRegistry>,
+        title: &'static str,
+        console: Arc<Console>,
+    ) -> std::io::Result<Self> {
         let data = web::Data::new(Page { registry, title });
+        let console_data = web::Data::new(console.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(console_data.clone())
                 .route("/metrics", web::get().to(metrics))
                 .route("/actors", web::get().to(actors))
                 .route("/", web::get().to(index))
+                .configure(crate::console::routes)
         })
         .workers(1)
         .disable_signals()
@@ -46,7 +63,11 @@ impl MetricsEndpoint {
             }
         });
         tracing::info!(%local_addr, "metrics endpoint at http://{local_addr}/");
-        Ok(MetricsEndpoint { local_addr, handle })
+        Ok(MetricsEndpoint {
+            local_addr,
+            handle,
+            console,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -55,6 +76,7 @@ impl MetricsEndpoint {
 
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+        self.console.stop().await;
     }
 }
 
@@ -74,24 +96,11 @@ async fn actors(page: web::Data<Page>) -> HttpResponse {
 }
 
 async fn index(page: web::Data<Page>) -> HttpResponse {
-    let mut html = String::with_capacity(8192);
-    let _ = write!(
-        html,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">\
-         <title>{t}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}\
-         .down{{color:#b00}}</style></head><body><h1>{t}</h1>\
-         <p>Refreshes every 5 s. Machine-readable: <a href=\"/metrics\">/metrics</a> (Prometheus), \
-         <a href=\"/actors\">/actors</a> (JSON).</p><table><tr><th>actor</th><th>alive</th>\
-         <th>mailbox</th><th>capacity</th><th>handled</th><th>rejected</th><th>panics</th>\
-         <th>restarts</th><th>handler time (s)</th></tr>",
-        t = html_escape(page.title)
-    );
-    render_rows(&mut html, &page.registry.actor_tree(), 0);
-    html.push_str("</table></body></html>");
+    let mut rows = String::with_capacity(8192);
+    render_rows(&mut rows, &page.registry.actor_tree(), 0);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(html)
+        .body(crate::console::index_html(&html_escape(page.title), &rows))
 }
 
 fn render_rows(html: &mut String, node: &ActorNode, depth: usize) {

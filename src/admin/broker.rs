@@ -347,7 +347,8 @@ pub async fn write_perm(a: &Admin, x: BrokerNameArg, add: bool) -> Result<Output
     }
 }
 
-async fn stats_data(a: &Admin, addr: &str, name: &str, key: &str) -> Option<BrokerStatsData> {
+/// VIEW_BROKER_STATS_DATA of one stat on one broker; `None` when it cannot be read.
+pub async fn stats_data(a: &Admin, addr: &str, name: &str, key: &str) -> Option<BrokerStatsData> {
     let header = ViewBrokerStatsDataRequestHeader {
         stats_name: name.to_owned(),
         stats_key: key.to_owned(),

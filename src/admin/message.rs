@@ -139,7 +139,7 @@ fn body_file(m: &MessageExt) -> String {
     }
 }
 
-fn message_json(m: &MessageExt) -> serde_json::Value {
+pub fn message_json(m: &MessageExt) -> serde_json::Value {
     json!({
         "msgId": m.msg_id(), "offsetMsgId": m.offset_msg_id, "topic": m.topic,
         "tags": m.tags(), "keys": m.property("KEYS"), "queueId": m.queue_id,
@@ -178,7 +178,8 @@ fn print_detail(text: &mut String, m: &MessageExt, offset_id: bool) {
     line("Message Body Path:", body_file(m));
 }
 
-async fn view(a: &Admin, offset_msg_id: &str) -> Result<MessageExt, AdminError> {
+/// VIEW_MESSAGE_BY_ID at the broker the offset message id names.
+pub async fn view(a: &Admin, offset_msg_id: &str) -> Result<MessageExt, AdminError> {
     let (addr, offset) =
         decode_offset_msg_id(offset_msg_id).map_err(|e| AdminError::Usage(e.to_string()))?;
     let header = ViewMessageRequestHeader {

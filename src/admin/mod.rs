@@ -7,12 +7,12 @@
 //! and the JSON form) or an [`AdminError`], which the binary prints to stderr with a
 //! non-zero exit status: 2 for usage errors, 1 for everything else.
 
-mod broker;
-mod consumer;
-mod format;
-mod message;
+pub mod broker;
+pub mod consumer;
+pub mod format;
+pub mod message;
 pub mod rpc;
-mod topic;
+pub mod topic;
 
 pub use format::parse_timestamp;
 

@@ -24,6 +24,7 @@ use crate::protocol::header::broker::{
     GetConsumerRunningInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
     ResetOffsetRequestHeader,
 };
+use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::RemotingCommand;
 
 /// `MQVersion.Version.V3_0_7_SNAPSHOT`: older clients cannot reset offsets.
@@ -330,6 +331,18 @@ pub(super) async fn consume_message_directly(
 ) -> Reply {
     let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
     let client_id = h.client_id.clone().unwrap_or_default();
+    // As Java's broker: the client is handed the stored message the offset id names, and
+    // told which broker holds it (an admin only sends the id).
+    let mut req = req;
+    req.put_ext("brokerName", &cx.config.broker_name);
+    let stored = h
+        .msg_id
+        .as_deref()
+        .and_then(|id| decode_offset_msg_id(id).ok())
+        .and_then(|(_, offset)| cx.store.message_at(offset));
+    if let Some(record) = stored {
+        req = req.with_body(record);
+    }
     call_consumer(
         &cx,
         request::CONSUME_MESSAGE_DIRECTLY,
