@@ -483,7 +483,7 @@ pub async fn resend(a: &Admin, r: ResendRequest) -> Result<Value, ConsoleError> 
                     "mode": "CONSUME_MESSAGE_DIRECTLY", "clientId": client_id, "result": result,
                 }));
             }
-            // A client that cannot consume directly (the Rust client, for one) consumed
+            // A client that cannot consume directly (REQUEST_CODE_NOT_SUPPORTED) consumed
             // nothing, so the retry topic still delivers the message exactly once more.
             Err(AdminError::Refused { code, remark, .. })
                 if code == response::REQUEST_CODE_NOT_SUPPORTED =>
