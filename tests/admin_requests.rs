@@ -354,6 +354,36 @@ async fn running_info_and_direct_consume_are_forwarded_to_the_consumer() {
     assert_eq!(direct.code, response::SUCCESS);
     assert_eq!(&direct.body[..], b"consumed ABC");
 
+    // As Java's broker does, the consumer gets the stored message the id names as the body,
+    // and the broker's name.
+    let sent = b
+        .call(send_v2("FwdT", 0, b"direct body", "TagD", "kd", "u-direct"))
+        .await;
+    assert_eq!(sent.code, response::SUCCESS);
+    let id = sent.ext("msgId").unwrap().to_owned();
+    let direct = b
+        .call(cmd(
+            request::CONSUME_MESSAGE_DIRECTLY,
+            &[
+                ("consumerGroup", "FwdG"),
+                ("clientId", "127.0.0.1@fwd"),
+                ("msgId", &id),
+            ],
+        ))
+        .await;
+    assert_eq!(direct.code, response::SUCCESS);
+    let forwarded = fake
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|c| c.code == request::CONSUME_MESSAGE_DIRECTLY)
+        .cloned()
+        .unwrap();
+    assert_eq!(forwarded.ext("brokerName"), Some("broker-a"));
+    let m = ferrocket::protocol::message::decode_record(&forwarded.body).expect("a stored record");
+    assert_eq!(&m.body[..], b"direct body");
+    assert_eq!(m.msg_id(), id);
+
     let gone = b
         .call(cmd(
             request::GET_CONSUMER_RUNNING_INFO,

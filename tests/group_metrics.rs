@@ -99,7 +99,8 @@ async fn consumer_lag_follows_a_group_that_stops_and_catches_up() {
         ),
         Some(0.0)
     );
-    assert!(text.contains("rocketmq_consumer_connections{language=\"RUST\",version=\"V4_9_8\",consume_mode=\"push\"} 1"), "{text}");
+    assert!(text.contains("rocketmq_consumer_connections{consumer_group=\"LagG\",language=\"rust\",version=\"v4_9_8\",consume_mode=\"push\",protocol_type=\"remoting\",is_system=\"false\"} 1"), "{text}");
+    assert!(text.contains("rocketmq_producer_connections{language=\"rust\",version=\"v4_9_8\",protocol_type=\"remoting\"} 1"), "{text}");
 
     // The consumer stops; 7 more arrive and wait.
     consumer.shutdown().await;

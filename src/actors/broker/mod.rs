@@ -280,9 +280,11 @@ impl BrokerBuilder {
             None
         };
         let consumers: clients::ConsumerViews = Default::default();
+        let producer_counts: clients::ProducerCounts = Default::default();
         let clients = {
-            let (views, expiry) = (
+            let (views, counts, expiry) = (
                 consumers.clone(),
+                producer_counts.clone(),
                 Duration::from_millis(config.channel_expired_timeout.max(1)),
             );
             start_supervised(
@@ -290,7 +292,7 @@ impl BrokerBuilder {
                 "broker/ClientManager",
                 capacity::CLIENT_MANAGER,
                 None,
-                move |sup| ClientManager::new(sup, views, expiry),
+                move |sup| ClientManager::new(sup, views, counts, expiry),
             )
         };
         let pull_hold = start_supervised(
@@ -368,6 +370,7 @@ impl BrokerBuilder {
             offsets,
             clients,
             consumers,
+            producer_counts,
             consumer_filters: Arc::default(),
             pull_hold,
             queue_locks,

@@ -24,6 +24,7 @@ use crate::protocol::header::broker::{
     GetConsumerRunningInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
     ResetOffsetRequestHeader,
 };
+use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::RemotingCommand;
 
 /// `MQVersion.Version.V3_0_7_SNAPSHOT`: older clients cannot reset offsets.
@@ -322,14 +323,26 @@ pub(super) async fn get_consumer_running_info(
     .await
 }
 
-/// CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer.
+/// CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer with what Java's
+/// `AdminBrokerProcessor` adds: the `brokerName` field and, as the body, the stored record
+/// the offset message id points at (the client decodes the body as the message to consume;
+/// an id that names no record forwards no body, and the client answers the error).
 pub(super) async fn consume_message_directly(
     cx: Arc<BrokerContext>,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
     _: ConnectionInfo,
 ) -> Reply {
     let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
     let client_id = h.client_id.clone().unwrap_or_default();
+    req.put_ext("brokerName", cx.config.broker_name.clone());
+    if let Some(record) = h
+        .msg_id
+        .as_deref()
+        .and_then(|id| decode_offset_msg_id(id).ok())
+        .and_then(|(_, offset)| cx.store.message_at(offset))
+    {
+        req = req.with_body(record);
+    }
     call_consumer(
         &cx,
         request::CONSUME_MESSAGE_DIRECTLY,

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use super::config::BrokerConfig;
 use super::features::pull_hold::PullHold;
-use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews};
+use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews, ProducerCounts};
 use super::meta::consumer_filter::ConsumerFilters;
 use super::meta::consumer_offsets::ConsumerOffsets;
 use super::meta::queue_locks::QueueLockManager;
@@ -49,6 +49,8 @@ pub struct BrokerContext {
     pub offsets: Arc<ConsumerOffsets>,
     pub clients: Mailbox<ClientManager>,
     pub consumers: ConsumerViews,
+    /// Producer connections by language and version (for `/metrics`).
+    pub producer_counts: ProducerCounts,
     /// Compiled SQL92 selectors per topic and group, registered by heartbeats.
     pub consumer_filters: Arc<ConsumerFilters>,
     pub pull_hold: Mailbox<PullHold>,

@@ -285,11 +285,48 @@ pub fn java_double(value: f64) -> String {
     }
 }
 
+/// The part of a consumer's `ConsumerRunningInfo` (its answer to GET_CONSUMER_RUNNING_INFO,
+/// relayed by the broker) that `mqadmin` reads: the queues the consumer holds now (the keys
+/// of `mqTable`) and its `properties`. The rest (process-queue details, status, jstack) is
+/// skipped.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerRunningInfo {
+    #[serde(deserialize_with = "queue_map")]
+    pub mq_table: BTreeMap<MessageQueue, serde::de::IgnoredAny>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub properties: BTreeMap<String, serde_json::Value>,
+}
+
+impl ConsumerRunningInfo {
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json_with_object_keys(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Reference §3.9.
+    /// fastjson's form of a Java push consumer's ConsumerRunningInfo (4.9.8), cut to one queue.
+    const RUNNING_INFO: &str = r#"{"jstack":null,"mqTable":{{"brokerName":"broker-a","queueId":1,"topic":"TopicTest"}:{"cachedMsgCount":0,"cachedMsgMaxOffset":0,"cachedMsgMinOffset":0,"cachedMsgSizeInMiB":0,"commitOffset":12,"droped":false,"lastConsumeTimestamp":1700000000000,"lastLockTimestamp":1700000000000,"lastPullTimestamp":1700000000000,"locked":false,"transactionMsgCount":0,"transactionMsgMaxOffset":0,"transactionMsgMinOffset":0,"tryUnlockTimes":0}},"properties":{"PROP_CLIENT_VERSION":"V4_9_8","PROP_CONSUME_TYPE":"CONSUME_PASSIVELY","PROP_THREADPOOL_CORE_SIZE":"20","PROP_CONSUMER_START_TIMESTAMP":"1700000000000"},"statusTable":{"TopicTest":{"consumeFailedMsgs":0,"consumeFailedTPS":0.0,"consumeOKTPS":0.0,"consumeRT":0.0,"pullRT":1.0,"pullTPS":0.0}},"subscriptionSet":[{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"TopicTest"}]}"#;
+
+    #[test]
+    fn running_info_yields_the_queues_a_consumer_holds() {
+        let info = ConsumerRunningInfo::decode(RUNNING_INFO.as_bytes()).unwrap();
+        assert_eq!(
+            info.mq_table.keys().collect::<Vec<_>>(),
+            [&MessageQueue::new("TopicTest", "broker-a", 1)]
+        );
+        assert_eq!(info.properties["PROP_CLIENT_VERSION"], "V4_9_8");
+        assert!(ConsumerRunningInfo::decode(b"{}")
+            .unwrap()
+            .mq_table
+            .is_empty());
+        assert!(ConsumerRunningInfo::decode(b"{\"mqTable\":{\"x\":1}}").is_err());
+    }
+
     const CONSUME_STATS: &str = r#"{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"brokerOffset":100,"consumerOffset":90,"lastTimestamp":1700000000000,"pullOffset":95}}}"#;
     const TOPIC_STATS: &str = r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"lastUpdateTimestamp":1700000000000,"maxOffset":100,"minOffset":0}},"topicPutTps":0.0}"#;
     const CONSUMER_CONNECTION: &str = r#"{"connectionSet":[{"clientAddr":"192.168.0.20:53422","clientId":"192.168.0.20@12345#1234567890123","language":"JAVA","version":479}],"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","subscriptionTable":{"TopicTest":{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"TopicTest"}}}"#;

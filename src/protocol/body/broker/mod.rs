@@ -20,7 +20,8 @@ pub mod queue;
 
 pub use admin::{
     BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, ConsumerList,
-    GroupList, OffsetWrapper, ProducerConnection, ResetOffsetBody, TopicOffset, TopicStatsTable,
+    ConsumerRunningInfo, GroupList, OffsetWrapper, ProducerConnection, ResetOffsetBody,
+    TopicOffset, TopicStatsTable,
 };
 pub use group::{
     CustomizedRetryPolicy, ExponentialRetryPolicy, GroupRetryPolicy, SimpleSubscriptionData,
