@@ -586,3 +586,148 @@ async fn deleting_a_subscription_group_removes_it_and_optionally_its_offsets() {
         .unwrap();
     assert_eq!(r.code, response::SUCCESS);
 }
+
+/// Every broker-side request code of issue 17's list (and those mqadmin's core commands
+/// send) is answered on the client port, and the VIP port (listenPort − 2, the dashboard's
+/// default) answers it the same way.
+#[actix_rt::test]
+async fn every_admin_code_is_answered_alike_on_the_vip_port() {
+    let b = start_broker_with(|c| c.vip_channel_enabled = true).await;
+    b.call(create_topic("VipT", 2)).await;
+    send_n(&b, "VipT", 2).await;
+    let id = {
+        let r = b.call(send_v2("VipT", 0, b"v", "T", "vk", "u-vip")).await;
+        r.ext("msgId").unwrap().to_owned()
+    };
+    assert!(b.broker.store.wait_dispatched(TIMEOUT).await);
+    b.call(commit("VipG", "VipT", 0, 1)).await;
+    let vip = b.broker.vip_addr().expect("the VIP port is bound").to_string();
+    // One superset of header fields: each request reads the ones it has.
+    let fields: Vec<(&str, String)> = vec![
+        ("topic", "VipT".into()),
+        ("consumerGroup", "VipG".into()),
+        ("group", "VipG".into()),
+        ("groupName", "VipG".into()),
+        ("producerGroup", "VipP".into()),
+        ("clientId", "127.0.0.1@nobody".into()),
+        ("msgId", id.clone()),
+        ("offset", "0".into()),
+        ("queueId", "0".into()),
+        ("index", "0".into()),
+        ("count", "1".into()),
+        ("timestamp", "0".into()),
+        ("isForce", "true".into()),
+        ("isOrder", "false".into()),
+        ("timeoutMillis", "3000".into()),
+        ("jstackEnable", "false".into()),
+        ("statsName", "TOPIC_PUT_NUMS".into()),
+        ("statsKey", "VipT".into()),
+        ("key", "vk".into()),
+        ("maxNum", "32".into()),
+        ("beginTimestamp", "0".into()),
+        ("endTimestamp", i64::MAX.to_string()),
+    ];
+    let codes = [
+        request::VIEW_BROKER_STATS_DATA,
+        request::GET_BROKER_RUNTIME_INFO,
+        request::QUERY_TOPIC_CONSUME_BY_WHO,
+        request::GET_CONSUMER_RUNNING_INFO,
+        request::CONSUME_MESSAGE_DIRECTLY,
+        request::INVOKE_BROKER_TO_RESET_OFFSET,
+        request::GET_PRODUCER_CONNECTION_LIST,
+        request::GET_ALL_PRODUCER_INFO,
+        request::GET_BROKER_CONSUME_STATS,
+        request::UPDATE_BROKER_CONFIG,
+        request::DELETE_SUBSCRIPTIONGROUP,
+        request::QUERY_CONSUME_QUEUE,
+        request::GET_ALL_TOPIC_CONFIG,
+        request::GET_BROKER_CONFIG,
+        request::GET_TOPIC_STATS_INFO,
+        request::GET_CONSUME_STATS,
+        request::GET_CONSUMER_CONNECTION_LIST,
+        request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        request::VIEW_MESSAGE_BY_ID,
+        request::QUERY_MESSAGE,
+        request::SEARCH_OFFSET_BY_TIMESTAMP,
+        request::GET_MAX_OFFSET,
+        request::GET_MIN_OFFSET,
+        request::QUERY_CONSUMER_OFFSET,
+        request::GET_ALL_CONSUMER_OFFSET,
+        request::GET_ALL_DELAY_OFFSET,
+    ];
+    for code in codes {
+        let make = || {
+            let mut c = RemotingCommand::request(code);
+            for (k, v) in &fields {
+                c.put_ext(*k, v.clone());
+            }
+            if code == request::UPDATE_BROKER_CONFIG {
+                c = c.with_body(&b"fileReservedTime=72\n"[..]);
+            }
+            c
+        };
+        let main = b.call(make()).await;
+        let on_vip = b.client.invoke(&vip, make(), TIMEOUT).await.unwrap();
+        let name = ferrocket::protocol::code::request_name(code).unwrap();
+        assert_ne!(
+            main.code,
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            "{name} is not answered"
+        );
+        assert_eq!(
+            (main.code, main.remark.as_deref()),
+            (on_vip.code, on_vip.remark.as_deref()),
+            "{name} answered differently on the VIP port"
+        );
+    }
+}
+
+/// GET_NAMESRV_CONFIG (319) and UPDATE_NAMESRV_CONFIG (318) as 4.9.8's
+/// DefaultRequestProcessor answers them: a properties body, the black list refused with
+/// NO_PERMISSION, and nothing applied when one key of the update is refused.
+#[actix_rt::test]
+async fn namesrv_config_requests_answer_as_java_and_refuse_the_black_list() {
+    let b = start_broker().await;
+    let before = namesrv_config(&b).await;
+    assert!(before.lines().any(|l| l == "orderMessageEnable=false"), "{before}");
+    assert!(before.lines().any(|l| l.starts_with("kvConfigPath=")), "{before}");
+
+    let refused = update_namesrv_config(&b, "orderMessageEnable=true\nconfigStorePath=/tmp/evil\n").await;
+    assert_eq!(refused.code, response::NO_PERMISSION);
+    assert_eq!(
+        refused.remark.as_deref(),
+        Some("Can not update config in black list.")
+    );
+    assert_eq!(namesrv_config(&b).await, before, "nothing of a refused update is applied");
+
+    let done = update_namesrv_config(&b, "orderMessageEnable = true\nnoSuchKey=1\n").await;
+    assert_eq!((done.code, done.remark.as_deref()), (response::SUCCESS, None));
+    assert!(namesrv_config(&b).await.lines().any(|l| l == "orderMessageEnable=true"));
+    // An empty body changes nothing and succeeds, as in Java.
+    assert_eq!(update_namesrv_config(&b, "").await.code, response::SUCCESS);
+}
+
+async fn namesrv_config(b: &TestBroker) -> String {
+    let r = b
+        .client
+        .invoke(
+            &b.ns.addr,
+            RemotingCommand::request(request::GET_NAMESRV_CONFIG),
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, response::SUCCESS);
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+async fn update_namesrv_config(b: &TestBroker, body: &'static str) -> RemotingCommand {
+    b.client
+        .invoke(
+            &b.ns.addr,
+            RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG).with_body(body.as_bytes()),
+            TIMEOUT,
+        )
+        .await
+        .unwrap()
+}

@@ -19,7 +19,7 @@ pub mod pretty;
 pub mod queue;
 
 pub use admin::{
-    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, ConsumerList,
+    BrokerStatsData, BrokerStatsItem, Connection, ConsumeMessageDirectlyResult, ConsumeStats, ConsumerConnection, ConsumerList,
     ConsumerRunningInfo, GroupList, OffsetWrapper, ProducerConnection, ResetOffsetBody,
     TopicOffset, TopicStatsTable,
 };
