@@ -251,7 +251,9 @@ pub fn admin_bodies(data: &[u8]) {
         assert!(!k.contains('\n'), "a property key spans lines");
     }
     // UPDATE_NAMESRV_CONFIG's body: a black-listed key changes nothing.
-    use crate::actors::namesrv::config::{properties, LiveSettings, NamesrvConfig, CONFIG_BLACK_LIST};
+    use crate::actors::namesrv::config::{
+        properties, LiveSettings, NamesrvConfig, CONFIG_BLACK_LIST,
+    };
     let config = NamesrvConfig::default();
     let live = LiveSettings::new(&config);
     let before = properties(&config, &live);
@@ -259,7 +261,11 @@ pub fn admin_bodies(data: &[u8]) {
         assert!(props
             .iter()
             .any(|(k, _)| CONFIG_BLACK_LIST.contains(&k.as_str())));
-        assert_eq!(properties(&config, &live), before, "a refused update changed settings");
+        assert_eq!(
+            properties(&config, &live),
+            before,
+            "a refused update changed settings"
+        );
     }
     let _ = crate::admin::parse_timestamp(&text);
 }

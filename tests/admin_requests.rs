@@ -601,7 +601,11 @@ async fn every_admin_code_is_answered_alike_on_the_vip_port() {
     };
     assert!(b.broker.store.wait_dispatched(TIMEOUT).await);
     b.call(commit("VipG", "VipT", 0, 1)).await;
-    let vip = b.broker.vip_addr().expect("the VIP port is bound").to_string();
+    let vip = b
+        .broker
+        .vip_addr()
+        .expect("the VIP port is bound")
+        .to_string();
     // One superset of header fields: each request reads the ones it has.
     let fields: Vec<(&str, String)> = vec![
         ("topic", "VipT".into()),
@@ -689,20 +693,37 @@ async fn every_admin_code_is_answered_alike_on_the_vip_port() {
 async fn namesrv_config_requests_answer_as_java_and_refuse_the_black_list() {
     let b = start_broker().await;
     let before = namesrv_config(&b).await;
-    assert!(before.lines().any(|l| l == "orderMessageEnable=false"), "{before}");
-    assert!(before.lines().any(|l| l.starts_with("kvConfigPath=")), "{before}");
+    assert!(
+        before.lines().any(|l| l == "orderMessageEnable=false"),
+        "{before}"
+    );
+    assert!(
+        before.lines().any(|l| l.starts_with("kvConfigPath=")),
+        "{before}"
+    );
 
-    let refused = update_namesrv_config(&b, "orderMessageEnable=true\nconfigStorePath=/tmp/evil\n").await;
+    let refused =
+        update_namesrv_config(&b, "orderMessageEnable=true\nconfigStorePath=/tmp/evil\n").await;
     assert_eq!(refused.code, response::NO_PERMISSION);
     assert_eq!(
         refused.remark.as_deref(),
         Some("Can not update config in black list.")
     );
-    assert_eq!(namesrv_config(&b).await, before, "nothing of a refused update is applied");
+    assert_eq!(
+        namesrv_config(&b).await,
+        before,
+        "nothing of a refused update is applied"
+    );
 
     let done = update_namesrv_config(&b, "orderMessageEnable = true\nnoSuchKey=1\n").await;
-    assert_eq!((done.code, done.remark.as_deref()), (response::SUCCESS, None));
-    assert!(namesrv_config(&b).await.lines().any(|l| l == "orderMessageEnable=true"));
+    assert_eq!(
+        (done.code, done.remark.as_deref()),
+        (response::SUCCESS, None)
+    );
+    assert!(namesrv_config(&b)
+        .await
+        .lines()
+        .any(|l| l == "orderMessageEnable=true"));
     // An empty body changes nothing and succeeds, as in Java.
     assert_eq!(update_namesrv_config(&b, "").await.code, response::SUCCESS);
 }

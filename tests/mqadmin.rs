@@ -97,6 +97,23 @@ async fn topic_sub_commands_print_rocketmqs_layout() {
     );
     assert!(out.contains("TopicConfig [topicName=AdmT, readQueueNums=4, writeQueueNums=4, perm=RW-, topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false]"), "{out}");
     routed(ns, "AdmT", true).await;
+    // -u / -s set the unit flags of topicSysFlag, as TopicSysFlag.buildSysFlag does.
+    let unit = ok(
+        ns,
+        &[
+            "updateTopic",
+            "-b",
+            &b.addr,
+            "-t",
+            "AdmUnitT",
+            "-u",
+            "true",
+            "-s",
+            "true",
+        ],
+    )
+    .await;
+    assert!(unit.contains("topicSysFlag=3,"), "{unit}");
 
     let list = ok(ns, &["topicList"]).await;
     assert!(list.lines().any(|l| l == "AdmT"), "{list}");
@@ -549,6 +566,17 @@ async fn consumer_sub_commands_follow_a_live_group_and_reset_it() {
         "broker offset: {row}"
     );
     assert!(progress.contains("Consume TPS: "), "{progress}");
+    // -s true: the Rust consumer answers GET_CONSUMER_RUNNING_INFO, so its queue shows its IP.
+    let holders = ok(ns, &["consumerProgress", "-g", "GrpG", "-s", "true"]).await;
+    let row = holders
+        .lines()
+        .find(|l| l.starts_with("GrpT "))
+        .expect("a row for the topic");
+    assert_eq!(
+        row.split_whitespace().nth(5),
+        Some("127.0.0.1"),
+        "{holders}"
+    );
     let all = ok(ns, &["consumerProgress"]).await;
     let group_row = all
         .lines()
@@ -670,7 +698,10 @@ async fn namesrv_config_is_read_and_changed_and_its_black_list_refused() {
 
     let config = ok(ns, &["getNamesrvConfig"]).await;
     let mut lines = config.lines();
-    assert_eq!(lines.next(), Some(format!("============{ns}============").as_str()));
+    assert_eq!(
+        lines.next(),
+        Some(format!("============{ns}============").as_str())
+    );
     let shown: Vec<&str> = lines.collect();
     assert!(
         shown.contains(&format!("{:<50}=  false", "orderMessageEnable").as_str()),
@@ -690,7 +721,13 @@ async fn namesrv_config_is_read_and_changed_and_its_black_list_refused() {
     assert_eq!(
         ok(
             ns,
-            &["updateNamesrvConfig", "-k", "enableAllTopicList", "-v", "false"]
+            &[
+                "updateNamesrvConfig",
+                "-k",
+                "enableAllTopicList",
+                "-v",
+                "false"
+            ]
         )
         .await,
         format!("update name server config success![{ns}]\nenableAllTopicList : false\n")
@@ -702,13 +739,24 @@ async fn namesrv_config_is_read_and_changed_and_its_black_list_refused() {
     assert_eq!(after[ns]["enableAllTopicList"], "false");
     ok(
         ns,
-        &["updateNamesrvConfig", "-k", "enableAllTopicList", "-v", "true"],
+        &[
+            "updateNamesrvConfig",
+            "-k",
+            "enableAllTopicList",
+            "-v",
+            "true",
+        ],
     )
     .await;
     assert!(ok(ns, &["topicList"]).await.lines().any(|l| l == "TBW102"));
 
     // The CVE-2023-33246 lesson: no remote write may choose a file the server writes.
-    for key in ["kvConfigPath", "configStorePath", "configBlackList", "rocketmqHome"] {
+    for key in [
+        "kvConfigPath",
+        "configStorePath",
+        "configBlackList",
+        "rocketmqHome",
+    ] {
         let refused = mqadmin(
             Some(ns),
             &["updateNamesrvConfig", "-k", key, "-v", "/tmp/evil"],
@@ -717,7 +765,9 @@ async fn namesrv_config_is_read_and_changed_and_its_black_list_refused() {
         assert_eq!(refused.code, 1, "{key}: {}", refused.stdout);
         assert!(
             refused.stderr.contains("NO_PERMISSION")
-                && refused.stderr.contains("Can not update config in black list."),
+                && refused
+                    .stderr
+                    .contains("Can not update config in black list."),
             "{key}: {}",
             refused.stderr
         );
@@ -735,7 +785,14 @@ async fn cluster_list_more_stats_and_interval() {
     b.call(create_topic("MoreT", 1)).await;
     for i in 0..3 {
         let r = b
-            .call(send_v2("MoreT", 0, b"x", "T", &format!("k{i}"), &format!("u-more-{i}")))
+            .call(send_v2(
+                "MoreT",
+                0,
+                b"x",
+                "T",
+                &format!("k{i}"),
+                &format!("u-more-{i}"),
+            ))
             .await;
         assert_eq!(r.code, ferrocket::protocol::code::response::SUCCESS);
     }

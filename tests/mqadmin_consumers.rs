@@ -136,8 +136,12 @@ async fn direct_consume_and_queue_holders_reach_the_consumer_through_the_broker(
     let ns = b.ns.addr.as_str();
     b.call(create_topic("HoldT", 2)).await;
     let _consumer = fake_java_consumer(&b, "HoldG", "HoldT").await;
-    let id = sent_id(&b.call(send_v2("HoldT", 1, b"hello", "A", "k1", "u-hold-1")).await);
-    b.call(send_v2("HoldT", 0, b"other", "A", "k2", "u-hold-2")).await;
+    let id = sent_id(
+        &b.call(send_v2("HoldT", 1, b"hello", "A", "k1", "u-hold-1"))
+            .await,
+    );
+    b.call(send_v2("HoldT", 0, b"other", "A", "k2", "u-hold-2"))
+        .await;
     assert!(b.broker.store.wait_dispatched(TIMEOUT).await);
     for q in 0..2 {
         let r = b
@@ -164,9 +168,37 @@ async fn direct_consume_and_queue_holders_reach_the_consumer_through_the_broker(
         direct,
         "ConsumeMessageDirectlyResult [order=false, autoCommit=true, consumeResult=CR_SUCCESS, remark=got hello from broker-a, spentTimeMills=2]\n"
     );
+    // By unique key, as queryMsgByUniqueKey -g -d does it.
+    let by_key = ok(
+        ns,
+        &[
+            "queryMsgByUniqueKey",
+            "-t",
+            "HoldT",
+            "-i",
+            "u-hold-2",
+            "-g",
+            "HoldG",
+            "-d",
+            CLIENT_ID,
+        ],
+    )
+    .await;
+    assert_eq!(
+        by_key,
+        "ConsumeMessageDirectlyResult [order=false, autoCommit=true, consumeResult=CR_SUCCESS, remark=got other from broker-a, spentTimeMills=2]\n"
+    );
     let (code, _, err) = mqadmin(
         ns,
-        &["queryMsgById", "-i", &id, "-g", "HoldG", "-d", "127.0.0.1@nobody"],
+        &[
+            "queryMsgById",
+            "-i",
+            &id,
+            "-g",
+            "HoldG",
+            "-d",
+            "127.0.0.1@nobody",
+        ],
     )
     .await;
     assert_eq!(code, 1);
@@ -194,12 +226,18 @@ async fn direct_consume_and_queue_holders_reach_the_consumer_through_the_broker(
     let rows: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
     let row = |q: i32| {
         rows.iter()
-            .find(|r| r.starts_with("HoldT ") && r.split_whitespace().nth(2) == Some(&q.to_string()))
+            .find(|r| {
+                r.starts_with("HoldT ") && r.split_whitespace().nth(2) == Some(&q.to_string())
+            })
             .unwrap_or_else(|| panic!("queue {q} in {progress}"))
             .to_string()
     };
     // Queue 1 is the one the consumer's running info says it holds; nobody reports queue 0.
-    assert_eq!(row(1).split_whitespace().nth(5), Some("127.0.0.1"), "{progress}");
+    assert_eq!(
+        row(1).split_whitespace().nth(5),
+        Some("127.0.0.1"),
+        "{progress}"
+    );
     assert_eq!(row(0).split_whitespace().nth(5), Some("N/A"), "{progress}");
     assert_eq!(
         row(1),
@@ -222,10 +260,14 @@ async fn resend_by_id_and_traced_send() {
     let ns = b.ns.addr.as_str();
     b.call(create_topic("ReT", 1)).await;
     routed(ns, "ReT").await;
-    let id = sent_id(&b.call(send_v2("ReT", 0, b"again", "A", "rk", "u-re-1")).await);
+    let id = sent_id(
+        &b.call(send_v2("ReT", 0, b"again", "A", "rk", "u-re-1"))
+            .await,
+    );
 
     let resent = ok(ns, &["queryMsgById", "-i", &id, "-s", "true"]).await;
-    let prefix = format!("prepare resend msg. originalMsgId={id}SendResult [sendStatus=SEND_OK, msgId=");
+    let prefix =
+        format!("prepare resend msg. originalMsgId={id}SendResult [sendStatus=SEND_OK, msgId=");
     assert!(resent.starts_with(&prefix), "{resent}");
     assert!(
         resent.contains(", messageQueue=MessageQueue [topic=ReT, brokerName=broker-a, queueId=0], queueOffset=1]"),
@@ -236,13 +278,28 @@ async fn resend_by_id_and_traced_send() {
     let copies = records(&by_key.body);
     assert_eq!(copies.len(), 2, "{resent}");
     assert!(copies.iter().all(|m| &m.body[..] == b"again"));
-    assert_ne!(copies[0].property("UNIQ_KEY"), copies[1].property("UNIQ_KEY"));
+    assert_ne!(
+        copies[0].property("UNIQ_KEY"),
+        copies[1].property("UNIQ_KEY")
+    );
 
     // sendMessage -m true writes the Pub trace record a Java client with trace on writes.
     routed(ns, "RMQ_SYS_TRACE_TOPIC").await;
     let sent = ok(
         ns,
-        &["sendMessage", "-t", "ReT", "-p", "traced", "-k", "tk", "-c", "TagT", "-m", "true"],
+        &[
+            "sendMessage",
+            "-t",
+            "ReT",
+            "-p",
+            "traced",
+            "-k",
+            "tk",
+            "-c",
+            "TagT",
+            "-m",
+            "true",
+        ],
     )
     .await;
     let msg_id = sent
@@ -259,7 +316,11 @@ async fn resend_by_id_and_traced_send() {
     })
     .await;
     let r = b.call(query_by_key("RMQ_SYS_TRACE_TOPIC", &msg_id)).await;
-    assert!(found, "two Pub trace records for {msg_id}: {:?}", String::from_utf8_lossy(&r.body));
+    assert!(
+        found,
+        "two Pub trace records for {msg_id}: {:?}",
+        String::from_utf8_lossy(&r.body)
+    );
 }
 
 fn query_by_key(topic: &str, key: &str) -> RemotingCommand {

@@ -79,7 +79,9 @@ async fn refusals_name_client_topic_and_group_and_a_storm_is_rate_limited() {
         assert!(
             matches!(
                 r.code,
-                response::PULL_NOT_FOUND | response::PULL_OFFSET_MOVED | response::PULL_RETRY_IMMEDIATELY
+                response::PULL_NOT_FOUND
+                    | response::PULL_OFFSET_MOVED
+                    | response::PULL_RETRY_IMMEDIATELY
             ),
             "{} {:?}",
             r.code,
@@ -92,7 +94,11 @@ async fn refusals_name_client_topic_and_group_and_a_storm_is_rate_limited() {
         .iter()
         .filter(|l| l.contains("request refused") && l.contains("NO_PERMISSION"))
         .collect();
-    assert!(!refused.is_empty(), "no refusal logged:\n{}", lines.join("\n"));
+    assert!(
+        !refused.is_empty(),
+        "no refusal logged:\n{}",
+        lines.join("\n")
+    );
     let first = refused[0];
     assert!(first.contains("WARN"), "{first}");
     assert!(first.contains("client=127.0.0.1:"), "{first}");
@@ -116,7 +122,12 @@ async fn refusals_name_client_topic_and_group_and_a_storm_is_rate_limited() {
         .iter()
         .filter(|l| l.contains("PULL_MESSAGE"))
         .collect();
-    assert_eq!(pulls.len(), 1, "only the refused pull is logged:\n{}", lines.join("\n"));
+    assert_eq!(
+        pulls.len(),
+        1,
+        "only the refused pull is logged:\n{}",
+        lines.join("\n")
+    );
     assert!(
         pulls[0].contains("WARN")
             && pulls[0].contains("group=\"LogCG\"")

@@ -11,18 +11,17 @@ use serde_json::json;
 use super::format::human_millis;
 use super::rpc::Admin;
 use super::{AdminError, Output};
+use crate::actors::broker::plugins::trace::pub_record;
 use crate::client::message::decode_messages;
 use crate::client::{Message, MessageExt, Producer, ProducerConfig, SendStatus};
-use crate::actors::broker::plugins::trace::pub_record;
 use crate::protocol::body::broker::{ConsumeMessageDirectlyResult, MessageQueue};
 use crate::protocol::body::fastjson::from_json;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
-    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
-    GetMinOffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
-    ConsumeMessageDirectlyResultRequestHeader, QueryMessageRequestHeader,
-    SearchOffsetRequestHeader, SearchOffsetResponseHeader,
-    ViewMessageRequestHeader,
+    ConsumeMessageDirectlyResultRequestHeader, GetMaxOffsetRequestHeader,
+    GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader, GetMinOffsetResponseHeader,
+    PullMessageRequestHeader, PullMessageResponseHeader, QueryMessageRequestHeader,
+    SearchOffsetRequestHeader, SearchOffsetResponseHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::message::decode_offset_msg_id;
 use crate::protocol::topic::TRACE_TOPIC;
@@ -67,6 +66,12 @@ pub struct UniqueKeyArgs {
     /// Message Id (the producer's unique key)
     #[arg(short = 'i', long = "msgId")]
     pub msg_id: String,
+    /// consumer group name (with -d: have that consumer consume the message directly)
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub consumer_group: Option<String>,
+    /// The consumer's client id
+    #[arg(short = 'd', long = "clientId")]
+    pub client_id: Option<String>,
     /// The topic of msg
     #[arg(short = 't', long = "topic")]
     pub topic: String,
@@ -335,7 +340,9 @@ async fn resend(a: &Admin, ids: &[&str], resend: bool) -> Result<Output, AdminEr
         match producer.send(&msg).await {
             Ok(r) => {
                 let _ = writeln!(text, "{}", send_result_string(&r));
-                results.push(json!({"originalMsgId": id, "msgId": r.msg_id, "offsetMsgId": r.offset_msg_id}));
+                results.push(
+                    json!({"originalMsgId": id, "msgId": r.msg_id, "offsetMsgId": r.offset_msg_id}),
+                );
             }
             Err(e) => {
                 producer.shutdown().await;
@@ -398,8 +405,13 @@ pub async fn query_by_key(a: &Admin, x: MsgKeyArgs) -> Result<Output, AdminError
     Ok(Output::new(text, json!({ "messages": json })))
 }
 
+/// queryMsgByUniqueKey; with `-g` and `-d`, the message is consumed directly by that client
+/// instead (RocketMQ's `consumeMessageDirectly` by topic and unique key).
 pub async fn query_by_unique_key(a: &Admin, x: UniqueKeyArgs) -> Result<Output, AdminError> {
     let found = query(a, x.topic.trim(), x.msg_id.trim(), true).await?;
+    if let (Some(group), Some(client), Some(m)) = (&x.consumer_group, &x.client_id, found.first()) {
+        return consume_directly(a, &[m.offset_msg_id.as_str()], group.trim(), client.trim()).await;
+    }
     if found.is_empty() {
         return Err(AdminError::NotFound(format!(
             "Message not found: topic {} unique key {}",

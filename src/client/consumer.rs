@@ -21,10 +21,11 @@ use super::error::{ClientError, ClientResult};
 use super::instance::{ClientInstance, ConsumerRegistration};
 use super::message::{decode_messages, Message, MessageExt};
 use super::offset_store::OffsetStore;
+use crate::protocol::body::broker::queue::write_queue_map;
 use crate::protocol::body::broker::{
     ConsumerList, LockBatchRequestBody, LockBatchResponseBody, MessageQueue, UnlockBatchRequestBody,
 };
-use crate::protocol::body::fastjson::{from_json, to_json};
+use crate::protocol::body::fastjson::{from_json, to_json, Escape, JsonWriter};
 use crate::protocol::body::heartbeat::{ConsumerData, SubscriptionData};
 use crate::protocol::body::route::TopicRouteData;
 use crate::protocol::code::{request, response};
@@ -192,6 +193,65 @@ impl ConsumerRegistration for Inner {
                 .map(|s| s.values().cloned().collect())
                 .unwrap_or_default(),
             unit_mode: false,
+        }
+    }
+
+    /// The queues held now with what is cached for each, the subscriptions and a few of
+    /// Java's `PROP_*` properties, in fastjson's layout (queue objects as map keys).
+    fn running_info(&self) -> Option<bytes::Bytes> {
+        let queues: BTreeMap<MessageQueue, ProcessQueueInfo> = self
+            .queues
+            .lock()
+            .ok()?
+            .iter()
+            .map(|(mq, pq)| (mq.clone(), pq.info()))
+            .collect();
+        let subscriptions: Vec<SubscriptionData> = self
+            .subscriptions
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        let properties = BTreeMap::from([
+            ("PROP_CLIENT_VERSION", "V4_9_8".to_owned()),
+            ("PROP_CONSUME_TYPE", "CONSUME_PASSIVELY".to_owned()),
+            ("PROP_CONSUMEORDERLY", self.config.orderly.to_string()),
+            (
+                "PROP_THREADPOOL_CORE_SIZE",
+                self.config.consume_thread_max.to_string(),
+            ),
+        ]);
+        let mut w = JsonWriter::new(Escape::Fastjson);
+        w.begin_object();
+        w.key("mqTable").raw(&write_queue_map(&queues, to_json));
+        w.key("properties").raw(&to_json(&properties));
+        w.key("statusTable").begin_object().end_object();
+        w.key("subscriptionSet").raw(&to_json(&subscriptions));
+        w.end_object();
+        Some(w.finish())
+    }
+}
+
+/// What `ConsumerRunningInfo.mqTable` says of one queue (Java's `ProcessQueueInfo`, the
+/// members this consumer keeps).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessQueueInfo {
+    cached_msg_count: usize,
+    cached_msg_min_offset: i64,
+    cached_msg_max_offset: i64,
+    cached_msg_size_in_mi_b: usize,
+    droped: bool,
+}
+
+impl ProcessQueue {
+    fn info(&self) -> ProcessQueueInfo {
+        let inflight = self.inflight.lock().map(|m| m.clone()).unwrap_or_default();
+        ProcessQueueInfo {
+            cached_msg_count: inflight.len(),
+            cached_msg_min_offset: inflight.keys().next().copied().unwrap_or(0),
+            cached_msg_max_offset: inflight.keys().next_back().copied().unwrap_or(0),
+            cached_msg_size_in_mi_b: inflight.values().sum::<usize>() / (1024 * 1024),
+            droped: self.stop.is_cancelled(),
         }
     }
 }

@@ -64,10 +64,19 @@ impl Default for ClientConfig {
     }
 }
 
-/// What a consumer puts into heartbeats.
+/// What a consumer puts into heartbeats, and what it says about itself when a broker
+/// relays GET_CONSUMER_RUNNING_INFO (`mqadmin consumerProgress -s`, the dashboard).
 pub trait ConsumerRegistration: Send + Sync {
     fn consumer_data(&self) -> ConsumerData;
+
+    /// The `ConsumerRunningInfo` body; `None` when this kind of consumer keeps none.
+    fn running_info(&self) -> Option<bytes::Bytes> {
+        None
+    }
 }
+
+/// The consumers of one client instance by group, shared with the handler of broker requests.
+type Consumers = Arc<Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>>;
 
 struct Inner {
     config: ClientConfig,
@@ -75,7 +84,7 @@ struct Inner {
     remoting: RemotingClient,
     routes: DashMap<String, Arc<TopicRouteData>>,
     producers: Mutex<BTreeMap<String, ()>>,
-    consumers: Mutex<BTreeMap<String, Arc<dyn ConsumerRegistration>>>,
+    consumers: Consumers,
     /// Woken by NOTIFY_CONSUMER_IDS_CHANGED and when a consumer starts.
     rebalance: Arc<Notify>,
     handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
@@ -97,6 +106,28 @@ pub type BrokerRequestHandler =
 struct BrokerRequests {
     rebalance: Arc<Notify>,
     handlers: Arc<DashMap<i32, BrokerRequestHandler>>,
+    consumers: Consumers,
+}
+
+impl BrokerRequests {
+    /// GET_CONSUMER_RUNNING_INFO, answered as Java's `ClientRemotingProcessor` does.
+    fn running_info(&self, req: &RemotingCommand) -> RemotingCommand {
+        let group = req.ext("consumerGroup").unwrap_or_default();
+        let consumer = self
+            .consumers
+            .lock()
+            .ok()
+            .and_then(|c| c.get(group).cloned());
+        match consumer.and_then(|c| c.running_info()) {
+            Some(body) => RemotingCommand::success().with_body(body),
+            None => RemotingCommand::response(
+                response::SYSTEM_ERROR,
+                Some(format!(
+                    "The Consumer Group <{group}> not exist in this consumer"
+                )),
+            ),
+        }
+    }
 }
 
 impl ServerRequestHandler for BrokerRequests {
@@ -109,6 +140,9 @@ impl ServerRequestHandler for BrokerRequests {
             tracing::debug!(broker = from, group = ?req.ext("consumerGroup"), "consumer ids changed; rebalancing");
             self.rebalance.notify_one();
             return futures_util::future::ready(None).boxed();
+        }
+        if req.code == request::GET_CONSUMER_RUNNING_INFO {
+            return futures_util::future::ready(Some(self.running_info(&req))).boxed();
         }
         if let Some(h) = self.handlers.get(&req.code).map(|h| h.value().clone()) {
             let fut = h(req, from.to_owned());
@@ -130,9 +164,11 @@ impl ClientInstance {
     pub fn new(config: ClientConfig) -> Self {
         let rebalance = Arc::new(Notify::new());
         let handlers: Arc<DashMap<i32, BrokerRequestHandler>> = Arc::new(DashMap::new());
+        let consumers: Consumers = Arc::default();
         let handler = Arc::new(BrokerRequests {
             rebalance: rebalance.clone(),
             handlers: handlers.clone(),
+            consumers: consumers.clone(),
         });
         let remoting = RemotingClient::new(
             RemotingConfig {
@@ -149,7 +185,7 @@ impl ClientInstance {
                 remoting,
                 routes: DashMap::new(),
                 producers: Mutex::new(BTreeMap::new()),
-                consumers: Mutex::new(BTreeMap::new()),
+                consumers,
                 rebalance,
                 handlers,
                 stop: CancellationToken::new(),

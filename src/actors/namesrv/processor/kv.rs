@@ -101,7 +101,7 @@ pub(super) async fn update_namesrv_config(
     let props = parse_properties(&String::from_utf8_lossy(&req.body));
     match cx.live.update(&cx.config, &props) {
         Err(key) => {
-            tracing::warn!(client = %conn.peer, %key, "updateNamesrvConfig refused: key in the black list");
+            tracing::debug!(client = %conn.peer, %key, "updateNamesrvConfig refused: key in the black list");
             Err(ServiceError::refused(
                 response::NO_PERMISSION,
                 "Can not update config in black list.",
