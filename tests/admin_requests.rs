@@ -13,9 +13,6 @@ use ferrocket::protocol::body::broker::{
     BrokerStatsData, GroupList, ProducerConnection, ResetOffsetBody,
 };
 use ferrocket::protocol::body::fastjson::{from_json, to_json};
-use ferrocket::protocol::body::heartbeat::{
-    ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
-};
 use ferrocket::protocol::body::kv::KvTable;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
@@ -56,40 +53,6 @@ impl ServerRequestHandler for FakeConsumer {
             };
         futures_util::future::ready(answer).boxed()
     }
-}
-
-fn heartbeat(
-    client_id: &str,
-    group: Option<&str>,
-    producer: Option<&str>,
-    topic: &str,
-) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: client_id.to_owned(),
-        consumer_data_set: group
-            .map(|g| ConsumerData {
-                group_name: g.to_owned(),
-                consume_type: "CONSUME_PASSIVELY".into(),
-                message_model: "CLUSTERING".into(),
-                consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
-                subscription_data_set: vec![SubscriptionData {
-                    topic: topic.to_owned(),
-                    sub_string: "*".into(),
-                    ..Default::default()
-                }],
-                unit_mode: false,
-            })
-            .into_iter()
-            .collect(),
-        producer_data_set: producer
-            .map(|g| ProducerData {
-                group_name: g.to_owned(),
-            })
-            .into_iter()
-            .collect(),
-        ..Default::default()
-    };
-    RemotingCommand::request(request::HEART_BEAT).with_body(to_json(&data))
 }
 
 async fn send_n(b: &TestBroker, topic: &str, n: usize) {

@@ -12,8 +12,6 @@ use std::time::Duration;
 use common::broker::*;
 use common::TIMEOUT;
 use ferrocket::actors::broker::plugins::builtin::PluginEntry;
-use ferrocket::protocol::body::fastjson::to_json;
-use ferrocket::protocol::body::heartbeat::{ConsumerData, HeartbeatData, SubscriptionData};
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::{ClientConfig, RemotingClient, ServerRequestHandler};
@@ -61,26 +59,10 @@ async fn fake_java_consumer(b: &TestBroker, group: &str, topic: &str) -> Remotin
             topic: topic.to_owned(),
         })),
     );
-    let data = HeartbeatData {
-        client_id: CLIENT_ID.to_owned(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: group.to_owned(),
-            consume_type: "CONSUME_PASSIVELY".into(),
-            message_model: "CLUSTERING".into(),
-            consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
-            subscription_data_set: vec![SubscriptionData {
-                topic: topic.to_owned(),
-                sub_string: "*".into(),
-                ..Default::default()
-            }],
-            unit_mode: false,
-        }],
-        ..Default::default()
-    };
     let r = client
         .invoke(
             &b.addr,
-            RemotingCommand::request(request::HEART_BEAT).with_body(to_json(&data)),
+            heartbeat(CLIENT_ID, Some(group), None, topic),
             TIMEOUT,
         )
         .await

@@ -321,15 +321,25 @@ async fn broker_config(a: &Admin, addr: &str) -> Result<BTreeMap<String, String>
     let r = a
         .call(addr, RemotingCommand::request(request::GET_BROKER_CONFIG))
         .await?;
-    Ok(parse_properties(&String::from_utf8_lossy(&r.body))
-        .into_iter()
-        .collect())
+    Ok(properties_map(&r.body))
 }
 
-fn print_config(text: &mut String, config: &BTreeMap<String, String>) {
+/// A properties body (GET_BROKER_CONFIG, GET_NAMESRV_CONFIG) as sorted `key → value`.
+fn properties_map(body: &[u8]) -> BTreeMap<String, String> {
+    parse_properties(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect()
+}
+
+/// `key=  value` lines, the key padded to 50 as RocketMQ's config sub-commands print them.
+fn print_lines(text: &mut String, config: &BTreeMap<String, String>) {
     for (k, v) in config {
         let _ = writeln!(text, "{k:<50}=  {v}");
     }
+}
+
+fn print_config(text: &mut String, config: &BTreeMap<String, String>) {
+    print_lines(text, config);
     text.push('\n');
 }
 
@@ -610,13 +620,9 @@ pub async fn get_namesrv_config(a: &Admin) -> Result<Output, AdminError> {
         let r = a
             .call(ns, RemotingCommand::request(request::GET_NAMESRV_CONFIG))
             .await?;
-        let config: BTreeMap<String, String> = parse_properties(&String::from_utf8_lossy(&r.body))
-            .into_iter()
-            .collect();
+        let config = properties_map(&r.body);
         let _ = writeln!(text, "============{ns}============");
-        for (k, v) in &config {
-            let _ = writeln!(text, "{k:<50}=  {v}");
-        }
+        print_lines(&mut text, &config);
         all.insert(ns.clone(), json!(config));
     }
     Ok(Output::new(text, serde_json::Value::Object(all)))
