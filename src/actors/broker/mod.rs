@@ -383,8 +383,10 @@ impl BrokerBuilder {
             stats: Arc::default(),
             send_latency: Default::default(),
             config_overrides: Default::default(),
+            daily: Default::default(),
         });
         broker_metrics::register(&context);
+        processor::record_midnights(&context);
         let processor = Arc::new(processor::with_plugins(context.clone(), started)?);
         let mut servers = vec![RemotingServer::serve(
             listener,
