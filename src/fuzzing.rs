@@ -234,9 +234,38 @@ pub fn admin_bodies(data: &[u8]) {
             "a stats body failed to decode after re-encoding"
         );
     }
+    // What mqadmin reads from consumers through the broker.
+    if let Ok(info) = crate::protocol::body::broker::ConsumerRunningInfo::decode(data) {
+        let again = crate::protocol::body::broker::ConsumerRunningInfo::decode(data).ok();
+        assert_eq!(again, Some(info), "running info decodes differently twice");
+    }
+    if let Ok(r) = crate::protocol::body::fastjson::from_json::<
+        crate::protocol::body::broker::ConsumeMessageDirectlyResult,
+    >(data)
+    {
+        assert!(r.to_string().starts_with("ConsumeMessageDirectlyResult ["));
+    }
     let text = String::from_utf8_lossy(data);
-    for (k, _) in crate::protocol::body::kv::parse_properties(&text) {
+    let props = crate::protocol::body::kv::parse_properties(&text);
+    for (k, _) in &props {
         assert!(!k.contains('\n'), "a property key spans lines");
+    }
+    // UPDATE_NAMESRV_CONFIG's body: a black-listed key changes nothing.
+    use crate::actors::namesrv::config::{
+        properties, LiveSettings, NamesrvConfig, CONFIG_BLACK_LIST,
+    };
+    let config = NamesrvConfig::default();
+    let live = LiveSettings::new(&config);
+    let before = properties(&config, &live);
+    if live.update(&config, &props).is_err() {
+        assert!(props
+            .iter()
+            .any(|(k, _)| CONFIG_BLACK_LIST.contains(&k.as_str())));
+        assert_eq!(
+            properties(&config, &live),
+            before,
+            "a refused update changed settings"
+        );
     }
     let _ = crate::admin::parse_timestamp(&text);
 }

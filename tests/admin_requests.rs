@@ -13,9 +13,6 @@ use ferrocket::protocol::body::broker::{
     BrokerStatsData, GroupList, ProducerConnection, ResetOffsetBody,
 };
 use ferrocket::protocol::body::fastjson::{from_json, to_json};
-use ferrocket::protocol::body::heartbeat::{
-    ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
-};
 use ferrocket::protocol::body::kv::KvTable;
 use ferrocket::protocol::code::{request, response};
 use ferrocket::protocol::RemotingCommand;
@@ -56,40 +53,6 @@ impl ServerRequestHandler for FakeConsumer {
             };
         futures_util::future::ready(answer).boxed()
     }
-}
-
-fn heartbeat(
-    client_id: &str,
-    group: Option<&str>,
-    producer: Option<&str>,
-    topic: &str,
-) -> RemotingCommand {
-    let data = HeartbeatData {
-        client_id: client_id.to_owned(),
-        consumer_data_set: group
-            .map(|g| ConsumerData {
-                group_name: g.to_owned(),
-                consume_type: "CONSUME_PASSIVELY".into(),
-                message_model: "CLUSTERING".into(),
-                consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
-                subscription_data_set: vec![SubscriptionData {
-                    topic: topic.to_owned(),
-                    sub_string: "*".into(),
-                    ..Default::default()
-                }],
-                unit_mode: false,
-            })
-            .into_iter()
-            .collect(),
-        producer_data_set: producer
-            .map(|g| ProducerData {
-                group_name: g.to_owned(),
-            })
-            .into_iter()
-            .collect(),
-        ..Default::default()
-    };
-    RemotingCommand::request(request::HEART_BEAT).with_body(to_json(&data))
 }
 
 async fn send_n(b: &TestBroker, topic: &str, n: usize) {
@@ -354,6 +317,36 @@ async fn running_info_and_direct_consume_are_forwarded_to_the_consumer() {
     assert_eq!(direct.code, response::SUCCESS);
     assert_eq!(&direct.body[..], b"consumed ABC");
 
+    // As Java's broker does, the consumer gets the stored message the id names as the body,
+    // and the broker's name.
+    let sent = b
+        .call(send_v2("FwdT", 0, b"direct body", "TagD", "kd", "u-direct"))
+        .await;
+    assert_eq!(sent.code, response::SUCCESS);
+    let id = sent.ext("msgId").unwrap().to_owned();
+    let direct = b
+        .call(cmd(
+            request::CONSUME_MESSAGE_DIRECTLY,
+            &[
+                ("consumerGroup", "FwdG"),
+                ("clientId", "127.0.0.1@fwd"),
+                ("msgId", &id),
+            ],
+        ))
+        .await;
+    assert_eq!(direct.code, response::SUCCESS);
+    let forwarded = fake
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|c| c.code == request::CONSUME_MESSAGE_DIRECTLY)
+        .cloned()
+        .unwrap();
+    assert_eq!(forwarded.ext("brokerName"), Some("broker-a"));
+    let m = ferrocket::protocol::message::decode_record(&forwarded.body).expect("a stored record");
+    assert_eq!(&m.body[..], b"direct body");
+    assert_eq!(m.msg_id(), id);
+
     let gone = b
         .call(cmd(
             request::GET_CONSUMER_RUNNING_INFO,
@@ -557,45 +550,168 @@ async fn deleting_a_subscription_group_removes_it_and_optionally_its_offsets() {
     assert_eq!(r.code, response::SUCCESS);
 }
 
+/// Every broker-side request code of issue 17's list (and those mqadmin's core commands
+/// send) is answered on the client port, and the VIP port (listenPort − 2, the dashboard's
+/// default) answers it the same way.
 #[actix_rt::test]
-async fn direct_consume_hands_the_consumer_the_stored_message_as_java_does() {
+async fn every_admin_code_is_answered_alike_on_the_vip_port() {
+    let b = start_broker_with(|c| c.vip_channel_enabled = true).await;
+    b.call(create_topic("VipT", 2)).await;
+    send_n(&b, "VipT", 2).await;
+    let id = {
+        let r = b.call(send_v2("VipT", 0, b"v", "T", "vk", "u-vip")).await;
+        r.ext("msgId").unwrap().to_owned()
+    };
+    assert!(b.broker.store.wait_dispatched(TIMEOUT).await);
+    b.call(commit("VipG", "VipT", 0, 1)).await;
+    let vip = b
+        .broker
+        .vip_addr()
+        .expect("the VIP port is bound")
+        .to_string();
+    // One superset of header fields: each request reads the ones it has.
+    let fields: Vec<(&str, String)> = vec![
+        ("topic", "VipT".into()),
+        ("consumerGroup", "VipG".into()),
+        ("group", "VipG".into()),
+        ("groupName", "VipG".into()),
+        ("producerGroup", "VipP".into()),
+        ("clientId", "127.0.0.1@nobody".into()),
+        ("msgId", id.clone()),
+        ("offset", "0".into()),
+        ("queueId", "0".into()),
+        ("index", "0".into()),
+        ("count", "1".into()),
+        ("timestamp", "0".into()),
+        ("isForce", "true".into()),
+        ("isOrder", "false".into()),
+        ("timeoutMillis", "3000".into()),
+        ("jstackEnable", "false".into()),
+        ("statsName", "TOPIC_PUT_NUMS".into()),
+        ("statsKey", "VipT".into()),
+        ("key", "vk".into()),
+        ("maxNum", "32".into()),
+        ("beginTimestamp", "0".into()),
+        ("endTimestamp", i64::MAX.to_string()),
+    ];
+    let codes = [
+        request::VIEW_BROKER_STATS_DATA,
+        request::GET_BROKER_RUNTIME_INFO,
+        request::QUERY_TOPIC_CONSUME_BY_WHO,
+        request::GET_CONSUMER_RUNNING_INFO,
+        request::CONSUME_MESSAGE_DIRECTLY,
+        request::INVOKE_BROKER_TO_RESET_OFFSET,
+        request::GET_PRODUCER_CONNECTION_LIST,
+        request::GET_ALL_PRODUCER_INFO,
+        request::GET_BROKER_CONSUME_STATS,
+        request::UPDATE_BROKER_CONFIG,
+        request::DELETE_SUBSCRIPTIONGROUP,
+        request::QUERY_CONSUME_QUEUE,
+        request::GET_ALL_TOPIC_CONFIG,
+        request::GET_BROKER_CONFIG,
+        request::GET_TOPIC_STATS_INFO,
+        request::GET_CONSUME_STATS,
+        request::GET_CONSUMER_CONNECTION_LIST,
+        request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        request::VIEW_MESSAGE_BY_ID,
+        request::QUERY_MESSAGE,
+        request::SEARCH_OFFSET_BY_TIMESTAMP,
+        request::GET_MAX_OFFSET,
+        request::GET_MIN_OFFSET,
+        request::QUERY_CONSUMER_OFFSET,
+        request::GET_ALL_CONSUMER_OFFSET,
+        request::GET_ALL_DELAY_OFFSET,
+    ];
+    for code in codes {
+        let make = || {
+            let mut c = RemotingCommand::request(code);
+            for (k, v) in &fields {
+                c.put_ext(*k, v.clone());
+            }
+            if code == request::UPDATE_BROKER_CONFIG {
+                c = c.with_body(&b"fileReservedTime=72\n"[..]);
+            }
+            c
+        };
+        let main = b.call(make()).await;
+        let on_vip = b.client.invoke(&vip, make(), TIMEOUT).await.unwrap();
+        let name = ferrocket::protocol::code::request_name(code).unwrap();
+        assert_ne!(
+            main.code,
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            "{name} is not answered"
+        );
+        assert_eq!(
+            (main.code, main.remark.as_deref()),
+            (on_vip.code, on_vip.remark.as_deref()),
+            "{name} answered differently on the VIP port"
+        );
+    }
+}
+
+/// GET_NAMESRV_CONFIG (319) and UPDATE_NAMESRV_CONFIG (318) as 4.9.8's
+/// DefaultRequestProcessor answers them: a properties body, the black list refused with
+/// NO_PERMISSION, and nothing applied when one key of the update is refused.
+#[actix_rt::test]
+async fn namesrv_config_requests_answer_as_java_and_refuse_the_black_list() {
     let b = start_broker().await;
-    b.call(create_topic("DirT", 1)).await;
-    let (client, fake) = fake_consumer();
-    client
+    let before = namesrv_config(&b).await;
+    assert!(
+        before.lines().any(|l| l == "orderMessageEnable=false"),
+        "{before}"
+    );
+    assert!(
+        before.lines().any(|l| l.starts_with("kvConfigPath=")),
+        "{before}"
+    );
+
+    let refused =
+        update_namesrv_config(&b, "orderMessageEnable=true\nconfigStorePath=/tmp/evil\n").await;
+    assert_eq!(refused.code, response::NO_PERMISSION);
+    assert_eq!(
+        refused.remark.as_deref(),
+        Some("Can not update config in black list.")
+    );
+    assert_eq!(
+        namesrv_config(&b).await,
+        before,
+        "nothing of a refused update is applied"
+    );
+
+    let done = update_namesrv_config(&b, "orderMessageEnable = true\nnoSuchKey=1\n").await;
+    assert_eq!(
+        (done.code, done.remark.as_deref()),
+        (response::SUCCESS, None)
+    );
+    assert!(namesrv_config(&b)
+        .await
+        .lines()
+        .any(|l| l == "orderMessageEnable=true"));
+    // An empty body changes nothing and succeeds, as in Java.
+    assert_eq!(update_namesrv_config(&b, "").await.code, response::SUCCESS);
+}
+
+async fn namesrv_config(b: &TestBroker) -> String {
+    let r = b
+        .client
         .invoke(
-            &b.addr,
-            heartbeat("127.0.0.1@dir", Some("DirG"), None, "DirT"),
+            &b.ns.addr,
+            RemotingCommand::request(request::GET_NAMESRV_CONFIG),
             TIMEOUT,
         )
         .await
         .unwrap();
-    let sent = b
-        .call(send_v2("DirT", 0, b"hello direct", "T", "k", "UNIQ1"))
-        .await;
-    assert_eq!(sent.code, response::SUCCESS);
-    let offset_id = sent.ext("msgId").unwrap().to_owned();
-    let r = b
-        .call(cmd(
-            request::CONSUME_MESSAGE_DIRECTLY,
-            &[
-                ("consumerGroup", "DirG"),
-                ("clientId", "127.0.0.1@dir"),
-                ("msgId", &offset_id),
-            ],
-        ))
-        .await;
     assert_eq!(r.code, response::SUCCESS);
-    let forwarded = fake
-        .lock()
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+async fn update_namesrv_config(b: &TestBroker, body: &'static str) -> RemotingCommand {
+    b.client
+        .invoke(
+            &b.ns.addr,
+            RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG).with_body(body.as_bytes()),
+            TIMEOUT,
+        )
+        .await
         .unwrap()
-        .iter()
-        .find(|c| c.code == request::CONSUME_MESSAGE_DIRECTLY)
-        .cloned()
-        .unwrap();
-    let stored = records(&forwarded.body);
-    assert_eq!(stored.len(), 1);
-    assert_eq!(&stored[0].body[..], b"hello direct");
-    assert_eq!(stored[0].topic, "DirT");
-    assert_eq!(forwarded.ext("brokerName"), Some("broker-a"));
 }

@@ -484,7 +484,10 @@ async fn a_dead_letter_resent_to_an_online_rust_consumer_is_consumed_directly() 
     );
     let again = seen.lock().unwrap()[1].1.clone();
     assert_eq!(&again.body[..], b"refund 9");
-    assert_eq!(again.topic, TOPIC, "the listener sees the topic it subscribed to");
+    assert_eq!(
+        again.topic, TOPIC,
+        "the listener sees the topic it subscribed to"
+    );
     consumer.shutdown().await;
 
     // A message id the broker does not have is a JSON error, not a hang.

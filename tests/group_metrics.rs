@@ -99,7 +99,14 @@ async fn consumer_lag_follows_a_group_that_stops_and_catches_up() {
         ),
         Some(0.0)
     );
-    assert!(text.contains("rocketmq_consumer_connections{language=\"RUST\",version=\"V4_9_8\",consume_mode=\"push\"} 1"), "{text}");
+    assert!(text.contains("rocketmq_consumer_connections{consumer_group=\"LagG\",language=\"rust\",version=\"v4_9_8\",consume_mode=\"push\",protocol_type=\"remoting\",is_system=\"false\"} 1"), "{text}");
+    // The producer is counted once its periodic heartbeat (which needs a route) has come.
+    wait_metric(
+        &endpoint,
+        "rocketmq_producer_connections{language=\"rust\",version=\"v4_9_8\",protocol_type=\"remoting\"}",
+        1.0,
+    )
+    .await;
 
     // The consumer stops; 7 more arrive and wait.
     consumer.shutdown().await;
@@ -174,6 +181,24 @@ async fn consumer_lag_follows_a_group_that_stops_and_catches_up() {
         Some(0.0)
     );
 
+    // The stopped consumer's connection is gone from the connection gauge.
+    assert!(
+        !text.contains("rocketmq_consumer_connections{consumer_group=\"LagG\""),
+        "{text}"
+    );
+
+    // A producer that leaves is no longer counted.
+    producer.shutdown().await;
+    let series = "rocketmq_producer_connections{language=\"rust\",version=\"v4_9_8\",protocol_type=\"remoting\"}";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while metric(&scrape(&endpoint).await, series).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{series} stays after the producer left"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // A group that committed without ever pulling here: lag known, ready and inflight not.
     b.call(cmd(
         request::UPDATE_CONSUMER_OFFSET,
@@ -219,7 +244,6 @@ async fn consumer_lag_follows_a_group_that_stops_and_catches_up() {
     assert!(wait_count(&seen2, 7, Duration::from_secs(20)).await);
     wait_metric(&endpoint, &lag, 0.0).await;
     again.shutdown().await;
-    producer.shutdown().await;
 
     // Deleting the topic drops its series.
     assert_eq!(

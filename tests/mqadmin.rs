@@ -97,6 +97,23 @@ async fn topic_sub_commands_print_rocketmqs_layout() {
     );
     assert!(out.contains("TopicConfig [topicName=AdmT, readQueueNums=4, writeQueueNums=4, perm=RW-, topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false]"), "{out}");
     routed(ns, "AdmT", true).await;
+    // -u / -s set the unit flags of topicSysFlag, as TopicSysFlag.buildSysFlag does.
+    let unit = ok(
+        ns,
+        &[
+            "updateTopic",
+            "-b",
+            &b.addr,
+            "-t",
+            "AdmUnitT",
+            "-u",
+            "true",
+            "-s",
+            "true",
+        ],
+    )
+    .await;
+    assert!(unit.contains("topicSysFlag=3,"), "{unit}");
 
     let list = ok(ns, &["topicList"]).await;
     assert!(list.lines().any(|l| l == "AdmT"), "{list}");
@@ -549,6 +566,17 @@ async fn consumer_sub_commands_follow_a_live_group_and_reset_it() {
         "broker offset: {row}"
     );
     assert!(progress.contains("Consume TPS: "), "{progress}");
+    // -s true: the Rust consumer answers GET_CONSUMER_RUNNING_INFO, so its queue shows its IP.
+    let holders = ok(ns, &["consumerProgress", "-g", "GrpG", "-s", "true"]).await;
+    let row = holders
+        .lines()
+        .find(|l| l.starts_with("GrpT "))
+        .expect("a row for the topic");
+    assert_eq!(
+        row.split_whitespace().nth(5),
+        Some("127.0.0.1"),
+        "{holders}"
+    );
     let all = ok(ns, &["consumerProgress"]).await;
     let group_row = all
         .lines()
@@ -660,4 +688,149 @@ async fn consumer_sub_commands_follow_a_live_group_and_reset_it() {
     );
     assert!(b.broker.context.groups.get("SubG").is_none());
     producer.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn namesrv_config_is_read_and_changed_and_its_black_list_refused() {
+    let b = start_broker().await;
+    let ns = b.ns.addr.as_str();
+    registered(ns).await;
+
+    let config = ok(ns, &["getNamesrvConfig"]).await;
+    let mut lines = config.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("============{ns}============").as_str())
+    );
+    let shown: Vec<&str> = lines.collect();
+    assert!(
+        shown.contains(&format!("{:<50}=  false", "orderMessageEnable").as_str()),
+        "{config}"
+    );
+    assert!(
+        shown.contains(&format!("{:<50}=  true", "enableAllTopicList").as_str()),
+        "{config}"
+    );
+    let kv_path = shown
+        .iter()
+        .find(|l| l.starts_with("kvConfigPath "))
+        .expect("kvConfigPath is listed")
+        .to_string();
+
+    // A live switch changes at once: the topic list is refused while it is off.
+    assert_eq!(
+        ok(
+            ns,
+            &[
+                "updateNamesrvConfig",
+                "-k",
+                "enableAllTopicList",
+                "-v",
+                "false"
+            ]
+        )
+        .await,
+        format!("update name server config success![{ns}]\nenableAllTopicList : false\n")
+    );
+    let disabled = mqadmin(Some(ns), &["topicList"]).await;
+    assert_eq!(disabled.code, 1, "{}", disabled.stdout);
+    assert!(disabled.stderr.contains("disable"), "{}", disabled.stderr);
+    let after = json(ns, &["getNamesrvConfig"]).await;
+    assert_eq!(after[ns]["enableAllTopicList"], "false");
+    ok(
+        ns,
+        &[
+            "updateNamesrvConfig",
+            "-k",
+            "enableAllTopicList",
+            "-v",
+            "true",
+        ],
+    )
+    .await;
+    assert!(ok(ns, &["topicList"]).await.lines().any(|l| l == "TBW102"));
+
+    // The CVE-2023-33246 lesson: no remote write may choose a file the server writes.
+    for key in [
+        "kvConfigPath",
+        "configStorePath",
+        "configBlackList",
+        "rocketmqHome",
+    ] {
+        let refused = mqadmin(
+            Some(ns),
+            &["updateNamesrvConfig", "-k", key, "-v", "/tmp/evil"],
+        )
+        .await;
+        assert_eq!(refused.code, 1, "{key}: {}", refused.stdout);
+        assert!(
+            refused.stderr.contains("NO_PERMISSION")
+                && refused
+                    .stderr
+                    .contains("Can not update config in black list."),
+            "{key}: {}",
+            refused.stderr
+        );
+    }
+    let unchanged = ok(ns, &["getNamesrvConfig"]).await;
+    assert!(unchanged.lines().any(|l| l == kv_path), "{unchanged}");
+    assert!(!unchanged.contains("/tmp/evil"), "{unchanged}");
+}
+
+#[actix_rt::test]
+async fn cluster_list_more_stats_and_interval() {
+    let b = start_broker().await;
+    let ns = b.ns.addr.as_str();
+    registered(ns).await;
+    b.call(create_topic("MoreT", 1)).await;
+    for i in 0..3 {
+        let r = b
+            .call(send_v2(
+                "MoreT",
+                0,
+                b"x",
+                "T",
+                &format!("k{i}"),
+                &format!("u-more-{i}"),
+            ))
+            .await;
+        assert_eq!(r.code, ferrocket::protocol::code::response::SUCCESS);
+    }
+
+    let more = ok(ns, &["clusterList", "-m"]).await;
+    let mut lines = more.lines();
+    assert_eq!(
+        lines.next(),
+        Some("#Cluster Name     #Broker Name                       #InTotalYest  #OutTotalYest  #InTotalToday #OutTotalToday")
+    );
+    let row = lines.next().unwrap();
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(fields[..2], ["DefaultCluster", "broker-a"], "{row}");
+    // Today's puts count the three sends (and nothing else was sent).
+    assert_eq!(fields[4], "3", "{more}");
+    assert_eq!(
+        row,
+        format!(
+            "{:<16}  {:<32} {:>14} {:>14} {:>14} {:>14}",
+            "DefaultCluster", "broker-a", fields[2], fields[3], 3, fields[5]
+        )
+    );
+
+    // -i repeats the table every interval; --count bounds it for scripts.
+    let repeated = ok(ns, &["clusterList", "-i", "1", "--count", "2"]).await;
+    assert_eq!(
+        repeated
+            .lines()
+            .filter(|l| l.starts_with("#Cluster Name"))
+            .count(),
+        2,
+        "{repeated}"
+    );
+    assert_eq!(
+        repeated.lines().filter(|l| l.contains(&b.addr)).count(),
+        2,
+        "{repeated}"
+    );
+    let usage = mqadmin(Some(ns), &["clusterList", "--count", "2"]).await;
+    assert_eq!(usage.code, 2, "--count needs -i: {}", usage.stderr);
 }

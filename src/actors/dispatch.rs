@@ -1,7 +1,8 @@
 //! Request-code dispatch shared by the name server and the broker: the one adapter that
 //! registers a plain `async fn` handler under a request code ([`Registry::on`]), the check
 //! that no code is registered twice, the REQUEST_CODE_NOT_SUPPORTED answer for codes not in
-//! the table, and the one place where a handler's error becomes a response.
+//! the table, and the one place where a handler's error becomes a response and where every
+//! refusal is logged (see [`super::refusal_log`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,6 +12,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::error::ServiceError;
+use super::refusal_log::{log_answer, RequestFacts};
 use super::remoting::{ConnectionInfo, RequestProcessor};
 use crate::protocol::code::response;
 use crate::protocol::RemotingCommand;
@@ -106,20 +108,20 @@ impl<C: DispatchContext> Handlers<C> {
         request: RemotingCommand,
         conn: ConnectionInfo,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let facts = RequestFacts::of(&request);
+        let peer = conn.peer;
         let Some(handler) = self.table.get(&request.code) else {
-            tracing::debug!(code = request.code, peer = %conn.peer, "request code not supported");
             let remark = format!(" request type {} not supported", request.code);
             let answer =
                 RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED, Some(remark));
+            log_answer(&facts, peer, &answer);
             return futures_util::future::ready(Some(answer)).boxed();
         };
-        let (code, peer) = (request.code, conn.peer);
         handler(self.context.clone(), request, conn)
             .map(move |reply| {
-                Some(reply.unwrap_or_else(|e| {
-                    tracing::debug!(code, %peer, error = %e, "request refused");
-                    e.into_response()
-                }))
+                let answer = reply.unwrap_or_else(ServiceError::into_response);
+                log_answer(&facts, peer, &answer);
+                Some(answer)
             })
             .boxed()
     }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod metrics;
 pub mod namesrv;
 pub mod panic_guard;
+pub mod refusal_log;
 pub mod remoting;
 pub mod runtime;
 

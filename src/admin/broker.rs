@@ -1,6 +1,6 @@
 //! Cluster, broker and name-server sub-commands: clusterList, brokerStatus,
 //! getBrokerConfig, updateBrokerConfig, wipeWritePerm, addWritePerm, statsAll,
-//! updateKvConfig and deleteKvConfig.
+//! updateKvConfig, deleteKvConfig, getNamesrvConfig and updateNamesrvConfig.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -31,6 +31,25 @@ pub struct ClusterListArgs {
     /// which cluster (all when absent)
     #[arg(short = 'c', long = "clusterName")]
     pub cluster_name: Option<String>,
+    /// Print more stats
+    #[arg(short = 'm', long = "moreStats")]
+    pub more_stats: bool,
+    /// specify intervals numbers, it is in seconds
+    #[arg(short = 'i', long = "interval")]
+    pub interval: Option<u64>,
+    /// with -i, stop after this many prints (Ferrocket; RocketMQ repeats until interrupted)
+    #[arg(long = "count", requires = "interval")]
+    pub count: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateNamesrvConfigArgs {
+    /// config key
+    #[arg(short = 'k', long = "key")]
+    pub key: String,
+    /// config value
+    #[arg(short = 'v', long = "value")]
+    pub value: String,
 }
 
 #[derive(Args, Debug)]
@@ -100,7 +119,98 @@ fn first_number(v: Option<&String>) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// clusterList: once, or with `-i` every interval (at least a second, so a `-i 0` cannot
+/// hammer the brokers) until `--count` prints or the process is interrupted; each print goes
+/// out as soon as it is made, so a long watch holds one table in memory.
 pub async fn cluster_list(a: &Admin, x: ClusterListArgs) -> Result<Output, AdminError> {
+    let Some(interval) = x.interval else {
+        return cluster_table(a, &x).await;
+    };
+    let pause = std::time::Duration::from_secs(interval.max(1));
+    let mut printed = 0u64;
+    loop {
+        let out = cluster_table(a, &x).await?;
+        a.print(&out)?;
+        printed += 1;
+        if x.count.is_some_and(|n| printed >= n) {
+            return Ok(Output::printed());
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+async fn cluster_table(a: &Admin, x: &ClusterListArgs) -> Result<Output, AdminError> {
+    if x.more_stats {
+        cluster_more_stats(a, x).await
+    } else {
+        cluster_base_info(a, x).await
+    }
+}
+
+/// The brokers of the clusters `-c` selects, as (cluster, broker name, id, address), in
+/// RocketMQ's order: broker names sorted within a cluster, ids in order.
+fn cluster_brokers(
+    info: &crate::protocol::body::route::ClusterInfo,
+    only: Option<&str>,
+) -> Vec<(String, String, i64, String)> {
+    let mut out = Vec::new();
+    for (cluster, names) in &info.cluster_addr_table {
+        if only.is_some_and(|c| c.trim() != cluster) {
+            continue;
+        }
+        let sorted: std::collections::BTreeSet<&String> = names.iter().collect();
+        for name in sorted {
+            let Some(b) = info.broker_addr_table.get(name) else {
+                continue;
+            };
+            for (id, addr) in &b.broker_addrs {
+                out.push((cluster.clone(), name.clone(), *id, addr.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// `clusterList -m`: messages in and out yesterday and today, from the runtime info's
+/// `msgPutTotal*`/`msgGetTotal*` counters (a broker that does not answer shows zeros, as in
+/// RocketMQ's tool).
+async fn cluster_more_stats(a: &Admin, x: &ClusterListArgs) -> Result<Output, AdminError> {
+    let info = a.cluster_info().await?;
+    let mut text = format!(
+        "{:<16}  {:<32} {:>14} {:>14} {:>14} {:>14}\n",
+        "#Cluster Name",
+        "#Broker Name",
+        "#InTotalYest",
+        "#OutTotalYest",
+        "#InTotalToday",
+        "#OutTotalToday"
+    );
+    let mut rows = Vec::new();
+    for (cluster, name, id, addr) in cluster_brokers(&info, x.cluster_name.as_deref()) {
+        let kv = runtime_info(a, &addr).await.unwrap_or_default();
+        let n = |k: &str| kv.get(k).and_then(|v| v.trim().parse::<i64>().ok());
+        let diff = |later: &str, earlier: &str| match (n(later), n(earlier)) {
+            (Some(l), Some(e)) => l - e,
+            _ => 0,
+        };
+        let in_yest = diff("msgPutTotalTodayMorning", "msgPutTotalYesterdayMorning");
+        let out_yest = diff("msgGetTotalTodayMorning", "msgGetTotalYesterdayMorning");
+        let in_today = diff("msgPutTotalTodayNow", "msgPutTotalTodayMorning");
+        let out_today = diff("msgGetTotalTodayNow", "msgGetTotalTodayMorning");
+        let _ = writeln!(
+            text,
+            "{cluster:<16}  {name:<32} {in_yest:>14} {out_yest:>14} {in_today:>14} {out_today:>14}"
+        );
+        rows.push(json!({
+            "clusterName": cluster, "brokerName": name, "brokerId": id, "addr": addr,
+            "inTotalYest": in_yest, "outTotalYest": out_yest,
+            "inTotalToday": in_today, "outTotalToday": out_today, "reachable": !kv.is_empty(),
+        }));
+    }
+    Ok(Output::new(text, json!({ "brokers": rows })))
+}
+
+async fn cluster_base_info(a: &Admin, x: &ClusterListArgs) -> Result<Output, AdminError> {
     let info = a.cluster_info().await?;
     let row = |c: &str,
                n: &str,
@@ -129,60 +239,47 @@ pub async fn cluster_list(a: &Admin, x: ClusterListArgs) -> Result<Output, Admin
         "#SPACE",
     );
     let mut rows = Vec::new();
-    for (cluster, names) in &info.cluster_addr_table {
-        if x.cluster_name
-            .as_deref()
-            .is_some_and(|c| c.trim() != cluster)
-        {
-            continue;
-        }
-        for name in names {
-            let Some(b) = info.broker_addr_table.get(name) else {
-                continue;
-            };
-            for (id, addr) in &b.broker_addrs {
-                // A broker that does not answer still gets its row, as in RocketMQ's tool.
-                let kv = runtime_info(a, addr).await.unwrap_or_default();
-                let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
-                let in_tps = first_number(kv.get("putTps"));
-                let out_tps = first_number(kv.get("getTransferedTps"));
-                let hours = kv
-                    .get("earliestMessageTimeStamp")
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .filter(|&t| t > 0)
-                    .map(|t| (crate::clock::now_millis() - t) as f64 / 3_600_000.0)
-                    .unwrap_or(0.0);
-                let space: f64 = kv
-                    .get("commitLogDiskRatio")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0.0);
-                text.push_str(&row(
-                    cluster,
-                    name,
-                    &id.to_string(),
-                    addr,
-                    &get("brokerVersionDesc"),
-                    &format!(
-                        "{in_tps:9.2}({},{}ms)",
-                        get("sendThreadPoolQueueSize"),
-                        get("sendThreadPoolQueueHeadWaitTimeMills")
-                    ),
-                    &format!(
-                        "{out_tps:9.2}({},{}ms)",
-                        get("pullThreadPoolQueueSize"),
-                        get("pullThreadPoolQueueHeadWaitTimeMills")
-                    ),
-                    &get("pageCacheLockTimeMills"),
-                    &format!("{hours:2.2}"),
-                    &format!("{space:.4}"),
-                ));
-                rows.push(json!({
-                    "clusterName": cluster, "brokerName": name, "brokerId": id, "addr": addr,
-                    "version": get("brokerVersionDesc"), "inTps": in_tps, "outTps": out_tps,
-                    "hours": hours, "commitLogDiskRatio": space, "reachable": !kv.is_empty(),
-                }));
-            }
-        }
+    for (cluster, name, id, addr) in cluster_brokers(&info, x.cluster_name.as_deref()) {
+        // A broker that does not answer still gets its row, as in RocketMQ's tool.
+        let kv = runtime_info(a, &addr).await.unwrap_or_default();
+        let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
+        let in_tps = first_number(kv.get("putTps"));
+        let out_tps = first_number(kv.get("getTransferedTps"));
+        let hours = kv
+            .get("earliestMessageTimeStamp")
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|&t| t > 0)
+            .map(|t| (crate::clock::now_millis() - t) as f64 / 3_600_000.0)
+            .unwrap_or(0.0);
+        let space: f64 = kv
+            .get("commitLogDiskRatio")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        text.push_str(&row(
+            &cluster,
+            &name,
+            &id.to_string(),
+            &addr,
+            &get("brokerVersionDesc"),
+            &format!(
+                "{in_tps:9.2}({},{}ms)",
+                get("sendThreadPoolQueueSize"),
+                get("sendThreadPoolQueueHeadWaitTimeMills")
+            ),
+            &format!(
+                "{out_tps:9.2}({},{}ms)",
+                get("pullThreadPoolQueueSize"),
+                get("pullThreadPoolQueueHeadWaitTimeMills")
+            ),
+            &get("pageCacheLockTimeMills"),
+            &format!("{hours:2.2}"),
+            &format!("{space:.4}"),
+        ));
+        rows.push(json!({
+            "clusterName": cluster, "brokerName": name, "brokerId": id, "addr": addr,
+            "version": get("brokerVersionDesc"), "inTps": in_tps, "outTps": out_tps,
+            "hours": hours, "commitLogDiskRatio": space, "reachable": !kv.is_empty(),
+        }));
     }
     Ok(Output::new(text, json!({ "brokers": rows })))
 }
@@ -224,15 +321,25 @@ async fn broker_config(a: &Admin, addr: &str) -> Result<BTreeMap<String, String>
     let r = a
         .call(addr, RemotingCommand::request(request::GET_BROKER_CONFIG))
         .await?;
-    Ok(parse_properties(&String::from_utf8_lossy(&r.body))
-        .into_iter()
-        .collect())
+    Ok(properties_map(&r.body))
 }
 
-fn print_config(text: &mut String, config: &BTreeMap<String, String>) {
+/// A properties body (GET_BROKER_CONFIG, GET_NAMESRV_CONFIG) as sorted `key → value`.
+fn properties_map(body: &[u8]) -> BTreeMap<String, String> {
+    parse_properties(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect()
+}
+
+/// `key=  value` lines, the key padded to 50 as RocketMQ's config sub-commands print them.
+fn print_lines(text: &mut String, config: &BTreeMap<String, String>) {
     for (k, v) in config {
         let _ = writeln!(text, "{k:<50}=  {v}");
     }
+}
+
+fn print_config(text: &mut String, config: &BTreeMap<String, String>) {
+    print_lines(text, config);
     text.push('\n');
 }
 
@@ -502,5 +609,43 @@ pub async fn delete_kv_config(a: &Admin, x: KvKeyArgs) -> Result<Output, AdminEr
     Ok(Output::new(
         "delete kv config from namespace success.\n".into(),
         json!({"namespace": header.namespace, "key": header.key}),
+    ))
+}
+
+/// GET_NAMESRV_CONFIG of every name server of `-n`, in RocketMQ's layout: a
+/// `============addr============` line, then `key=  value` lines.
+pub async fn get_namesrv_config(a: &Admin) -> Result<Output, AdminError> {
+    let mut text = String::new();
+    let mut all = serde_json::Map::new();
+    for ns in a.namesrvs() {
+        let r = a
+            .call(ns, RemotingCommand::request(request::GET_NAMESRV_CONFIG))
+            .await?;
+        let config = properties_map(&r.body);
+        let _ = writeln!(text, "============{ns}============");
+        print_lines(&mut text, &config);
+        all.insert(ns.clone(), json!(config));
+    }
+    Ok(Output::new(text, serde_json::Value::Object(all)))
+}
+
+/// UPDATE_NAMESRV_CONFIG to every name server of `-n`; the first refusal (a black-listed key
+/// is NO_PERMISSION) fails the command, as RocketMQ's `updateNameServerConfig` does.
+pub async fn update_namesrv_config(
+    a: &Admin,
+    x: UpdateNamesrvConfigArgs,
+) -> Result<Output, AdminError> {
+    let (key, value) = (x.key.trim(), x.value.trim());
+    let body = format!("{key}={value}\n");
+    for ns in a.namesrvs() {
+        let cmd = RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG).with_body(body.clone());
+        a.call(ns, cmd).await?;
+    }
+    Ok(Output::new(
+        format!(
+            "update name server config success![{}]\n{key} : {value}\n",
+            a.namesrvs().join(", ")
+        ),
+        json!({"key": key, "value": value, "namesrvs": a.namesrvs()}),
     ))
 }

@@ -17,16 +17,17 @@ use super::format::{date_time, front, parse_timestamp, version_desc};
 use super::rpc::{Admin, Target};
 use super::{AdminError, Output};
 use crate::protocol::body::broker::{
-    ConsumeStats, ConsumerConnection, MessageQueue, ProducerConnection, ResetOffsetBody,
-    SubscriptionGroupConfig,
+    ConsumeStats, ConsumerConnection, ConsumerRunningInfo, MessageQueue, ProducerConnection,
+    ResetOffsetBody, SubscriptionGroupConfig,
 };
 use crate::protocol::body::fastjson::{from_json, to_json};
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
     DeleteSubscriptionGroupRequestHeader, DeleteTopicRequestHeader, GetConsumeStatsRequestHeader,
-    GetConsumerConnectionListRequestHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
-    GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader, SearchOffsetRequestHeader,
-    SearchOffsetResponseHeader, UpdateConsumerOffsetRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetConsumerRunningInfoRequestHeader,
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetProducerConnectionListRequestHeader,
+    ResetOffsetRequestHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
 use crate::protocol::header::namesrv::DeleteTopicFromNamesrvRequestHeader;
 use crate::protocol::topic::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
@@ -37,9 +38,9 @@ pub struct ConsumerProgressArgs {
     /// consumer group name
     #[arg(short = 'g', long = "groupName")]
     pub group: Option<String>,
-    /// Show Client IP per Queue
+    /// Show Client IP per Queue (`-s true`)
     #[arg(short = 's', long = "showClientIP")]
-    pub show_client_ip: Option<bool>,
+    pub show_client_ip: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -210,13 +211,7 @@ pub async fn consumer_connection_info(
 ) -> Result<ConsumerConnection, AdminError> {
     let addr = match broker {
         Some(b) => b.to_owned(),
-        None => a
-            .topic_masters(&retry_topic(group))
-            .await?
-            .into_iter()
-            .next()
-            .map(|(_, addr)| addr)
-            .ok_or_else(|| AdminError::NoRoute(retry_topic(group)))?,
+        None => group_broker(a, group).await?,
     };
     let cc = connection_at(a, &addr, group).await?;
     if cc.connection_set.is_empty() {
@@ -227,27 +222,64 @@ pub async fn consumer_connection_info(
     Ok(cc)
 }
 
+/// Which client holds each queue of `group`, by the IP part of its client id: every connected
+/// consumer is asked for its running info (GET_CONSUMER_RUNNING_INFO, relayed by the broker)
+/// and its `mqTable` names the queues it holds, as RocketMQ's
+/// `getMessageQueueAllocationResult` does. A consumer that does not answer (or a client that
+/// does not implement the request) leaves its queues unassigned ("N/A"), as in RocketMQ.
+async fn queue_holders(a: &Admin, group: &str) -> BTreeMap<MessageQueue, String> {
+    let mut holders = BTreeMap::new();
+    let Ok(addr) = group_broker(a, group).await else {
+        return holders;
+    };
+    let Ok(cc) = connection_at(a, &addr, group).await else {
+        return holders;
+    };
+    for c in &cc.connection_set {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: c.client_id.clone(),
+            jstack_enable: Some(false),
+        };
+        let cmd = RemotingCommand::request_with(request::GET_CONSUMER_RUNNING_INFO, &header);
+        let Ok(r) = a.call(&addr, cmd).await else {
+            continue;
+        };
+        let Ok(info) = ConsumerRunningInfo::decode(&r.body) else {
+            continue;
+        };
+        let ip = c.client_id.split('@').next().unwrap_or_default();
+        for mq in info.mq_table.into_keys() {
+            holders.insert(mq, ip.to_owned());
+        }
+    }
+    holders
+}
+
+/// The first master serving `%RETRY%group`: where RocketMQ's admin asks about a group.
+async fn group_broker(a: &Admin, group: &str) -> Result<String, AdminError> {
+    a.topic_masters(&retry_topic(group))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, addr)| addr)
+        .ok_or_else(|| AdminError::NoRoute(retry_topic(group)))
+}
+
 pub async fn consumer_progress(a: &Admin, x: ConsumerProgressArgs) -> Result<Output, AdminError> {
     let Some(group) = x.group.as_deref().map(str::trim) else {
         return all_groups_progress(a).await;
     };
     let stats = consume_stats(a, group).await?;
-    let show_ip = x.show_client_ip == Some(true);
-    // Which client holds each queue: the broker's view of the group's connections and the
-    // queues their last pulls came from is not kept, so -s reports each queue's consumers.
-    let client_ip = if show_ip {
-        consumer_connection_info(a, group, None)
-            .await
-            .ok()
-            .map(|cc| {
-                cc.connection_set
-                    .iter()
-                    .map(|c| c.client_addr.split(':').next().unwrap_or("").to_owned())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
+    // RocketMQ's tool takes `-s true` (any case); anything else leaves the column out.
+    let show_ip = x
+        .show_client_ip
+        .as_deref()
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let holders = if show_ip {
+        queue_holders(a, group).await
     } else {
-        None
+        BTreeMap::new()
     };
     let mut text = if show_ip {
         format!(
@@ -292,7 +324,7 @@ pub async fn consumer_progress(a: &Admin, x: ConsumerProgressArgs) -> Result<Out
                 mq.queue_id,
                 o.broker_offset,
                 o.consumer_offset,
-                client_ip.as_deref().unwrap_or("N/A"),
+                holders.get(mq).map(String::as_str).unwrap_or("N/A"),
                 diff,
                 last
             );
@@ -312,7 +344,7 @@ pub async fn consumer_progress(a: &Admin, x: ConsumerProgressArgs) -> Result<Out
         rows.push(json!({
             "topic": mq.topic, "brokerName": mq.broker_name, "queueId": mq.queue_id,
             "brokerOffset": o.broker_offset, "consumerOffset": o.consumer_offset, "diff": diff,
-            "lastTimestamp": o.last_timestamp,
+            "lastTimestamp": o.last_timestamp, "clientIp": holders.get(mq),
         }));
     }
     let _ = write!(

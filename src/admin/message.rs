@@ -11,17 +11,20 @@ use serde_json::json;
 use super::format::human_millis;
 use super::rpc::Admin;
 use super::{AdminError, Output};
+use crate::actors::broker::plugins::trace::pub_record;
 use crate::client::message::decode_messages;
 use crate::client::{Message, MessageExt, Producer, ProducerConfig, SendStatus};
-use crate::protocol::body::broker::MessageQueue;
+use crate::protocol::body::broker::{ConsumeMessageDirectlyResult, MessageQueue};
+use crate::protocol::body::fastjson::from_json;
 use crate::protocol::code::{request, response};
 use crate::protocol::header::broker::{
-    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
-    GetMinOffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
-    QueryMessageRequestHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
-    ViewMessageRequestHeader,
+    ConsumeMessageDirectlyResultRequestHeader, GetMaxOffsetRequestHeader,
+    GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader, GetMinOffsetResponseHeader,
+    PullMessageRequestHeader, PullMessageResponseHeader, QueryMessageRequestHeader,
+    SearchOffsetRequestHeader, SearchOffsetResponseHeader, ViewMessageRequestHeader,
 };
 use crate::protocol::message::decode_offset_msg_id;
+use crate::protocol::topic::TRACE_TOPIC;
 use crate::protocol::RemotingCommand;
 
 /// The group RocketMQ's tools pull as (`MixAll.TOOLS_CONSUMER_GROUP`).
@@ -34,6 +37,18 @@ pub struct MsgIdArgs {
     /// Message Id (offset message id; several separated by commas)
     #[arg(short = 'i', long = "msgId")]
     pub msg_id: String,
+    /// consumer group name (with -d: have that consumer consume the message directly)
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub consumer_group: Option<String>,
+    /// The consumer's client id
+    #[arg(short = 'd', long = "clientId")]
+    pub client_id: Option<String>,
+    /// resend message (`-s true`)
+    #[arg(short = 's', long = "sendMessage")]
+    pub send_message: Option<String>,
+    /// unit name (accepted for RocketMQ compatibility; Ferrocket has no units)
+    #[arg(short = 'u', long = "unitName")]
+    pub unit_name: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -51,6 +66,12 @@ pub struct UniqueKeyArgs {
     /// Message Id (the producer's unique key)
     #[arg(short = 'i', long = "msgId")]
     pub msg_id: String,
+    /// consumer group name (with -d: have that consumer consume the message directly)
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub consumer_group: Option<String>,
+    /// The consumer's client id
+    #[arg(short = 'd', long = "clientId")]
+    pub client_id: Option<String>,
     /// The topic of msg
     #[arg(short = 't', long = "topic")]
     pub topic: String,
@@ -117,6 +138,15 @@ pub struct SendMessageArgs {
     /// Send message to target queue
     #[arg(short = 'i', long = "qid")]
     pub qid: Option<i32>,
+    /// Message Trace Enable, Default: false
+    #[arg(short = 'm', long = "msgTraceEnable")]
+    pub msg_trace_enable: Option<String>,
+}
+
+/// Java's `Boolean.parseBoolean` of an option value: "true" in any case.
+fn java_true(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// Java's `HashMap.toString` of the properties: `{K=v, K2=v2}`.
@@ -198,15 +228,131 @@ pub async fn view(a: &Admin, offset_msg_id: &str) -> Result<MessageExt, AdminErr
         .ok_or_else(|| AdminError::NotFound(format!("Message not found: {offset_msg_id}")))
 }
 
+/// queryMsgById as RocketMQ 4.9.8 runs it: with `-g` and `-d`, each message is consumed
+/// directly by that client; else with `-s true`, each is sent again; else each is printed.
 pub async fn query_by_id(a: &Admin, x: MsgIdArgs) -> Result<Output, AdminError> {
+    let ids: Vec<&str> = x
+        .msg_id
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let (Some(group), Some(client)) = (&x.consumer_group, &x.client_id) {
+        return consume_directly(a, &ids, group.trim(), client.trim()).await;
+    }
+    if x.send_message.is_some() {
+        return resend(a, &ids, java_true(&x.send_message)).await;
+    }
     let mut text = String::new();
     let mut found = Vec::new();
-    for id in x.msg_id.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for id in ids {
         let m = view(a, id).await?;
         print_detail(&mut text, &m, true);
         found.push(message_json(&m));
     }
     Ok(Output::new(text, json!({ "messages": found })))
+}
+
+/// CONSUME_MESSAGE_DIRECTLY of each message, through the broker that stores it, to
+/// `client` of `group`; prints the consumer's result as Java's `toString` does (one line
+/// each, where RocketMQ's tool leaves out the line break).
+async fn consume_directly(
+    a: &Admin,
+    ids: &[&str],
+    group: &str,
+    client: &str,
+) -> Result<Output, AdminError> {
+    let mut text = String::new();
+    let mut results = Vec::new();
+    for id in ids {
+        let m = view(a, id).await?;
+        let header = ConsumeMessageDirectlyResultRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: Some(client.to_owned()),
+            msg_id: Some(m.offset_msg_id.clone()),
+            ..Default::default()
+        };
+        let cmd = RemotingCommand::request_with(request::CONSUME_MESSAGE_DIRECTLY, &header);
+        let r = a.call(&m.store_host.to_string(), cmd).await?;
+        let result: ConsumeMessageDirectlyResult = from_json(&r.body)?;
+        let _ = writeln!(text, "{result}");
+        results.push(json!({
+            "msgId": id, "order": result.order, "autoCommit": result.auto_commit,
+            "consumeResult": result.consume_result, "remark": result.remark,
+            "spentTimeMills": result.spent_time_mills,
+        }));
+    }
+    Ok(Output::new(text, json!({ "results": results })))
+}
+
+/// Java's `SendResult.toString`.
+fn send_result_string(r: &crate::client::SendResult) -> String {
+    format!(
+        "SendResult [sendStatus={}, msgId={}, offsetMsgId={}, messageQueue=MessageQueue [topic={}, brokerName={}, queueId={}], queueOffset={}]",
+        send_status_name(r.status),
+        r.msg_id,
+        r.offset_msg_id,
+        r.queue.topic,
+        r.queue.broker_name,
+        r.queue.queue_id,
+        r.queue_offset
+    )
+}
+
+fn send_status_name(s: SendStatus) -> &'static str {
+    match s {
+        SendStatus::SendOk => "SEND_OK",
+        SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+        SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
+        SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
+    }
+}
+
+/// A producer for one `mqadmin` run, in a group of its own as RocketMQ's tools make one.
+fn tool_producer(a: &Admin, group: &str) -> Producer {
+    let producer = Producer::new(
+        ProducerConfig {
+            group: group.to_owned(),
+            ..Default::default()
+        },
+        a.client.clone(),
+    );
+    producer.start();
+    producer
+}
+
+/// `queryMsgById -s true`: each message sent again as it is stored (topic, body, flag and
+/// properties), as RocketMQ's `sendMsg` does; `-s false` does nothing.
+async fn resend(a: &Admin, ids: &[&str], resend: bool) -> Result<Output, AdminError> {
+    let mut text = String::new();
+    let mut results = Vec::new();
+    if !resend {
+        return Ok(Output::new(text, json!({ "results": results })));
+    }
+    let producer = tool_producer(a, "ReSendMsgById");
+    for id in ids {
+        let m = view(a, id).await?;
+        let mut msg = Message::new(m.topic.clone(), m.body.clone());
+        msg.flag = m.flag;
+        msg.properties = m.properties.clone();
+        // A new send gets a new unique key.
+        msg.properties.remove("UNIQ_KEY");
+        let _ = write!(text, "prepare resend msg. originalMsgId={id}");
+        match producer.send(&msg).await {
+            Ok(r) => {
+                let _ = writeln!(text, "{}", send_result_string(&r));
+                results.push(
+                    json!({"originalMsgId": id, "msgId": r.msg_id, "offsetMsgId": r.offset_msg_id}),
+                );
+            }
+            Err(e) => {
+                producer.shutdown().await;
+                return Err(AdminError::Client(e));
+            }
+        }
+    }
+    producer.shutdown().await;
+    Ok(Output::new(text, json!({ "results": results })))
 }
 
 /// QUERY_MESSAGE on every master of `topic`; `unique` asks for the UNIQ_KEY index only.
@@ -260,8 +406,13 @@ pub async fn query_by_key(a: &Admin, x: MsgKeyArgs) -> Result<Output, AdminError
     Ok(Output::new(text, json!({ "messages": json })))
 }
 
+/// queryMsgByUniqueKey; with `-g` and `-d`, the message is consumed directly by that client
+/// instead (RocketMQ's `consumeMessageDirectly` by topic and unique key).
 pub async fn query_by_unique_key(a: &Admin, x: UniqueKeyArgs) -> Result<Output, AdminError> {
     let found = query(a, x.topic.trim(), x.msg_id.trim(), true).await?;
+    if let (Some(group), Some(client), Some(m)) = (&x.consumer_group, &x.client_id, found.first()) {
+        return consume_directly(a, &[m.offset_msg_id.as_str()], group.trim(), client.trim()).await;
+    }
     if found.is_empty() {
         return Err(AdminError::NotFound(format!(
             "Message not found: topic {} unique key {}",
@@ -551,14 +702,8 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
     if let Some(k) = &x.keys {
         msg = msg.with_keys(k.split_whitespace());
     }
-    let producer = Producer::new(
-        ProducerConfig {
-            group: format!("mqadmin_{}", crate::clock::now_millis()),
-            ..Default::default()
-        },
-        a.client.clone(),
-    );
-    producer.start();
+    let started = crate::clock::now_millis();
+    let producer = tool_producer(a, &started.to_string());
     let sent = match (&x.broker, x.qid) {
         (Some(b), Some(q)) => {
             // The producer finds the broker's address in the routes it has fetched.
@@ -570,17 +715,15 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
         (None, None) => producer.send(&msg).await,
         _ => return Err(AdminError::Usage("-b broker and -i qid go together".into())),
     };
+    if let (Ok(r), true) = (&sent, java_true(&x.msg_trace_enable)) {
+        trace_send(a, &producer, &started.to_string(), &msg, r, started).await;
+    }
     producer.shutdown().await;
     let r = sent.map_err(|e| match e {
         crate::client::ClientError::NoRoute(t) => AdminError::NoRoute(t),
         e => AdminError::Client(e),
     })?;
-    let status = match r.status {
-        SendStatus::SendOk => "SEND_OK",
-        SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
-        SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
-        SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
-    };
+    let status = send_status_name(r.status);
     let mut text = format!(
         "{:<32}  {:<4}  {:<20}    {}\n",
         "#Broker Name", "#QID", "#Send Result", "#MsgId"
@@ -597,4 +740,50 @@ pub async fn send_message(a: &Admin, x: SendMessageArgs) -> Result<Output, Admin
             "msgId": r.msg_id, "offsetMsgId": r.offset_msg_id, "queueOffset": r.queue_offset,
         }),
     ))
+}
+
+/// `sendMessage -m true`: the `Pub` trace record a RocketMQ client with message trace on
+/// writes after a send (`SendMessageTraceHookImpl`), sent to RMQ_SYS_TRACE_TOPIC with the
+/// message id and keys as KEYS so `queryMsgTraceById` finds it. As in RocketMQ, the trace
+/// is best effort: a failure (no trace topic) is reported on stderr and the send stands.
+async fn trace_send(
+    a: &Admin,
+    producer: &Producer,
+    group: &str,
+    msg: &Message,
+    r: &crate::client::SendResult,
+    started: i64,
+) {
+    let store_host = match a.topic_masters(&msg.topic).await {
+        Ok(masters) => masters
+            .into_iter()
+            .find(|(name, _)| *name == r.queue.broker_name)
+            .map(|(_, addr)| addr)
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let keys = msg.properties.get("KEYS").cloned().unwrap_or_default();
+    let cost = (crate::clock::now_millis() - started).max(0) as u64;
+    let record = pub_record(
+        started,
+        "DefaultRegion",
+        group,
+        &msg.topic,
+        &r.msg_id,
+        msg.properties.get("TAGS").map(String::as_str).unwrap_or(""),
+        &keys,
+        &store_host,
+        msg.body.len(),
+        cost,
+        0,
+        &r.offset_msg_id,
+        r.status == SendStatus::SendOk,
+    );
+    let trace_keys: Vec<&str> = std::iter::once(r.msg_id.as_str())
+        .chain(keys.split(' ').filter(|k| !k.is_empty()))
+        .collect();
+    let trace = Message::new(TRACE_TOPIC, record.into_bytes()).with_keys(trace_keys);
+    if let Err(e) = producer.send(&trace).await {
+        eprintln!("mqadmin: the message trace was not sent to {TRACE_TOPIC}: {e}");
+    }
 }

@@ -34,6 +34,28 @@ impl Output {
     pub fn new(text: String, json: serde_json::Value) -> Self {
         Output { text, json }
     }
+
+    /// What a sub-command that printed as it went (`clusterList -i`) returns: nothing more.
+    pub fn printed() -> Self {
+        Output::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.json.is_null()
+    }
+
+    /// Writes the output to `w` in the chosen form.
+    pub fn write_to(&self, w: &mut impl std::io::Write, json: bool) -> std::io::Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        if json {
+            writeln!(w, "{:#}", self.json)?;
+        } else {
+            write!(w, "{}", self.text)?;
+        }
+        w.flush()
+    }
 }
 
 /// Why a sub-command failed.
@@ -60,6 +82,8 @@ pub enum AdminError {
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 impl AdminError {
@@ -177,6 +201,12 @@ pub enum Command {
     /// Delete KV config.
     #[command(name = "deleteKvConfig")]
     DeleteKvConfig(broker::KvKeyArgs),
+    /// Get configs of name server.
+    #[command(name = "getNamesrvConfig")]
+    GetNamesrvConfig,
+    /// Update configs of name server.
+    #[command(name = "updateNamesrvConfig")]
+    UpdateNamesrvConfig(broker::UpdateNamesrvConfigArgs),
 }
 
 #[derive(Args, Debug)]
@@ -214,7 +244,7 @@ pub async fn run(cli: Cli) -> Result<Output, AdminError> {
         instance_name: format!("mqadmin-{}", crate::clock::now_millis()),
         ..Default::default()
     });
-    let admin = Admin::new(client.clone());
+    let admin = Admin::new(client.clone(), cli.json);
     let out = dispatch(&admin, cli.command).await;
     client.shutdown().await;
     out
@@ -251,5 +281,7 @@ async fn dispatch(a: &Admin, command: Command) -> Result<Output, AdminError> {
         Command::StatsAll(x) => broker::stats_all(a, x).await,
         Command::UpdateKvConfig(x) => broker::update_kv_config(a, x).await,
         Command::DeleteKvConfig(x) => broker::delete_kv_config(a, x).await,
+        Command::GetNamesrvConfig => broker::get_namesrv_config(a).await,
+        Command::UpdateNamesrvConfig(x) => broker::update_namesrv_config(a, x).await,
     }
 }

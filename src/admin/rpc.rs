@@ -17,6 +17,8 @@ use super::AdminError;
 pub struct Admin {
     pub client: ClientInstance,
     namesrvs: Vec<String>,
+    /// `--json`: how [`Admin::print`] writes.
+    json: bool,
 }
 
 /// Where a broker-wide sub-command runs: `-b` wins over `-c`, as in RocketMQ's tools.
@@ -38,9 +40,18 @@ impl<'a> Target<'a> {
 }
 
 impl Admin {
-    pub fn new(client: ClientInstance) -> Self {
+    pub fn new(client: ClientInstance, json: bool) -> Self {
         let namesrvs = crate::remoting_client::split_addrs(&client.config().namesrv_addr);
-        Admin { client, namesrvs }
+        Admin {
+            client,
+            namesrvs,
+            json,
+        }
+    }
+
+    /// Prints `out` to stdout at once, for sub-commands that print more than once.
+    pub fn print(&self, out: &super::Output) -> Result<(), AdminError> {
+        Ok(out.write_to(&mut std::io::stdout().lock(), self.json)?)
     }
 
     pub fn namesrvs(&self) -> &[String] {

@@ -52,6 +52,18 @@ pub struct UpdateTopicArgs {
     /// set topic's order(true|false)
     #[arg(short = 'o', long = "order")]
     pub order: Option<bool>,
+    /// is unit topic (true|false)
+    #[arg(short = 'u', long = "unit")]
+    pub unit: Option<bool>,
+    /// has unit sub (true|false)
+    #[arg(short = 's', long = "hasUnitSub")]
+    pub has_unit_sub: Option<bool>,
+}
+
+/// RocketMQ's `TopicSysFlag.buildSysFlag`: bit 0 a unit topic, bit 1 one with unit
+/// subscriptions.
+fn topic_sys_flag(unit: bool, has_unit_sub: bool) -> i32 {
+    i32::from(unit) | (i32::from(has_unit_sub) << 1)
 }
 
 #[derive(Args, Debug)]
@@ -171,7 +183,7 @@ pub async fn update_topic(a: &Admin, x: UpdateTopicArgs) -> Result<Output, Admin
         write_queue_nums: x.write_queue_nums,
         perm: x.perm,
         topic_filter_type: "SINGLE_TAG".into(),
-        topic_sys_flag: 0,
+        topic_sys_flag: topic_sys_flag(x.unit.unwrap_or(false), x.has_unit_sub.unwrap_or(false)),
         order: x.order.unwrap_or(false),
         attributes: Default::default(),
     };

@@ -2,7 +2,6 @@
 //! 1 when the command failed (unreachable name server or broker, refusal, unknown topic),
 //! 2 on a usage error.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,18 +22,10 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(out) => {
-            let mut stdout = std::io::stdout().lock();
-            let written = if json {
-                writeln!(stdout, "{:#}", out.json)
-            } else {
-                write!(stdout, "{}", out.text)
-            };
-            match written.and_then(|_| stdout.flush()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(_) => ExitCode::FAILURE,
-            }
-        }
+        Ok(out) => match out.write_to(&mut std::io::stdout().lock(), json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        },
         Err(e) => {
             if json {
                 println!("{:#}", serde_json::json!({ "error": e.to_string() }));

@@ -36,7 +36,16 @@ pub const MAX_MESSAGES: usize = 64;
 
 /// The brokers of every cluster with their role, address, disk use and TPS.
 pub async fn cluster(a: &Admin) -> Result<Value, ConsoleError> {
-    let out = cluster_list(a, ClusterListArgs { cluster_name: None }).await?;
+    let out = cluster_list(
+        a,
+        ClusterListArgs {
+            cluster_name: None,
+            more_stats: false,
+            interval: None,
+            count: None,
+        },
+    )
+    .await?;
     let mut brokers = out.json["brokers"].as_array().cloned().unwrap_or_default();
     for b in &mut brokers {
         let role = if b["brokerId"].as_i64() == Some(0) {
@@ -210,6 +219,8 @@ pub async fn put_topic(a: &Admin, r: TopicRequest) -> Result<Value, ConsoleError
             write_queue_nums: r.write_queue_nums,
             perm: r.perm,
             order: None,
+            unit: None,
+            has_unit_sub: None,
         },
     )
     .await?;
@@ -408,6 +419,8 @@ pub async fn messages(a: &Admin, q: MessageQuery) -> Result<Value, ConsoleError>
                     msg_id: id,
                     topic,
                     show_all: true,
+                    consumer_group: None,
+                    client_id: None,
                 },
             )
             .await?

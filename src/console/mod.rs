@@ -125,11 +125,15 @@ impl Console {
         let admin = namesrv_addr
             .filter(|n| !n.trim().is_empty())
             .map(|namesrv_addr| {
-                Arc::new(Admin::new(ClientInstance::new(ClientConfig {
-                    namesrv_addr,
-                    instance_name: format!("console-{}", std::process::id()),
-                    ..Default::default()
-                })))
+                // `true`: the console never prints; what a sub-command answers is its JSON.
+                Arc::new(Admin::new(
+                    ClientInstance::new(ClientConfig {
+                        namesrv_addr,
+                        instance_name: format!("console-{}", std::process::id()),
+                        ..Default::default()
+                    }),
+                    true,
+                ))
             });
         if let Some(a) = &admin {
             sampler::spawn(a.clone(), history.clone(), every, stop.clone());

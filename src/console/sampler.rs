@@ -115,9 +115,17 @@ pub fn most_behind(groups: impl IntoIterator<Item = (String, i64)>, n: usize) ->
 
 /// One sample of the cluster behind `admin`. A part that cannot be read is left out.
 pub async fn sample(admin: &Admin) -> Sample {
-    let brokers = cluster_list(admin, ClusterListArgs { cluster_name: None })
-        .await
-        .ok();
+    let brokers = cluster_list(
+        admin,
+        ClusterListArgs {
+            cluster_name: None,
+            more_stats: false,
+            interval: None,
+            count: None,
+        },
+    )
+    .await
+    .ok();
     let sum = |key: &str| {
         brokers.as_ref().map(|out| {
             out.json["brokers"]

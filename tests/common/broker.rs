@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrocket::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
+use ferrocket::protocol::body::fastjson::to_json;
+use ferrocket::protocol::body::heartbeat::{
+    ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
+};
 use ferrocket::protocol::code::request;
 use ferrocket::protocol::message::{decode_record, StoredMessage};
 use ferrocket::protocol::RemotingCommand;
@@ -216,4 +220,40 @@ pub async fn commit_log_max_offset(client: &RemotingClient, addr: &str) -> i64 {
         .expect("commitLogMaxOffset")
         + 22;
     text[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+/// A HEART_BEAT as a Java client sends it: `client_id` in consumer group `group` (subscribed
+/// to all of `topic`) and/or producer group `producer`.
+pub fn heartbeat(
+    client_id: &str,
+    group: Option<&str>,
+    producer: Option<&str>,
+    topic: &str,
+) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client_id.to_owned(),
+        consumer_data_set: group
+            .map(|g| ConsumerData {
+                group_name: g.to_owned(),
+                consume_type: "CONSUME_PASSIVELY".into(),
+                message_model: "CLUSTERING".into(),
+                consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
+                subscription_data_set: vec![SubscriptionData {
+                    topic: topic.to_owned(),
+                    sub_string: "*".into(),
+                    ..Default::default()
+                }],
+                unit_mode: false,
+            })
+            .into_iter()
+            .collect(),
+        producer_data_set: producer
+            .map(|g| ProducerData {
+                group_name: g.to_owned(),
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    RemotingCommand::request(request::HEART_BEAT).with_body(to_json(&data))
 }

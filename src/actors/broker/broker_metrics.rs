@@ -8,7 +8,9 @@
 //!   offset) and `rocketmq_consumer_inflight_messages` (pulled − committed). Ready and
 //!   inflight are only reported for pairs whose every queue was pulled from this broker
 //!   since it started: an unknown figure is left out, never written as 0;
-//! - `rocketmq_consumer_connections` by language, version and consume mode;
+//! - `rocketmq_producer_connections` by language and version, and
+//!   `rocketmq_consumer_connections` by group, language, version and consume mode, with
+//!   5.x's label names and values (lower case, `protocol_type="remoting"`);
 //! - the store: `rocketmq_storage_size` (commit-log bytes held), flush and dispatch behind
 //!   bytes, and `rocketmq_storage_message_reserve_time` (ms since the oldest stored message).
 //!
@@ -146,38 +148,7 @@ fn render(cx: &BrokerContext, out: &mut String) {
     );
     let _ = writeln!(out, "rocketmq_consumer_lag_series_dropped {dropped}");
 
-    let mut connections: std::collections::BTreeMap<(String, String, String), i64> =
-        Default::default();
-    for g in cx.consumers.iter() {
-        let mode = if g.value().consume_type == "CONSUME_ACTIVELY" {
-            "pull"
-        } else {
-            "push"
-        };
-        for (_, _, language, version) in &g.value().clients {
-            *connections
-                .entry((
-                    language.name().to_owned(),
-                    crate::protocol::command::version_name(*version),
-                    mode.to_owned(),
-                ))
-                .or_default() += 1;
-        }
-    }
-    family(
-        out,
-        "rocketmq_consumer_connections",
-        "gauge",
-        "Consumer connections by client language, version and consume mode.",
-    );
-    for ((language, version, mode), n) in connections {
-        let labels = render_labels(&[
-            ("language", &language),
-            ("version", &version),
-            ("consume_mode", &mode),
-        ]);
-        let _ = writeln!(out, "rocketmq_consumer_connections{{{labels}}} {n}");
-    }
+    render_connections(cx, out);
 
     let log = cx.store.commit_log();
     let (min, max) = (log.min_offset(), log.max_offset());
@@ -221,6 +192,97 @@ fn render(cx: &BrokerContext, out: &mut String) {
     }
 }
 
+/// The `version` label of a client version ordinal: 5.x's `MQVersion.getVersionDesc` in
+/// lower case. Ordinals past the last release RocketMQ names (V5_9_9) are
+/// `higher_version`, as in Java, and negative ones `unknown`, so a client cannot make up
+/// label values: there are at most [`LAST_VERSION`] + 2 of them.
+pub fn version_label(version: i32) -> String {
+    match version {
+        v if v < 0 => "unknown".into(),
+        v if v > LAST_VERSION => "higher_version".into(),
+        v => crate::protocol::command::version_name(v).to_ascii_lowercase(),
+    }
+}
+
+/// MQVersion's V5_9_9, the last release ordinal RocketMQ names.
+pub const LAST_VERSION: i32 = 611;
+
+/// 5.x's `isSystemGroup`: groups RocketMQ itself runs (`CID_RMQ_SYS_` in any case).
+fn is_system_group(group: &str) -> bool {
+    group
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case("CID_RMQ_SYS_"))
+}
+
+/// `rocketmq_producer_connections` and `rocketmq_consumer_connections` with 5.x's labels
+/// (`BrokerMetricsManager.initConnectionMetrics`). Cardinality: languages are RocketMQ's 14
+/// names, versions are bounded by [`version_label`], and consumer series follow the groups
+/// with live connections.
+fn render_connections(cx: &BrokerContext, out: &mut String) {
+    let producers: Vec<((crate::protocol::LanguageCode, i32), i64)> =
+        match cx.producer_counts.lock() {
+            Ok(c) => c.iter().map(|(k, n)| (*k, *n)).collect(),
+            Err(_) => Vec::new(),
+        };
+    family(
+        out,
+        "rocketmq_producer_connections",
+        "gauge",
+        "Producer connections by client language and version.",
+    );
+    for ((language, version), n) in producers {
+        let labels = render_labels(&[
+            ("language", &language.name().to_ascii_lowercase()),
+            ("version", &version_label(version)),
+            ("protocol_type", "remoting"),
+        ]);
+        let _ = writeln!(out, "rocketmq_producer_connections{{{labels}}} {n}");
+    }
+
+    let mut consumers: std::collections::BTreeMap<(String, String, String, &str), i64> =
+        Default::default();
+    let groups: Vec<_> = cx
+        .consumers
+        .iter()
+        .map(|g| (g.key().clone(), g.value().clone()))
+        .collect();
+    for (group, view) in &groups {
+        // 5.x's `ConsumeType.getTypeCN`: CONSUME_ACTIVELY is PULL, CONSUME_POP is POP.
+        let mode = match view.consume_type.as_str() {
+            "CONSUME_ACTIVELY" => "pull",
+            "CONSUME_POP" => "pop",
+            _ => "push",
+        };
+        for (_, _, language, version) in &view.clients {
+            *consumers
+                .entry((
+                    group.clone(),
+                    language.name().to_ascii_lowercase(),
+                    version_label(*version),
+                    mode,
+                ))
+                .or_default() += 1;
+        }
+    }
+    family(
+        out,
+        "rocketmq_consumer_connections",
+        "gauge",
+        "Consumer connections by group, client language, version and consume mode.",
+    );
+    for ((group, language, version, mode), n) in consumers {
+        let labels = render_labels(&[
+            ("consumer_group", &group),
+            ("language", &language),
+            ("version", &version),
+            ("consume_mode", mode),
+            ("protocol_type", "remoting"),
+            ("is_system", &is_system_group(&group).to_string()),
+        ]);
+        let _ = writeln!(out, "rocketmq_consumer_connections{{{labels}}} {n}");
+    }
+}
+
 /// Registers the broker's families with its metrics registry; they stop when the broker's
 /// context is dropped.
 pub fn register(cx: &Arc<BrokerContext>) {
@@ -230,4 +292,26 @@ pub fn register(cx: &Arc<BrokerContext>) {
             render(&cx, out);
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_labels_are_5x_names_in_lower_case_and_bounded() {
+        assert_eq!(version_label(409), "v4_9_8");
+        assert_eq!(version_label(LAST_VERSION), "v5_9_9");
+        assert_eq!(version_label(LAST_VERSION + 1), "higher_version");
+        assert_eq!(version_label(i32::MAX), "higher_version");
+        assert_eq!(version_label(-3), "unknown");
+    }
+
+    #[test]
+    fn system_groups_are_rocketmqs_own() {
+        assert!(is_system_group("CID_RMQ_SYS_TRANS"));
+        assert!(is_system_group("cid_rmq_sys_x"));
+        assert!(!is_system_group("CID_RMQ"));
+        assert!(!is_system_group("MyGroup"));
+    }
 }

@@ -287,9 +287,11 @@ impl BrokerBuilder {
             None
         };
         let consumers: clients::ConsumerViews = Default::default();
+        let producer_counts: clients::ProducerCounts = Default::default();
         let clients = {
-            let (views, expiry) = (
+            let (views, counts, expiry) = (
                 consumers.clone(),
+                producer_counts.clone(),
                 Duration::from_millis(config.channel_expired_timeout.max(1)),
             );
             start_supervised(
@@ -297,7 +299,7 @@ impl BrokerBuilder {
                 "broker/ClientManager",
                 capacity::CLIENT_MANAGER,
                 None,
-                move |sup| ClientManager::new(sup, views, expiry),
+                move |sup| ClientManager::new(sup, views, counts, expiry),
             )
         };
         let pull_hold = start_supervised(
@@ -375,6 +377,7 @@ impl BrokerBuilder {
             offsets,
             clients,
             consumers,
+            producer_counts,
             consumer_filters: Arc::default(),
             pull_hold,
             queue_locks,
@@ -387,8 +390,10 @@ impl BrokerBuilder {
             stats: Arc::default(),
             send_latency: Default::default(),
             config_overrides: Default::default(),
+            daily: Default::default(),
         });
         broker_metrics::register(&context);
+        processor::record_midnights(&context);
         let processor = Arc::new(processor::with_plugins(context.clone(), started)?);
         let mut servers = vec![RemotingServer::serve(
             listener,

@@ -77,6 +77,7 @@ impl Namesrv {
         let processor = processor::processor(Arc::new(NamesrvContext {
             routes: routes.clone(),
             kv: kv.clone(),
+            live: config::LiveSettings::new(&config),
             config: config.clone(),
         }))?;
         let server = RemotingServer::bind(

@@ -181,6 +181,11 @@ impl Connection {
                     ),
                 )
                 .answer(&request);
+                crate::actors::refusal_log::log_answer(
+                    &crate::actors::refusal_log::RequestFacts::of(&request),
+                    self.peer,
+                    &busy,
+                );
                 self.write(&busy, ctx);
             }
             self.metrics.rejected_full();

@@ -44,6 +44,11 @@ pub struct ConsumerGroupView {
 /// Consumer groups as pulls see them.
 pub type ConsumerViews = Arc<DashMap<String, Arc<ConsumerGroupView>>>;
 
+/// Producer connections (one per group a connection registered in, as RocketMQ counts them)
+/// by client language and version, kept as they come and go so `/metrics` reads them
+/// without asking the actor.
+pub type ProducerCounts = Arc<std::sync::Mutex<BTreeMap<(LanguageCode, i32), i64>>>;
+
 #[derive(Default)]
 struct ConsumerGroup {
     consume_type: String,
@@ -58,17 +63,36 @@ pub struct ClientManager {
     consumers: HashMap<String, ConsumerGroup>,
     producers: HashMap<String, HashMap<u64, ClientChannel>>,
     views: ConsumerViews,
+    producer_counts: ProducerCounts,
     expiry: Duration,
 }
 
 impl ClientManager {
-    pub fn new(sup: Supervision, views: ConsumerViews, expiry: Duration) -> Self {
+    pub fn new(
+        sup: Supervision,
+        views: ConsumerViews,
+        producer_counts: ProducerCounts,
+        expiry: Duration,
+    ) -> Self {
         ClientManager {
             sup,
             consumers: HashMap::new(),
             producers: HashMap::new(),
             views,
+            producer_counts,
             expiry,
+        }
+    }
+
+    /// Adds `delta` producer connections of `c`'s language and version.
+    fn count_producer(&self, c: &ClientChannel, delta: i64) {
+        if let Ok(mut counts) = self.producer_counts.lock() {
+            let key = (c.language, c.version);
+            let n = counts.entry(key).or_default();
+            *n += delta;
+            if *n <= 0 {
+                counts.remove(&key);
+            }
         }
     }
 
@@ -142,10 +166,15 @@ impl ClientManager {
             last_update: now,
         };
         for p in &data.producer_data_set {
-            self.producers
+            let old = self
+                .producers
                 .entry(p.group_name.clone())
                 .or_default()
                 .insert(conn.id, channel.clone());
+            if let Some(old) = old {
+                self.count_producer(&old, -1);
+            }
+            self.count_producer(&channel, 1);
         }
         let mut changed = Vec::new();
         for c in data.consumer_data_set {
@@ -178,10 +207,14 @@ impl ClientManager {
         conn_id: u64,
         only_groups: Option<(&Option<String>, &Option<String>)>,
     ) {
+        let mut gone = Vec::new();
         for (name, channels) in self.producers.iter_mut() {
             if only_groups.is_none_or(|(p, _)| p.as_deref() == Some(name.as_str())) {
-                channels.remove(&conn_id);
+                gone.extend(channels.remove(&conn_id));
             }
+        }
+        for c in &gone {
+            self.count_producer(c, -1);
         }
         self.producers.retain(|_, c| !c.is_empty());
         let mut changed = Vec::new();

@@ -293,6 +293,42 @@ impl PutLatency {
     }
 }
 
+/// RocketMQ's `BrokerStats`: the put and get totals as they stood at the last two local
+/// midnights, so GET_BROKER_RUNTIME_INFO can give `msgPutTotalTodayMorning`,
+/// `msgPutTotalYesterdayMorning` and their get twins (`clusterList -m` prints today's and
+/// yesterday's traffic from them). Zero until the first midnight after start, as in Java.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DailyMarks {
+    /// (puts, gets) at the last midnight.
+    pub today_morning: (u64, u64),
+    /// (puts, gets) at the midnight before.
+    pub yesterday_morning: (u64, u64),
+}
+
+impl DailyMarks {
+    /// A midnight passed with these totals (Java's `BrokerStats.record`).
+    pub fn record(&mut self, puts: u64, gets: u64) {
+        self.yesterday_morning = self.today_morning;
+        self.today_morning = (puts, gets);
+    }
+}
+
+/// How long until the next local midnight (at least a second, so a clock step cannot make
+/// the recording loop spin).
+pub fn until_local_midnight() -> std::time::Duration {
+    use chrono::{Local, TimeZone};
+    let now = Local::now();
+    let next = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| Local.from_local_datetime(&t).earliest());
+    let wait = next
+        .map(|t| (t - now).num_milliseconds().max(0) as u64)
+        .unwrap_or(86_400_000);
+    std::time::Duration::from_millis(wait.max(1_000))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -365,5 +401,21 @@ mod tests {
         let item = s.item(TOPIC_PUT_NUMS, "T").unwrap();
         let c = item.counts.lock().unwrap();
         assert!(c.rings.iter().map(|r| r.buckets.len()).sum::<usize>() <= 8 + 62 + 146);
+    }
+
+    #[test]
+    fn midnights_shift_today_to_yesterday() {
+        let mut m = DailyMarks::default();
+        m.record(10, 4);
+        assert_eq!((m.today_morning, m.yesterday_morning), ((10, 4), (0, 0)));
+        m.record(25, 9);
+        assert_eq!((m.today_morning, m.yesterday_morning), ((25, 9), (10, 4)));
+    }
+
+    #[test]
+    fn the_next_midnight_is_within_a_day() {
+        let d = until_local_midnight();
+        assert!(d >= std::time::Duration::from_secs(1));
+        assert!(d <= std::time::Duration::from_secs(25 * 3600));
     }
 }

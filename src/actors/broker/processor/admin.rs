@@ -104,7 +104,7 @@ pub(super) async fn get_all_subscription_group_config(
     Ok(RemotingCommand::success().with_body(to_json(&*cx.groups.snapshot())))
 }
 
-fn counter_total(cx: &BrokerContext, name: &'static str) -> u64 {
+pub(super) fn counter_total(cx: &BrokerContext, name: &'static str) -> u64 {
     cx.registry.sum_counter(name)
 }
 
@@ -147,14 +147,17 @@ pub(super) async fn get_broker_runtime_info(
     put_kv("brokerActive", "true".into());
     put_kv("msgPutTotalTodayNow", put.to_string());
     put_kv("msgGetTotalTodayNow", get.to_string());
-    for k in [
-        "msgPutTotalTodayMorning",
-        "msgGetTotalTodayMorning",
+    let daily = cx.daily.lock().map(|d| *d).unwrap_or_default();
+    put_kv("msgPutTotalTodayMorning", daily.today_morning.0.to_string());
+    put_kv("msgGetTotalTodayMorning", daily.today_morning.1.to_string());
+    put_kv(
         "msgPutTotalYesterdayMorning",
+        daily.yesterday_morning.0.to_string(),
+    );
+    put_kv(
         "msgGetTotalYesterdayMorning",
-    ] {
-        put_kv(k, "0".into());
-    }
+        daily.yesterday_morning.1.to_string(),
+    );
     put_kv("commitLogMinOffset", log.min_offset().to_string());
     put_kv("commitLogMaxOffset", log.max_offset().to_string());
     put_kv(

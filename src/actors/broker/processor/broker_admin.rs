@@ -44,7 +44,7 @@ pub(super) async fn update_broker_config(
         .iter()
         .find(|(k, _)| CONFIG_BLACK_LIST.contains(&k.as_str()))
     {
-        tracing::warn!(client = %conn.peer, key = %k, "updateBrokerConfig refused: key in the black list");
+        tracing::debug!(client = %conn.peer, key = %k, "updateBrokerConfig refused: key in the black list");
         return Err(refuse(
             response::NO_PERMISSION,
             "Can not update config in black list.",

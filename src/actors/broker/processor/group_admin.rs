@@ -323,24 +323,24 @@ pub(super) async fn get_consumer_running_info(
     .await
 }
 
-/// CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer.
+/// CONSUME_MESSAGE_DIRECTLY (309), forwarded to the consumer with what Java's
+/// `AdminBrokerProcessor` adds: the `brokerName` field and, as the body, the stored record
+/// the offset message id points at (the client decodes the body as the message to consume;
+/// an id that names no record forwards no body, and the client answers the error).
 pub(super) async fn consume_message_directly(
     cx: Arc<BrokerContext>,
-    req: RemotingCommand,
+    mut req: RemotingCommand,
     _: ConnectionInfo,
 ) -> Reply {
     let h: ConsumeMessageDirectlyResultRequestHeader = req.decode_header()?;
     let client_id = h.client_id.clone().unwrap_or_default();
-    // As Java's broker: the client is handed the stored message the offset id names, and
-    // told which broker holds it (an admin only sends the id).
-    let mut req = req;
-    req.put_ext("brokerName", &cx.config.broker_name);
-    let stored = h
+    req.put_ext("brokerName", cx.config.broker_name.clone());
+    if let Some(record) = h
         .msg_id
         .as_deref()
         .and_then(|id| decode_offset_msg_id(id).ok())
-        .and_then(|(_, offset)| cx.store.message_at(offset));
-    if let Some(record) = stored {
+        .and_then(|(_, offset)| cx.store.message_at(offset))
+    {
         req = req.with_body(record);
     }
     call_consumer(

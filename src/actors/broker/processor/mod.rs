@@ -23,11 +23,11 @@ use std::time::Instant;
 
 use super::config::BrokerConfig;
 use super::features::pull_hold::PullHold;
-use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews};
+use super::meta::clients::{ClientManager, ConnectionClosed, ConsumerViews, ProducerCounts};
 use super::meta::consumer_filter::ConsumerFilters;
 use super::meta::consumer_offsets::ConsumerOffsets;
 use super::meta::queue_locks::QueueLockManager;
-use super::meta::stats::{BrokerStats, PutLatency};
+use super::meta::stats::{BrokerStats, DailyMarks, PutLatency};
 use super::meta::subscription_group::{GroupView, SubscriptionGroupManager};
 use super::meta::topic_config::{TopicConfigManager, TopicView};
 use super::store::StoreHandle;
@@ -49,6 +49,8 @@ pub struct BrokerContext {
     pub offsets: Arc<ConsumerOffsets>,
     pub clients: Mailbox<ClientManager>,
     pub consumers: ConsumerViews,
+    /// Producer connections by language and version (for `/metrics`).
+    pub producer_counts: ProducerCounts,
     /// Compiled SQL92 selectors per topic and group, registered by heartbeats.
     pub consumer_filters: Arc<ConsumerFilters>,
     pub pull_hold: Mailbox<PullHold>,
@@ -65,6 +67,8 @@ pub struct BrokerContext {
     pub stats: Arc<BrokerStats>,
     /// Store latencies in StoreStatsService's buckets.
     pub send_latency: PutLatency,
+    /// Put and get totals at the last two midnights (recorded by [`record_midnights`]).
+    pub daily: Mutex<DailyMarks>,
     /// Settings recorded by UPDATE_BROKER_CONFIG, shown by GET_BROKER_CONFIG.
     pub config_overrides: Mutex<BTreeMap<String, String>>,
 }
@@ -128,6 +132,26 @@ fn registry() -> Registry<BrokerContext> {
 /// Store time of the message at `offset` of a queue (0 when there is none).
 pub fn store_time_at(cx: &BrokerContext, topic: &str, queue_id: i32, offset: i64) -> i64 {
     admin::last_store_time(cx, topic, queue_id, offset)
+}
+
+/// Records the put and get totals at every local midnight while the broker runs (Java's
+/// `BrokerStats.record`, scheduled the same way); ends when the broker's context is gone.
+pub fn record_midnights(cx: &Arc<BrokerContext>) {
+    let weak = Arc::downgrade(cx);
+    actix::spawn(async move {
+        loop {
+            tokio::time::sleep(super::meta::stats::until_local_midnight()).await;
+            let Some(cx) = weak.upgrade() else { break };
+            let (puts, gets) = (
+                admin::counter_total(&cx, "rocketmq_messages_in_total"),
+                admin::counter_total(&cx, "rocketmq_messages_out_total"),
+            );
+            match cx.daily.lock() {
+                Ok(mut d) => d.record(puts, gets),
+                Err(poisoned) => poisoned.into_inner().record(puts, gets),
+            };
+        }
+    });
 }
 
 /// The BrokerContext's request processor: its handler table.

@@ -71,7 +71,7 @@ pub(super) async fn register_broker(
         ha_server_addr: result.ha_server_addr,
         master_addr: result.master_addr,
     });
-    if cx.config.return_order_topic_config_to_broker {
+    if cx.live.return_order_topic_config_to_broker() {
         let order = cx
             .kv
             .ask(kv_read(|t| t.namespace(ORDER_TOPIC_CONFIG).cloned()))

@@ -9,7 +9,7 @@ mod route;
 
 use std::sync::Arc;
 
-use super::config::NamesrvConfig;
+use super::config::{LiveSettings, NamesrvConfig};
 use super::kv_config::KvConfig;
 use super::route_info_manager::{with_routes, RouteInfoManager};
 use crate::actors::dispatch::{DispatchContext, DuplicateCode, Handlers, Registry};
@@ -21,7 +21,10 @@ use crate::protocol::code::request;
 pub struct NamesrvContext {
     pub routes: Mailbox<RouteInfoManager>,
     pub kv: Mailbox<KvConfig>,
+    /// The configuration the server started with.
     pub config: NamesrvConfig,
+    /// The switches UPDATE_NAMESRV_CONFIG changes while running; read these, not `config`.
+    pub live: LiveSettings,
 }
 
 pub(crate) use crate::actors::dispatch::Reply;
@@ -48,6 +51,7 @@ fn registry() -> Registry<NamesrvContext> {
         .on(request::DELETE_KV_CONFIG, kv::delete)
         .on(request::GET_KVLIST_BY_NAMESPACE, kv::list_namespace)
         .on(request::GET_NAMESRV_CONFIG, kv::get_namesrv_config)
+        .on(request::UPDATE_NAMESRV_CONFIG, kv::update_namesrv_config)
 }
 
 /// The NamesrvContext's request processor: its handler table.

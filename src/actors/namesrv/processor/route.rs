@@ -39,7 +39,7 @@ pub(super) async fn get_route_info(
             )),
         ));
     };
-    if cx.config.order_message_enable {
+    if cx.live.order_message_enable() {
         let topic = h.topic.clone();
         route.order_topic_conf = cx
             .kv
@@ -78,7 +78,7 @@ pub(super) async fn get_all_topics(
     _: RemotingCommand,
     _: ConnectionInfo,
 ) -> Reply {
-    if !cx.config.enable_all_topic_list {
+    if !cx.live.enable_all_topic_list() {
         return Err(ServiceError::refused(response::SYSTEM_ERROR, "disable"));
     }
     let topics = cx.routes.ask(with_routes(|t, _| t.all_topics())).await??;
@@ -90,7 +90,7 @@ pub(super) async fn get_topics_by_cluster(
     req: RemotingCommand,
     _: ConnectionInfo,
 ) -> Reply {
-    if !cx.config.enable_topic_list {
+    if !cx.live.enable_topic_list() {
         return Err(ServiceError::refused(response::SYSTEM_ERROR, "disable"));
     }
     let h: GetTopicsByClusterRequestHeader = req.decode_header()?;

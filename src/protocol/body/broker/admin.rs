@@ -285,11 +285,106 @@ pub fn java_double(value: f64) -> String {
     }
 }
 
+/// A consumer's answer to CONSUME_MESSAGE_DIRECTLY (`ConsumeMessageDirectlyResult`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeMessageDirectlyResult {
+    #[serde(deserialize_with = "null_as_default")]
+    pub order: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    pub auto_commit: bool,
+    /// The `CMResult` name (`CR_SUCCESS`, `CR_LATER`, ...); `None` is Java's null.
+    pub consume_result: Option<String>,
+    pub remark: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub spent_time_mills: i64,
+}
+
+impl Default for ConsumeMessageDirectlyResult {
+    fn default() -> Self {
+        ConsumeMessageDirectlyResult {
+            order: false,
+            auto_commit: true,
+            consume_result: None,
+            remark: None,
+            spent_time_mills: 0,
+        }
+    }
+}
+
+impl JsonBody for ConsumeMessageDirectlyResult {}
+
+impl std::fmt::Display for ConsumeMessageDirectlyResult {
+    /// Java's `toString`, which `mqadmin queryMsgById -g -d` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ConsumeMessageDirectlyResult [order={}, autoCommit={}, consumeResult={}, remark={}, spentTimeMills={}]",
+            self.order,
+            self.auto_commit,
+            self.consume_result.as_deref().unwrap_or("null"),
+            self.remark.as_deref().unwrap_or("null"),
+            self.spent_time_mills
+        )
+    }
+}
+
+/// The part of a consumer's `ConsumerRunningInfo` (its answer to GET_CONSUMER_RUNNING_INFO,
+/// relayed by the broker) that `mqadmin` reads: the queues the consumer holds now (the keys
+/// of `mqTable`) and its `properties`. The rest (process-queue details, status, jstack) is
+/// skipped.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumerRunningInfo {
+    #[serde(deserialize_with = "queue_map")]
+    pub mq_table: BTreeMap<MessageQueue, serde::de::IgnoredAny>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub properties: BTreeMap<String, serde_json::Value>,
+}
+
+impl ConsumerRunningInfo {
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        from_json_with_object_keys(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Reference §3.9.
+    /// fastjson's form of a Java push consumer's ConsumerRunningInfo (4.9.8), cut to one queue.
+    const RUNNING_INFO: &str = r#"{"jstack":null,"mqTable":{{"brokerName":"broker-a","queueId":1,"topic":"TopicTest"}:{"cachedMsgCount":0,"cachedMsgMaxOffset":0,"cachedMsgMinOffset":0,"cachedMsgSizeInMiB":0,"commitOffset":12,"droped":false,"lastConsumeTimestamp":1700000000000,"lastLockTimestamp":1700000000000,"lastPullTimestamp":1700000000000,"locked":false,"transactionMsgCount":0,"transactionMsgMaxOffset":0,"transactionMsgMinOffset":0,"tryUnlockTimes":0}},"properties":{"PROP_CLIENT_VERSION":"V4_9_8","PROP_CONSUME_TYPE":"CONSUME_PASSIVELY","PROP_THREADPOOL_CORE_SIZE":"20","PROP_CONSUMER_START_TIMESTAMP":"1700000000000"},"statusTable":{"TopicTest":{"consumeFailedMsgs":0,"consumeFailedTPS":0.0,"consumeOKTPS":0.0,"consumeRT":0.0,"pullRT":1.0,"pullTPS":0.0}},"subscriptionSet":[{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"TopicTest"}]}"#;
+
+    #[test]
+    fn a_direct_consume_result_prints_as_java_does() {
+        let r: ConsumeMessageDirectlyResult = fastjson::from_json(
+            br#"{"autoCommit":true,"consumeResult":"CR_SUCCESS","order":false,"spentTimeMills":3}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.to_string(),
+            "ConsumeMessageDirectlyResult [order=false, autoCommit=true, consumeResult=CR_SUCCESS, remark=null, spentTimeMills=3]"
+        );
+        let empty: ConsumeMessageDirectlyResult = fastjson::from_json(b"{}").unwrap();
+        assert!(empty.auto_commit);
+    }
+
+    #[test]
+    fn running_info_yields_the_queues_a_consumer_holds() {
+        let info = ConsumerRunningInfo::decode(RUNNING_INFO.as_bytes()).unwrap();
+        assert_eq!(
+            info.mq_table.keys().collect::<Vec<_>>(),
+            [&MessageQueue::new("TopicTest", "broker-a", 1)]
+        );
+        assert_eq!(info.properties["PROP_CLIENT_VERSION"], "V4_9_8");
+        assert!(ConsumerRunningInfo::decode(b"{}")
+            .unwrap()
+            .mq_table
+            .is_empty());
+        assert!(ConsumerRunningInfo::decode(b"{\"mqTable\":{\"x\":1}}").is_err());
+    }
+
     const CONSUME_STATS: &str = r#"{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"brokerOffset":100,"consumerOffset":90,"lastTimestamp":1700000000000,"pullOffset":95}}}"#;
     const TOPIC_STATS: &str = r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"lastUpdateTimestamp":1700000000000,"maxOffset":100,"minOffset":0}},"topicPutTps":0.0}"#;
     const CONSUMER_CONNECTION: &str = r#"{"connectionSet":[{"clientAddr":"192.168.0.20:53422","clientId":"192.168.0.20@12345#1234567890123","language":"JAVA","version":479}],"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","subscriptionTable":{"TopicTest":{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1700000000000,"tagsSet":[],"topic":"TopicTest"}}}"#;

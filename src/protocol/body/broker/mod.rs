@@ -19,8 +19,9 @@ pub mod pretty;
 pub mod queue;
 
 pub use admin::{
-    BrokerStatsData, BrokerStatsItem, Connection, ConsumeStats, ConsumerConnection, ConsumerList,
-    GroupList, OffsetWrapper, ProducerConnection, ResetOffsetBody, TopicOffset, TopicStatsTable,
+    BrokerStatsData, BrokerStatsItem, Connection, ConsumeMessageDirectlyResult, ConsumeStats,
+    ConsumerConnection, ConsumerList, ConsumerRunningInfo, GroupList, OffsetWrapper,
+    ProducerConnection, ResetOffsetBody, TopicOffset, TopicStatsTable,
 };
 pub use group::{
     CustomizedRetryPolicy, ExponentialRetryPolicy, GroupRetryPolicy, SimpleSubscriptionData,
