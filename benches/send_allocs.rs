@@ -5,6 +5,8 @@
 //! broker's alone (connection, processor, writer, dispatcher). Printed as
 //! `broker allocations per send: N (B bytes)` before the criterion timings.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,11 +14,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ferrocket::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
+use ferrocket::actors::broker::{Broker, BrokerBuilder};
 use ferrocket::protocol::code::request;
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
-use ferrocket::store::config::StoreConfig;
 use futures_util::stream::{self, StreamExt};
 
 struct Counting;
@@ -61,24 +62,6 @@ static GLOBAL: Counting = Counting;
 const IN_FLIGHT: usize = 32;
 const TOPIC: &str = "BenchAllocs";
 
-fn config(dir: &std::path::Path) -> BrokerConfig {
-    BrokerConfig {
-        namesrv_addr: String::new(),
-        broker_ip1: "127.0.0.1".parse().unwrap(),
-        listen_ip: "127.0.0.1".parse().unwrap(),
-        listen_port: 0,
-        vip_channel_enabled: false,
-        metrics_addr: None,
-        store: StoreConfig {
-            store_path_root_dir: dir.join("store"),
-            disk_full_ratio: 100,
-            mapped_file_size_commit_log: 256 << 20,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
 /// What the Java client sends for a 1 KiB message with a tag.
 fn send(i: u64) -> RemotingCommand {
     let mut c = RemotingCommand::request(request::SEND_MESSAGE_V2);
@@ -102,19 +85,6 @@ fn send(i: u64) -> RemotingCommand {
     c
 }
 
-fn create_topic() -> RemotingCommand {
-    let mut c = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC);
-    for (k, v) in [
-        ("topic", TOPIC),
-        ("readQueueNums", "4"),
-        ("writeQueueNums", "4"),
-        ("perm", "6"),
-    ] {
-        c.put_ext(k, v);
-    }
-    c
-}
-
 /// The client's side: its own thread and runtime, uncounted. Each request names how many
 /// sends to make and is answered with their wall time.
 struct Client {
@@ -133,7 +103,7 @@ impl Client {
             let client = RemotingClient::default();
             rt.block_on(async {
                 client
-                    .invoke(&addr, create_topic(), Duration::from_secs(10))
+                    .invoke(&addr, common::create_topic(TOPIC), Duration::from_secs(10))
                     .await
                     .unwrap();
             });
@@ -168,7 +138,7 @@ fn send_allocs(c: &mut Criterion) {
     // waits for the client) is idle and uncounted work is the client's alone.
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let cfg = config(dir.path());
+    let cfg = common::broker_config(dir.path());
     let broker_thread = std::thread::spawn(move || {
         let sys = actix_rt::System::new();
         let broker: Broker = sys.block_on(BrokerBuilder::new(cfg).start()).unwrap();
