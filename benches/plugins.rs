@@ -7,14 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::plugins::builtin::PluginEntry;
 use ferrocket::actors::broker::plugins::{
     BeforeSend, Plugin, PluginContext, SendVerdict, Takes, WhenLate,
 };
 use ferrocket::actors::broker::{Broker, BrokerBuilder};
-use ferrocket::protocol::code::request;
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
 use futures_util::stream::{self, StreamExt};
@@ -37,26 +35,8 @@ impl Plugin for PassThrough {
 }
 
 fn send(i: u64) -> RemotingCommand {
-    let mut c = RemotingCommand::request(request::SEND_MESSAGE_V2);
     let props = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k{i}\u{2}WAIT\u{1}true\u{2}");
-    for (k, v) in [
-        ("a", "BenchPG"),
-        ("b", TOPIC),
-        ("c", "TBW102"),
-        ("d", "4"),
-        ("e", &(i % 4).to_string()),
-        ("f", "0"),
-        ("g", "1700000000000"),
-        ("h", "0"),
-        ("i", &props),
-        ("j", "0"),
-        ("k", "false"),
-        ("m", "false"),
-    ] {
-        c.put_ext(k, v);
-    }
-    c.body = Bytes::from(vec![b'x'; 1024]);
-    c
+    common::send_v2(TOPIC, i, &props)
 }
 
 async fn sends(client: &RemotingClient, addr: &str, n: u64) -> Duration {

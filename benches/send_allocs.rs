@@ -12,10 +12,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::{Broker, BrokerBuilder};
-use ferrocket::protocol::code::request;
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
 use futures_util::stream::{self, StreamExt};
@@ -62,27 +60,8 @@ static GLOBAL: Counting = Counting;
 const IN_FLIGHT: usize = 32;
 const TOPIC: &str = "BenchAllocs";
 
-/// What the Java client sends for a 1 KiB message with a tag.
 fn send(i: u64) -> RemotingCommand {
-    let mut c = RemotingCommand::request(request::SEND_MESSAGE_V2);
-    for (k, v) in [
-        ("a", "BenchPG"),
-        ("b", TOPIC),
-        ("c", "TBW102"),
-        ("d", "4"),
-        ("e", &(i % 4).to_string()),
-        ("f", "0"),
-        ("g", "1700000000000"),
-        ("h", "0"),
-        ("i", "TAGS\u{1}TagA\u{2}WAIT\u{1}true\u{2}"),
-        ("j", "0"),
-        ("k", "false"),
-        ("m", "false"),
-    ] {
-        c.put_ext(k, v);
-    }
-    c.body = Bytes::from(vec![b'x'; 1024]);
-    c
+    common::send_v2(TOPIC, i, "TAGS\u{1}TagA\u{2}WAIT\u{1}true\u{2}")
 }
 
 /// The client's side: its own thread and runtime, uncounted. Each request names how many

@@ -25,6 +25,30 @@ pub fn broker_config(dir: &std::path::Path) -> BrokerConfig {
     }
 }
 
+/// SEND_MESSAGE_V2 of a 1 KiB body to queue `i % 4` of `topic`, as the Java client sends
+/// it.
+pub fn send_v2(topic: &str, i: u64, properties: &str) -> RemotingCommand {
+    let mut c = RemotingCommand::request(request::SEND_MESSAGE_V2);
+    for (k, v) in [
+        ("a", "BenchPG"),
+        ("b", topic),
+        ("c", "TBW102"),
+        ("d", "4"),
+        ("e", &(i % 4).to_string()),
+        ("f", "0"),
+        ("g", "1700000000000"),
+        ("h", "0"),
+        ("i", properties),
+        ("j", "0"),
+        ("k", "false"),
+        ("m", "false"),
+    ] {
+        c.put_ext(k, v);
+    }
+    c.body = bytes::Bytes::from(vec![b'x'; 1024]);
+    c
+}
+
 /// UPDATE_AND_CREATE_TOPIC for `topic` with 4 queues.
 pub fn create_topic(topic: &str) -> RemotingCommand {
     let mut c = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC);
