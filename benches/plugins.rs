@@ -3,19 +3,18 @@
 //! that passes everything, and with the built-in trace plug-in on: what a plug-in costs
 //! the send path. Each iteration is one acknowledged send.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ferrocket::actors::broker::plugins::builtin::PluginEntry;
 use ferrocket::actors::broker::plugins::{
     BeforeSend, Plugin, PluginContext, SendVerdict, Takes, WhenLate,
 };
-use ferrocket::actors::broker::{Broker, BrokerBuilder, BrokerConfig};
-use ferrocket::protocol::code::request;
+use ferrocket::actors::broker::{Broker, BrokerBuilder};
 use ferrocket::protocol::RemotingCommand;
 use ferrocket::remoting_client::RemotingClient;
-use ferrocket::store::config::StoreConfig;
 use futures_util::stream::{self, StreamExt};
 
 const IN_FLIGHT: usize = 32;
@@ -35,62 +34,9 @@ impl Plugin for PassThrough {
     }
 }
 
-fn config(dir: &std::path::Path) -> BrokerConfig {
-    BrokerConfig {
-        namesrv_addr: String::new(),
-        broker_ip1: "127.0.0.1".parse().unwrap(),
-        listen_ip: "127.0.0.1".parse().unwrap(),
-        listen_port: 0,
-        vip_channel_enabled: false,
-        metrics_addr: None,
-        store: StoreConfig {
-            store_path_root_dir: dir.join("store"),
-            disk_full_ratio: 100,
-            mapped_file_size_commit_log: 256 << 20,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
 fn send(i: u64) -> RemotingCommand {
-    let mut c = RemotingCommand::request(request::SEND_MESSAGE_V2);
     let props = format!("TAGS\u{1}TagA\u{2}KEYS\u{1}k{i}\u{2}WAIT\u{1}true\u{2}");
-    for (k, v) in [
-        ("a", "BenchPG"),
-        ("b", TOPIC),
-        ("c", "TBW102"),
-        ("d", "4"),
-        ("e", &(i % 4).to_string()),
-        ("f", "0"),
-        ("g", "1700000000000"),
-        ("h", "0"),
-        ("i", &props),
-        ("j", "0"),
-        ("k", "false"),
-        ("m", "false"),
-    ] {
-        c.put_ext(k, v);
-    }
-    c.body = Bytes::from(vec![b'x'; 1024]);
-    c
-}
-
-fn create_topic() -> RemotingCommand {
-    let mut c = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC);
-    for (k, v) in [
-        ("topic", TOPIC),
-        ("defaultTopic", "TBW102"),
-        ("readQueueNums", "4"),
-        ("writeQueueNums", "4"),
-        ("perm", "6"),
-        ("topicFilterType", "SINGLE_TAG"),
-        ("topicSysFlag", "0"),
-        ("order", "false"),
-    ] {
-        c.put_ext(k, v);
-    }
-    c
+    common::send_v2(TOPIC, i, &props)
 }
 
 async fn sends(client: &RemotingClient, addr: &str, n: u64) -> Duration {
@@ -119,7 +65,7 @@ fn send_path(c: &mut Criterion) {
     for (name, setup) in variants {
         let dir = tempfile::tempdir().unwrap();
         let sys = actix_rt::System::new();
-        let mut cfg = config(dir.path());
+        let mut cfg = common::broker_config(dir.path());
         if name == "trace_on" {
             cfg.plugins = vec![PluginEntry::named("trace")];
         }
@@ -131,7 +77,7 @@ fn send_path(c: &mut Criterion) {
         let client = RemotingClient::default();
         sys.block_on(async {
             client
-                .invoke(&addr, create_topic(), Duration::from_secs(10))
+                .invoke(&addr, common::create_topic(TOPIC), Duration::from_secs(10))
                 .await
                 .unwrap();
             sends(&client, &addr, 1_000).await;

@@ -256,6 +256,14 @@ impl RemotingCommand {
 
     /// Appends the whole frame (length prefix, header word, header, body) to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
+        self.encode_head(dst);
+        dst.extend_from_slice(&self.body);
+    }
+
+    /// Appends the frame without its body (length prefix, header word, header) to `dst`:
+    /// the body follows as it is, so a writer can send it without copying it
+    /// ([`to_frame_parts`](Self::to_frame_parts)).
+    pub fn encode_head(&self, dst: &mut BytesMut) {
         let start = dst.len();
         dst.put_u32(0); // length, patched below
         dst.put_u32(0); // header word, patched below
@@ -272,16 +280,30 @@ impl RemotingCommand {
             }
         };
         let header_len = dst.len() - header_start;
-        dst.extend_from_slice(&self.body);
-        let total = (dst.len() - start - 4) as u32;
+        let total = (dst.len() - start - 4 + self.body.len()) as u32;
         dst[start..start + 4].copy_from_slice(&total.to_be_bytes());
         let word = ((kind.byte() as u32) << 24) | (header_len as u32 & 0x00FF_FFFF);
         dst[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
     }
 
+    /// The frame as its head ([`encode_head`](Self::encode_head)) and its body, which is
+    /// shared, not copied: a pull's body goes from the buffer it was assembled in straight
+    /// to the socket.
+    pub fn to_frame_parts(&self) -> (Bytes, Bytes) {
+        let mut head = BytesMut::with_capacity(self.head_capacity());
+        self.encode_head(&mut head);
+        (head.freeze(), self.body.clone())
+    }
+
     /// The whole frame as one buffer.
     pub fn to_frame(&self) -> Bytes {
-        // Enough for the header in either encoding, so the buffer never grows.
+        let mut buf = BytesMut::with_capacity(self.head_capacity() + self.body.len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// Enough for the head in either encoding, so the buffer never grows.
+    fn head_capacity(&self) -> usize {
         let fields: usize = self
             .ext_fields
             .iter()
@@ -289,9 +311,7 @@ impl RemotingCommand {
             .map(|(k, v)| k.len() + v.len() + 8)
             .sum();
         let remark = self.remark.as_ref().map_or(0, |r| r.len() + 16);
-        let mut buf = BytesMut::with_capacity(160 + fields + remark + self.body.len());
-        self.encode(&mut buf);
-        buf.freeze()
+        160 + fields + remark
     }
 
     fn fits_binary_header(&self) -> bool {
@@ -792,6 +812,19 @@ mod tests {
 
         let back = RemotingCommand::decode(payload(&frame)).unwrap();
         assert_eq!(back, cmd);
+    }
+
+    #[test]
+    fn a_frame_in_parts_is_the_whole_frame() {
+        for kind in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut cmd = RemotingCommand::response(response::SUCCESS, Some("r".into()));
+            cmd.serialize_type = kind;
+            cmd.put_ext("k", "v");
+            cmd.body = Bytes::from_static(b"body bytes");
+            let (head, body) = cmd.to_frame_parts();
+            assert_eq!([&head[..], &body[..]].concat(), cmd.to_frame().to_vec());
+            assert_eq!(body.as_ptr(), cmd.body.as_ptr(), "the body is shared");
+        }
     }
 
     #[test]

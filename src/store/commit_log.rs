@@ -214,6 +214,12 @@ impl CommitLog {
             .unwrap_or(0)
     }
 
+    /// Appends through `pwrite` and flushes with `fdatasync` (SYNC_FLUSH), rather than
+    /// stores into the mapping and `msync` (see `store/mapped_file.rs`).
+    pub fn set_write_through(&mut self, on: bool) {
+        self.writer.set_write_through(on);
+    }
+
     /// Forgets a deleted topic's counters.
     /// A clean stop: the file prepared ahead is removed now rather than at drop.
     pub fn discard_prepared(&mut self) {

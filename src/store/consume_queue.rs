@@ -290,16 +290,17 @@ impl ConsumeQueue {
             if end <= file.size() {
                 self.writer.back_to(&file, end)?;
             }
-            let put = file.append_with::<std::convert::Infallible>(CQ_UNIT_SIZE, |b| {
+            let put = file.append_with::<super::error::StoreError>(CQ_UNIT_SIZE, |b| {
                 encode_unit(b, o, s, t);
                 Ok(CQ_UNIT_SIZE)
             });
             match put {
                 Ok(Some(_)) if !blank => return Ok(()),
                 Ok(Some(_)) => continue,
-                Ok(None) | Err(_) => {
+                Ok(None) => {
                     self.writer.roll(expected)?;
                 }
+                Err(e) => return Err(e),
             }
         }
     }

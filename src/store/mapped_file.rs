@@ -7,8 +7,19 @@
 //! readers load it with `Acquire`, so a reader never sees a byte that is still being
 //! written. The single-writer rule is enforced by [`QueueWriter`](super::mapped_file_queue::QueueWriter),
 //! the only caller of [`MappedFile::append_with`].
+//!
+//! How bytes get in: a file in write-through mode ([`set_write_through`](MappedFile::set_write_through),
+//! the commit log's with SYNC_FLUSH) is appended with `pwrite` into the page cache and
+//! flushed with `fdatasync`; the mapping, coherent with the page cache, stays the read path.
+//! Stores into a shared mapping cost a write fault on every page the last flush cleaned
+//! (writeback write-protects it), and `msync` per SYNC_FLUSH round measured slower than
+//! `pwrite` + `fdatasync`; without fsync rounds, a store into the mapping is cheaper than a
+//! syscall per append, so every other file is written through the mapping and flushed with
+//! `msync` (docs/performance.md has both measurements).
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -86,12 +97,19 @@ pub fn remove_half_created(dir: &Path) {
     }
 }
 
-/// The descriptor is closed once the file is mapped (the mapping keeps the file): a
-/// broker with tens of thousands of written consume queues would otherwise hold as many
-/// descriptors and hit the process's open-file limit, after which no file can be created.
+/// A file of a queue that writes units ([`release_descriptor`](Self::release_descriptor))
+/// closes its descriptor once mapped (the mapping keeps the file): a broker with tens of
+/// thousands of written consume queues would otherwise hold as many descriptors and hit the
+/// process's open-file limit, after which no file can be created.
 pub struct MappedFile {
     path: PathBuf,
     map: MmapRaw,
+    /// Kept by files of a [`FileUse::Stream`](super::mapped_file_queue::FileUse) queue:
+    /// used for write-through appends and [`settle`](Self::settle).
+    fd: Option<File>,
+    /// Appends are `pwrite`s on `fd` and flushes `fdatasync`; otherwise stores into the
+    /// mapping and `msync`.
+    write_through: AtomicBool,
     from_offset: i64,
     size: usize,
     wrote: AtomicUsize,
@@ -219,6 +237,8 @@ impl MappedFile {
         Ok(MappedFile {
             path,
             map,
+            fd: Some(file),
+            write_through: AtomicBool::new(false),
             from_offset,
             size,
             wrote: AtomicUsize::new(wrote),
@@ -226,6 +246,27 @@ impl MappedFile {
             deleted: AtomicBool::new(false),
             backed: AtomicUsize::new(0),
         })
+    }
+
+    /// Closes the descriptor: appends then always store into the mapping.
+    pub fn release_descriptor(&mut self) {
+        self.fd = None;
+        self.write_through.store(false, Ordering::Release);
+    }
+
+    pub fn keeps_descriptor(&self) -> bool {
+        self.fd.is_some()
+    }
+
+    /// Appends through `pwrite` and flushes with `fdatasync` from now on (see the module
+    /// docs); only a file that keeps its descriptor can. Writer only.
+    pub fn set_write_through(&self, on: bool) {
+        self.write_through
+            .store(on && self.fd.is_some(), Ordering::Release);
+    }
+
+    pub fn is_write_through(&self) -> bool {
+        self.write_through.load(Ordering::Acquire)
     }
 
     /// Tells the kernel not to read ahead on faults in this mapping. Consume-queue and
@@ -253,6 +294,32 @@ impl MappedFile {
         {
             tracing::debug!(path = %self.path.display(), error = %e, "madvise(POPULATE_WRITE) failed");
         }
+    }
+
+    /// Writes `[pos, pos + len)` to disk as it is and syncs the file, so that the blocks
+    /// there are written, not merely allocated, before the writer reaches them: an
+    /// `fdatasync` after an append into allocated-but-unwritten blocks must also write the
+    /// extent change, a second I/O per SYNC_FLUSH round. Meant for bytes
+    /// [`prefault_write`](Self::prefault_write) faulted in ahead of the writer (zeros);
+    /// syncing bytes the writer appended meanwhile is harmless. No-op without a descriptor.
+    /// A failure is returned and must poison the store: it may have consumed an error a
+    /// later flush would otherwise have reported.
+    pub fn settle(&self, pos: usize, len: usize) -> StoreResult<()> {
+        let Some(fd) = &self.fd else { return Ok(()) };
+        let len = len.min(self.size.saturating_sub(pos));
+        if len == 0 {
+            return Ok(());
+        }
+        use std::os::fd::AsRawFd;
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: a plain syscall on a descriptor this file owns.
+        let r = unsafe { libc::sync_file_range(fd.as_raw_fd(), pos as i64, len as i64, flags) };
+        if r != 0 {
+            return Err(StoreError::io(&self.path, std::io::Error::last_os_error()));
+        }
+        fd.sync_data().map_err(|e| StoreError::io(&self.path, e))
     }
 
     pub fn path(&self) -> &Path {
@@ -303,10 +370,12 @@ impl MappedFile {
     }
 
     /// Appends `len` bytes produced by `fill`, then publishes them. `fill` returns how many
-    /// of the `len` bytes it used. Returns the position the bytes start at.
+    /// of the `len` bytes it used. Returns the position the bytes start at. In write-through
+    /// mode `fill` writes into a per-thread scratch buffer that one `pwrite` copies into the
+    /// page cache; otherwise straight into the mapping.
     ///
     /// Only the file's single writer may call this (see the module docs).
-    pub(crate) fn append_with<E>(
+    pub(crate) fn append_with<E: From<StoreError>>(
         &self,
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
@@ -315,11 +384,31 @@ impl MappedFile {
         if len > self.size - pos {
             return Ok(None);
         }
-        // SAFETY: the range [pos, pos + len) lies inside the mapping (checked above), is
-        // past the published watermark so no reader looks at it, and only the single
-        // writer calls this function, so nothing else aliases it mutably.
-        let buf = unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) };
-        let used = fill(buf)?.min(len);
+        let through = self.fd.as_ref().filter(|_| self.is_write_through());
+        let used = match through {
+            Some(fd) => SCRATCH.with(|scratch| -> Result<usize, E> {
+                let mut buf = scratch.borrow_mut();
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                let used = fill(&mut buf[..len])?.min(len);
+                let wrote = fd.write_all_at(&buf[..used], pos as u64);
+                if buf.len() > SCRATCH_KEEP {
+                    *buf = Vec::new(); // a rare large batch does not stay resident
+                }
+                wrote.map_err(|e| StoreError::io(&self.path, e))?;
+                Ok(used)
+            })?,
+            None => {
+                // SAFETY: the range [pos, pos + len) lies inside the mapping (checked
+                // above), is past the published watermark so no reader looks at it, and
+                // only the single writer calls this function, so nothing else aliases it
+                // mutably.
+                let buf =
+                    unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) };
+                fill(buf)?.min(len)
+            }
+        };
         self.wrote.store(pos + used, Ordering::Release);
         Ok(Some(pos))
     }
@@ -356,17 +445,24 @@ impl MappedFile {
         }))
     }
 
-    /// Writes dirty pages `[flushed, wrote)` to disk (msync) and returns the new flushed
-    /// position. Safe to call from a flush thread while the writer appends further on.
+    /// Writes dirty pages `[flushed, wrote)` to disk (`fdatasync` in write-through mode,
+    /// `msync` of the range otherwise) and returns the new flushed position. Safe to call
+    /// from a flush thread while the writer appends further on.
     pub fn flush(&self) -> StoreResult<usize> {
         let wrote = self.wrote();
         let flushed = self.flushed();
         if wrote > flushed {
-            let page = 4096;
-            let start = flushed - flushed % page;
-            self.map
-                .flush_range(start, wrote - start)
-                .map_err(|e| StoreError::io(&self.path, e))?;
+            let synced = match self.fd.as_ref().filter(|_| self.is_write_through()) {
+                // Every byte below `wrote` was written before it was published, so this
+                // covers them (and any stores into the mapping, recovery's included).
+                Some(fd) => fd.sync_data(),
+                None => {
+                    let page = 4096;
+                    let start = flushed - flushed % page;
+                    self.map.flush_range(start, wrote - start)
+                }
+            };
+            synced.map_err(|e| StoreError::io(&self.path, e))?;
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(wrote)
@@ -390,6 +486,14 @@ impl MappedFile {
         std::fs::metadata(&self.path).ok()?.modified().ok()
     }
 }
+
+thread_local! {
+    /// The writer's staging buffer for `pwrite` appends: one per writer thread, reused.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scratch bytes kept between appends; a larger batch's buffer is freed after it.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 struct MappedSlice {
     file: Arc<MappedFile>,
@@ -421,7 +525,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = MappedFile::create(dir.path(), 0, 64 * 1024).unwrap();
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8 + 1).collect();
-        f.append_with::<()>(data.len(), |b| {
+        f.append_with::<StoreError>(data.len(), |b| {
             b.copy_from_slice(&data);
             Ok(data.len())
         })
@@ -430,7 +534,7 @@ mod tests {
         f.prefault_write(4000, 1 << 30); // clipped to the file
         f.prefault_write(1 << 30, 10); // past the end: nothing
         assert_eq!(f.read(0, data.len()), Some(&data[..]));
-        f.append_with::<()>(3, |b| {
+        f.append_with::<StoreError>(3, |b| {
             b.copy_from_slice(b"abc");
             Ok(3)
         })
@@ -442,26 +546,68 @@ mod tests {
         assert!(raw[5003..].iter().all(|b| *b == 0));
     }
 
+    /// Both write paths: `pwrite` in write-through mode, stores into the mapping without.
     #[test]
     fn appended_bytes_become_readable_only_once_published() {
+        for keep in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut f = MappedFile::create(dir.path(), 4096, 64).unwrap();
+            f.set_write_through(true);
+            if !keep {
+                f.release_descriptor();
+                f.set_write_through(true);
+            }
+            assert_eq!(f.is_write_through(), keep, "only with a descriptor");
+            let f = Arc::new(f);
+            assert_eq!(f.path(), dir.path().join("00000000000000004096"));
+            assert!(f.read(0, 1).is_none());
+            let pos = f.append_with::<StoreError>(10, |b| {
+                b.copy_from_slice(b"0123456789");
+                Ok(10)
+            });
+            assert_eq!(pos.unwrap(), Some(0));
+            assert_eq!(f.read(0, 10), Some(&b"0123456789"[..]));
+            assert!(f.read(5, 6).is_none());
+            assert_eq!(f.slice(2, 3).unwrap().as_ref(), b"234");
+            assert_eq!(f.end_offset(), 4106);
+            assert_eq!(
+                f.append_with::<StoreError>(60, |_| Ok(60)).unwrap(),
+                None,
+                "does not fit"
+            );
+            // A fill that uses fewer bytes than it was given publishes only those.
+            let pos = f.append_with::<StoreError>(20, |b| {
+                b[..4].copy_from_slice(b"abcd");
+                Ok(4)
+            });
+            assert_eq!(pos.unwrap(), Some(10));
+            assert_eq!(f.wrote(), 14);
+            assert_eq!(f.flush().unwrap(), 14);
+            assert_eq!(f.dirty(), 0);
+            let raw = std::fs::read(f.path()).unwrap();
+            assert_eq!(&raw[..14], b"0123456789abcd", "keep descriptor: {keep}");
+        }
+    }
+
+    /// Settling ahead of the writer leaves every byte, written or not, as it was.
+    #[test]
+    fn settle_writes_out_without_changing_contents() {
         let dir = tempfile::tempdir().unwrap();
-        let f = Arc::new(MappedFile::create(dir.path(), 4096, 64).unwrap());
-        assert_eq!(f.path(), dir.path().join("00000000000000004096"));
-        assert!(f.read(0, 1).is_none());
-        let pos = f.append_with::<()>(10, |b| {
-            b.copy_from_slice(b"0123456789");
-            Ok(10)
-        });
-        assert_eq!(pos, Ok(Some(0)));
-        assert_eq!(f.read(0, 10), Some(&b"0123456789"[..]));
-        assert!(f.read(5, 6).is_none());
-        assert_eq!(f.slice(2, 3).unwrap().as_ref(), b"234");
-        assert_eq!(f.end_offset(), 4106);
-        assert_eq!(
-            f.append_with::<()>(60, |_| Ok(60)),
-            Ok(None),
-            "does not fit"
-        );
+        let f = MappedFile::create(dir.path(), 0, 64 * 1024).unwrap();
+        f.set_write_through(true);
+        f.append_with::<StoreError>(5, |b| {
+            b.copy_from_slice(b"hello");
+            Ok(5)
+        })
+        .unwrap();
+        f.prefault_write(0, 32 * 1024);
+        f.settle(0, 32 * 1024).unwrap();
+        f.settle(60 * 1024, 1 << 30).unwrap(); // clipped to the file
+        f.settle(1 << 30, 10).unwrap(); // past the end: nothing
+        let raw = std::fs::read(f.path()).unwrap();
+        assert_eq!(&raw[..5], b"hello");
+        assert!(raw[5..].iter().all(|b| *b == 0));
+        assert_eq!(f.wrote(), 5, "settling publishes nothing");
     }
 
     #[test]
@@ -469,7 +615,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let f = MappedFile::create(dir.path(), 0, 128).unwrap();
-            f.append_with::<()>(4, |b| {
+            f.append_with::<StoreError>(4, |b| {
                 b.copy_from_slice(b"abcd");
                 Ok(4)
             })
@@ -490,7 +636,7 @@ mod tests {
     fn a_deleted_file_stays_readable_through_held_views() {
         let dir = tempfile::tempdir().unwrap();
         let f = Arc::new(MappedFile::create(dir.path(), 0, 64).unwrap());
-        f.append_with::<()>(3, |b| {
+        f.append_with::<StoreError>(3, |b| {
             b.copy_from_slice(b"xyz");
             Ok(3)
         })

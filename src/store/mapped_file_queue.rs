@@ -23,13 +23,15 @@ use super::mapped_file::{file_name, parse_file_name, MappedFile};
 pub enum FileUse {
     /// One large sequential stream (the commit log): each file's blocks are allocated at
     /// creation and the next file is prepared ahead on a background thread, so a roll
-    /// never waits for the disk.
+    /// never waits for the disk. Each file keeps its descriptor, for write-through mode
+    /// ([`QueueWriter::set_write_through`]).
     Stream,
     /// Small units at scattered places across many queues (consume queues): mapped
     /// without readahead ([`MappedFile::advise_random`]), blocks allocated a chunk at a
     /// time as units arrive ([`UNIT_CHUNK`]), and files created when a queue rolls. A
     /// broker with 16,000 written queues would otherwise hold 32,000 files of 5.7 MB
-    /// allocated up front and a thread per roll.
+    /// allocated up front and a thread per roll. Their descriptors are closed once mapped
+    /// and units are stored into the mapping.
     SmallUnits,
 }
 
@@ -43,6 +45,8 @@ struct Shared {
     usage: FileUse,
     files: ArcSwap<Vec<Arc<MappedFile>>>,
     writer_taken: AtomicBool,
+    /// New files start in write-through mode ([`MappedFile::set_write_through`]).
+    write_through: AtomicBool,
 }
 
 /// A reader's handle; cheap to clone.
@@ -96,8 +100,9 @@ impl MappedFileQueue {
                     });
                 }
             }
-            let file = MappedFile::open(&path, file_size)?;
+            let mut file = MappedFile::open(&path, file_size)?;
             if usage == FileUse::SmallUnits {
+                file.release_descriptor();
                 file.advise_random();
             }
             files.push(Arc::new(file));
@@ -109,6 +114,7 @@ impl MappedFileQueue {
                 usage,
                 files: ArcSwap::from_pointee(files),
                 writer_taken: AtomicBool::new(false),
+                write_through: AtomicBool::new(false),
             }),
         })
     }
@@ -259,6 +265,16 @@ impl QueueWriter {
         self.space = Some(space);
     }
 
+    /// Appends to this queue's files (those there and those to come) go through `pwrite`
+    /// and flushes are `fdatasync`, where the files keep their descriptors
+    /// ([`FileUse::Stream`]).
+    pub fn set_write_through(&mut self, on: bool) {
+        self.shared.write_through.store(on, Ordering::Release);
+        for f in self.shared.files.load().iter() {
+            f.set_write_through(on);
+        }
+    }
+
     /// The file being appended to, created at `start_offset` if the queue is empty. A file
     /// found on disk is backed with blocks before the first write into it.
     pub fn current(&mut self, start_offset: i64) -> StoreResult<Arc<MappedFile>> {
@@ -320,7 +336,7 @@ impl QueueWriter {
             }
             None => start_offset - start_offset.rem_euclid(size as i64),
         };
-        let file = match self.next.take() {
+        let mut file = match self.next.take() {
             Some(handle) => match handle.join() {
                 Ok(Ok(f)) if f.from_offset() == next_offset => f,
                 _ => self.create_now(next_offset)?,
@@ -328,8 +344,10 @@ impl QueueWriter {
             None => self.create_now(next_offset)?,
         };
         if self.shared.usage == FileUse::SmallUnits {
+            file.release_descriptor();
             file.advise_random();
         }
+        file.set_write_through(self.shared.write_through.load(Ordering::Acquire));
         let file = Arc::new(file);
         self.shared.files.rcu(|cur| {
             let mut v = Vec::with_capacity(cur.len() + 1);
@@ -437,7 +455,7 @@ mod tests {
             f
         };
         let pos = f
-            .append_with::<()>(data.len(), |b| {
+            .append_with::<StoreError>(data.len(), |b| {
                 b.copy_from_slice(data);
                 Ok(data.len())
             })

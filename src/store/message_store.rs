@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::checkpoint::{AbortMarker, Checkpoint};
 use super::commit_log::{AppendResult, CommitLog, CommitLogConfig};
-use super::config::StoreConfig;
+use super::config::{FlushDiskType, StoreConfig};
 use super::consume_queue::ConsumeQueue;
 use super::error::{StoreError, StoreResult};
 use super::index::{IndexRequest, IndexService};
@@ -173,6 +173,7 @@ pub fn open_as(config: &StoreConfig, owner: LogOwner) -> StoreResult<RecoveredSt
             max_message_size: config.max_message_size,
         },
     )?;
+    commit_log.set_write_through(config.flush_disk_type == FlushDiskType::SyncFlush);
     let mut queues = load_consume_queues(config)?;
     let mut index = if config.message_index_enable {
         let mut index = IndexService::open(

@@ -155,11 +155,35 @@ pub fn encode_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>
 
 /// The value of `key` in an encoded property string, found without allocating and by the
 /// rules of [`decode_properties`] (the last accepted duplicate wins).
+///
+/// The send path and the dispatcher look up a dozen properties per message, so this is a
+/// byte scan rather than [`property_pairs`]' char searches (it was 1,600 instructions a
+/// lookup, a sixth of the broker's user-space work per send): a chunk matches when it
+/// starts with `key` followed by 0x01, which is then its first 0x01 because a name never
+/// holds one.
 pub fn property<'a>(raw: &'a str, key: &str) -> Option<&'a str> {
-    property_pairs(raw)
-        .filter(|(name, _)| *name == key)
-        .map(|(_, value)| value)
-        .last()
+    let name = key.as_bytes();
+    if name.is_empty() || name.iter().any(|&b| b == 1 || b == 2) {
+        // No accepted name is empty or holds a separator: such a key never matches.
+        return None;
+    }
+    let bytes = raw.as_bytes();
+    let mut found = None;
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == 2)
+            .map_or(bytes.len(), |i| start + i);
+        let chunk = &bytes[start..end];
+        if chunk.len() > name.len() + 1 && chunk.starts_with(name) && chunk[name.len()] == 1 {
+            // Both ends sit next to an ASCII separator (or the string's end): char
+            // boundaries.
+            found = raw.get(start + name.len() + 1..end);
+        }
+        start = end + 1;
+    }
+    found
 }
 
 #[cfg(test)]
@@ -225,6 +249,22 @@ mod tests {
         assert_eq!(decode_properties(""), vec![]);
         // Non-ASCII survives.
         assert_eq!(property("标签\u{1}值\u{2}", "标签"), Some("值"));
+    }
+
+    proptest::proptest! {
+        /// The byte scan finds what the pair rules of `decode_properties` accept, for any
+        /// string over a small alphabet with both separators, and any key.
+        #[test]
+        fn property_scan_agrees_with_the_pair_rules(
+            raw in "[ab\u{1}\u{2}é]{0,24}",
+            key in "[ab\u{1}\u{2}é]{0,3}",
+        ) {
+            let by_pairs = property_pairs(&raw)
+                .filter(|(name, _)| *name == key)
+                .map(|(_, value)| value)
+                .last();
+            proptest::prop_assert_eq!(property(&raw, &key), by_pairs);
+        }
     }
 
     #[test]

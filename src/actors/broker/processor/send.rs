@@ -112,13 +112,20 @@ fn topic_writable(perm: i32, topic: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Appends `extra` properties to an encoded property string.
+/// Appends `extra` properties to an encoded property string, in one allocation.
 fn with_properties(raw: &str, extra: &[(&str, &str)]) -> String {
-    let mut s = raw.to_owned();
+    let added: usize = extra.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut s = String::with_capacity(raw.len() + 1 + added);
+    s.push_str(raw);
     if !s.is_empty() && !s.ends_with('\u{2}') {
         s.push('\u{2}');
     }
-    s.push_str(&encode_properties(extra.iter().copied()));
+    for (k, v) in extra {
+        s.push_str(k);
+        s.push('\u{1}');
+        s.push_str(v);
+        s.push('\u{2}');
+    }
     s
 }
 
@@ -190,18 +197,20 @@ pub(super) async fn send_message(
     }
 
     let born_host = conn.peer;
-    let cluster = cx.config.broker_cluster_name.clone();
+    let cluster = cx.config.broker_cluster_name.as_str();
     let make = |flag: i32, body: Bytes, props: &str, uniq: String| MessageToStore {
         topic: h.topic.clone(),
         queue_id: h.queue_id,
         flag,
         body,
         properties: {
-            let mut extra: Vec<(&str, &str)> = vec![("CLUSTER", &cluster)];
-            if property(props, "UNIQ_KEY").is_none() {
-                extra.push(("UNIQ_KEY", &uniq));
-            }
-            with_properties(props, &extra)
+            let both = [("CLUSTER", cluster), ("UNIQ_KEY", uniq.as_str())];
+            let extra = if property(props, "UNIQ_KEY").is_none() {
+                &both[..]
+            } else {
+                &both[..1]
+            };
+            with_properties(props, extra)
         },
         sys_flag: h.sys_flag,
         born_timestamp: h.born_timestamp,
@@ -231,8 +240,8 @@ pub(super) async fn send_message(
             .map(|i| make(i.flag, i.body, &i.properties, next_uniq()))
             .collect()
     } else {
-        let props = h.properties.clone().unwrap_or_default();
-        vec![make(h.flag, req.body.clone(), &props, next_uniq())]
+        let props = h.properties.as_deref().unwrap_or_default();
+        vec![make(h.flag, req.body.clone(), props, next_uniq())]
     };
     let mut msgs = msgs;
     // Time in send hooks (bounded by their budgets) is processing, not waiting in the

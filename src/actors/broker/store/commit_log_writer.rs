@@ -190,8 +190,16 @@ impl CommitLogWriter {
         self.prefaulting.store(true, Ordering::Release);
         let busy = self.prefaulting.clone();
         let pos = (from - file.from_offset()) as usize;
+        // With SYNC_FLUSH the chunk is also written out as zeros and synced, so the group
+        // commit's fdatasync finds written blocks and has no extent change to write.
+        let settle = (self.mode == FlushDiskType::SyncFlush).then(|| self.poison.clone());
         tokio::task::spawn_blocking(move || {
             file.prefault_write(pos, (to - from) as usize);
+            if let Some(poison) = settle {
+                if let Err(e) = file.settle(pos, (to - from) as usize) {
+                    poison.poison(format!("commit-log sync ahead of the writer failed: {e}"));
+                }
+            }
             busy.store(false, Ordering::Release);
         });
     }
