@@ -500,3 +500,34 @@ async fn a_dead_letter_resent_to_an_online_rust_consumer_is_consumed_directly() 
     assert!(!status.contains("200"), "{status} {body}");
     assert!(body.contains("\"error\""), "{body}");
 }
+
+/// A time-range search holds at most one message more than it shows, however many the
+/// range has: the page says the list was cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_range_search_stops_after_the_messages_it_shows() {
+    const TOPIC: &str = "RangeOrders";
+    let f = Ferrocket::start();
+    create_topic(&f.ns, TOPIC).await;
+    let producer = started_producer(&f.ns);
+    for i in 0..100 {
+        producer
+            .send(&Message::new(TOPIC, format!("r{i}").into_bytes()))
+            .await
+            .unwrap();
+    }
+    producer.shutdown().await;
+    let until = ferrocket::clock::now_millis() + 60_000;
+    let (status, found) = http_get(
+        f.metrics.parse().unwrap(),
+        &format!("/api/messages?topic={TOPIC}&begin=0&end={until}"),
+    )
+    .await;
+    assert!(status.contains("200"), "{status} {found}");
+    let found: serde_json::Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(found["truncated"], true, "{found}");
+    assert_eq!(found["messages"].as_array().map(Vec::len), Some(64));
+    assert_eq!(
+        found["total"], 65,
+        "read one past what is shown, not all 100"
+    );
+}

@@ -116,6 +116,10 @@ pub struct PrintMsgArgs {
     /// print body
     #[arg(short = 'd', long = "printBody")]
     pub print_body: Option<bool>,
+    /// Stop after this many messages (not a flag: the console's bound on what a time-range
+    /// search holds in memory; mqadmin prints every message, as Java's does).
+    #[arg(skip)]
+    pub limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -636,8 +640,11 @@ pub async fn print_msg(a: &Admin, x: PrintMsgArgs) -> Result<Output, AdminError>
             let _ = writeln!(text, "minOffset={min}, maxOffset={max}, {}", mq_string(&mq));
             let mut offset = min;
             // Each pull moves `offset` forward or ends the queue, so this ends.
-            while offset < max {
-                match pull(a, &addr, &mq, offset, &sub, 32).await? {
+            while offset < max && x.limit.is_none_or(|l| found.len() < l) {
+                let batch = x
+                    .limit
+                    .map_or(32, |l| l.saturating_sub(found.len()).min(32));
+                match pull(a, &addr, &mq, offset, &sub, batch as i32).await? {
                     Pulled::Found(msgs, next) => {
                         for m in &msgs {
                             let body = if print_body {

@@ -436,6 +436,8 @@ pub async fn messages(a: &Admin, q: MessageQuery) -> Result<Value, ConsoleError>
                     begin: Some(begin.to_string()),
                     end: Some(end.to_string()),
                     print_body: Some(true),
+                    // One more than is shown, so that the page can say the list was cut.
+                    limit: Some(MAX_MESSAGES + 1),
                 },
             )
             .await?

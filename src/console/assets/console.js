@@ -441,7 +441,7 @@ async function searchMessages() {
     el("td", {}, m.topic), el("td", {}, m.tags || "–"), el("td", {}, m.keys || "–"),
     el("td", { class: "num" }, m.queueId), el("td", { class: "num" }, m.queueOffset), el("td", {}, time(m.storeTimestamp)))),
   "No message found.");
-  $("#msg-summary").textContent = r.truncated ? `Showing the first ${msgRows.length} of ${r.total} messages.` : `${r.total} message(s).`;
+  $("#msg-summary").textContent = r.truncated ? `Showing the first ${msgRows.length} messages; the range holds more.` : `${r.total} message(s).`;
   if (msgRows.length === 1) showMessage(0);
 }
 
