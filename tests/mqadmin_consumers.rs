@@ -256,8 +256,16 @@ async fn resend_by_id_and_traced_send() {
         "{resent}"
     );
     // The resent copy is stored beside the original: same body and key, new unique key.
-    let by_key = b.call(query_by_key("ReT", "rk")).await;
-    let copies = records(&by_key.body);
+    // The index takes the copy when the dispatcher reaches it: wait for it, bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let copies = loop {
+        let by_key = b.call(query_by_key("ReT", "rk")).await;
+        let copies = records(&by_key.body);
+        if copies.len() >= 2 || std::time::Instant::now() > deadline {
+            break copies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(copies.len(), 2, "{resent}");
     assert!(copies.iter().all(|m| &m.body[..] == b"again"));
     assert_ne!(
